@@ -1,0 +1,163 @@
+// Evaluates the real index.ts in-process under Pulumi's mock runtime and records every
+// registration as the engine would receive it (type, name, parent, options, inputs with secrets marked).
+import * as path from "node:path";
+import type { StackConfig } from "./stackfile";
+
+/** Pulumi's wire markers (sdk/nodejs/runtime/rpc.ts). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** What a plan shows in place of a secret. */
+export const SECRET_MASK = "[secret]";
+
+export type PlainValue = null | boolean | number | string | PlainValue[] | { [k: string]: PlainValue };
+
+export interface Registration {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly parent: string | null;
+  readonly custom: boolean;
+  readonly protect: boolean;
+  readonly importId: string | null;
+  readonly deleteBeforeReplace: boolean;
+  readonly ignoreChanges: readonly string[];
+  readonly replaceOnChanges: readonly string[];
+  readonly additionalSecretOutputs: readonly string[];
+  readonly dependsOn: readonly string[];
+  /** Inputs as sent to the engine, secrets replaced by SECRET_MASK. */
+  readonly inputs: { readonly [k: string]: PlainValue };
+}
+
+export interface Artifact {
+  readonly path: string;
+  readonly text: string;
+  readonly secret: boolean;
+}
+
+export interface Evaluation {
+  readonly registrations: readonly Registration[];
+  readonly outputs: { readonly [k: string]: PlainValue };
+  readonly artifacts: readonly Artifact[];
+  /** Set when the program threw before finishing (e.g. invalid config). */
+  readonly error?: unknown;
+}
+
+/** Replaces secrets, unknowns and resource references in a wire value with readable stand-ins. */
+export function maskWire(value: unknown): PlainValue {
+  if (value === null || value === undefined) return null;
+  if (value === UNKNOWN) return "[unknown]";
+  if (Array.isArray(value)) return value.map(maskWire);
+  if (typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SIG_KEY] === SIG_SECRET) return SECRET_MASK;
+    if (obj[SIG_KEY] === SIG_RESOURCE) return `[ref ${String(obj.urn)}]`;
+    const out: { [k: string]: PlainValue } = {};
+    for (const key of Object.keys(obj).sort()) out[key] = maskWire(obj[key]);
+    return out;
+  }
+  if (typeof value === "boolean" || typeof value === "number" || typeof value === "string") return value;
+  return String(value);
+}
+
+interface WireRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProtect(): boolean;
+  getImportid(): string;
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
+  getDependenciesList(): string[];
+  getObject(): { toJavaScript(): unknown } | undefined;
+}
+
+interface WireResponse {
+  getUrn(): string;
+}
+
+type Callback = (err: unknown, resp: WireResponse | undefined) => void;
+
+/**
+ * Runs `entry` (the project's index.ts) with `config` under the mock runtime. Must be called once per
+ * process: Pulumi's runtime state is global.
+ */
+export async function evaluateOffline(root: string, config: StackConfig): Promise<Evaluation> {
+  const values: Record<string, string> = { ...config.values };
+  for (const key of config.encrypted) values[key] = `<encrypted:${key}>`;
+  process.env.PULUMI_CONFIG = JSON.stringify(values);
+  process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(config.encrypted);
+  process.env.OPTIMAL_MESH_OFFLINE = "1";
+
+  // Loaded only now: the SDK reads its config from the environment set above.
+  const pulumi = await import("@pulumi/pulumi");
+  const mocksModule = await import("@pulumi/pulumi/runtime/mocks");
+  const settings = await import("@pulumi/pulumi/runtime/settings");
+
+  const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
+    newResource: (args) => ({ id: args.id ?? `${args.name}-id`, state: args.inputs }),
+    call: (args) => {
+      throw new Error(`offline plan: unplanned provider call ${args.token}`);
+    },
+  };
+
+  const registrations: Registration[] = [];
+  class RecordingMonitor extends mocksModule.MockMonitor {
+    override async registerResource(req: WireRequest, callback: Callback): Promise<void> {
+      return super.registerResource(req, (err: unknown, resp: WireResponse | undefined) => {
+        if (!err && resp) {
+          registrations.push({
+            urn: resp.getUrn(),
+            type: req.getType(),
+            name: req.getName(),
+            parent: req.getParent() || null,
+            custom: req.getCustom(),
+            protect: req.getProtect() === true,
+            importId: req.getImportid() || null,
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            ignoreChanges: [...req.getIgnorechangesList()].sort(),
+            replaceOnChanges: [...req.getReplaceonchangesList()].sort(),
+            additionalSecretOutputs: [...req.getAdditionalsecretoutputsList()].sort(),
+            dependsOn: [...req.getDependenciesList()].sort(),
+            inputs: maskWire(req.getObject()?.toJavaScript() ?? {}) as { [k: string]: PlainValue },
+          });
+        }
+        callback(err, resp);
+      });
+    }
+  }
+
+  await pulumi.runtime.setMocks(mocks, config.project, config.stack, true);
+  settings.setMockOptions(new RecordingMonitor(mocks), config.project, config.stack, true);
+
+  let exported: Record<string, unknown> = {};
+  let error: unknown;
+  try {
+    exported = require(path.join(root, "index.ts")) as Record<string, unknown>;
+  } catch (err) {
+    error = err;
+  }
+
+  const resolve = <T>(o: import("@pulumi/pulumi").Output<T>) => new Promise<T>((res) => o.apply((v) => (res(v), v)));
+  const outputs: { [k: string]: PlainValue } = {};
+  for (const key of Object.keys(exported).sort()) {
+    const value = exported[key];
+    if (!pulumi.Output.isInstance(value)) continue;
+    outputs[key] = (await pulumi.isSecret(value)) ? SECRET_MASK : maskWire(await resolve(value));
+  }
+
+  const { recordedArtifacts } = await import("../../components/artifacts");
+  const artifacts: Artifact[] = [];
+  for (const [relPath, text] of [...recordedArtifacts()].sort(([a], [b]) => a.localeCompare(b))) {
+    artifacts.push({ path: relPath, text: await resolve(text), secret: await pulumi.isSecret(text) });
+  }
+
+  await settings.disconnect();
+  registrations.sort((a, b) => a.urn.localeCompare(b.urn));
+  return error === undefined ? { registrations, outputs, artifacts } : { registrations, outputs, artifacts, error };
+}

@@ -1,0 +1,81 @@
+// npm run plan [-- --stack NAME] [--config-file FILE] [--out DIR] [--quiet]
+// The offline plan: evaluates index.ts under Pulumi's mock runtime, prints the resource tree and
+// writes every rendered artifact to out/<stack>/. Exits 1 with the validation report on bad config.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { MeshConfigError } from "../stacks/validate";
+import { evaluateOffline, SECRET_MASK } from "./lib/offline";
+import { renderPlan } from "./lib/render-plan";
+import { readStackConfig, StackFileError } from "./lib/stackfile";
+
+const ROOT = path.resolve(__dirname, "..");
+
+const USAGE = `usage: npm run plan -- [--stack NAME] [--config-file FILE] [--out DIR] [--quiet]
+
+Evaluates the program offline for one stack (default prod) and writes out/<stack>/:
+  plan.txt         the text printed here
+  resources.json   every registration with all its inputs (secrets masked)
+  outputs.json     the stack outputs
+  <artifacts>      every rendered file (secret ones are not written)
+--config-file reads the stack's config from FILE instead of Pulumi.<stack>.yaml.
+--quiet prints only the summary line.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      stack: { type: "string", default: "prod" },
+      "config-file": { type: "string" },
+      out: { type: "string" },
+      quiet: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const stack = values.stack!;
+  const config = readStackConfig(ROOT, stack, values["config-file"]);
+  const evaluation = await evaluateOffline(ROOT, config);
+
+  if (evaluation.error !== undefined) {
+    if (evaluation.error instanceof MeshConfigError) {
+      console.error(evaluation.error.message);
+      if (evaluation.registrations.length > 0) console.error(`(bug: ${evaluation.registrations.length} resources were registered before validation failed)`);
+      return 1;
+    }
+    throw evaluation.error;
+  }
+
+  const text = renderPlan(config, evaluation);
+  const outDir = path.resolve(values.out ?? path.join(ROOT, "out", stack));
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
+  const write = (rel: string, body: string) => {
+    const file = path.join(outDir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, body);
+  };
+  write("plan.txt", text);
+  write("resources.json", `${JSON.stringify(evaluation.registrations, null, 2)}\n`);
+  write("outputs.json", `${JSON.stringify(evaluation.outputs, null, 2)}\n`);
+  for (const artifact of evaluation.artifacts) {
+    if (artifact.secret) write(`${artifact.path}.secret`, `${SECRET_MASK} this artifact holds a secret; it is not written offline\n`);
+    else write(artifact.path, artifact.text);
+  }
+
+  if (values.quiet) console.log(text.trimEnd().split("\n").pop());
+  else process.stdout.write(text);
+  console.log(`Wrote ${evaluation.artifacts.length + 3} files to ${path.relative(process.cwd(), outDir) || "."}/`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof StackFileError) console.error(err.message);
+    else console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(err instanceof StackFileError ? 2 : 1);
+  },
+);

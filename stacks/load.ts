@@ -1,0 +1,69 @@
+// Reads one stack's config once: the topology (validated) and the operator settings.
+// Components never read config; they get what this returns.
+import * as pulumi from "@pulumi/pulumi";
+import { OPERATOR_SETTINGS, placeholderFor } from "./settings";
+import type { MeshSpec } from "./schema";
+import { MeshConfigError, validateMesh, type Problem } from "./validate";
+
+export interface Settings {
+  /** Private key for remote commands; always a secret Output. */
+  readonly sshPrivateKey: pulumi.Output<string>;
+  readonly sshPublicKey: string;
+  readonly cloudflareAccountId: string;
+}
+
+export interface LoadedStack {
+  readonly spec: MeshSpec;
+  readonly settings: Settings;
+}
+
+export interface LoadOptions {
+  /** The offline plan: unset settings become visible placeholders instead of errors. */
+  readonly offline: boolean;
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf(":");
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** Loads and validates the stack; throws one MeshConfigError listing every problem. */
+export function loadStack(options: LoadOptions): LoadedStack {
+  const stack = pulumi.getStack();
+  const problems: Problem[] = [];
+  let spec: MeshSpec | undefined;
+  try {
+    spec = validateMesh(new pulumi.Config("optimal-mesh").getObject<unknown>("mesh"));
+  } catch (err) {
+    if (!(err instanceof MeshConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+
+  const plain = new Map<string, string>();
+  const secret = new Map<string, pulumi.Output<string>>();
+  for (const setting of OPERATOR_SETTINGS) {
+    const [ns, name] = splitKey(setting.key);
+    const config = new pulumi.Config(ns);
+    if (setting.secret) {
+      const value = config.getSecret(name);
+      if (value !== undefined) secret.set(setting.key, value);
+      else if (options.offline) secret.set(setting.key, pulumi.secret(placeholderFor(setting.key)));
+      else problems.push({ path: setting.key, message: `${setting.description}: required secret is not set`, fix: setting.how });
+    } else {
+      const value = config.get(name);
+      if (value !== undefined) plain.set(setting.key, value);
+      else if (options.offline) plain.set(setting.key, placeholderFor(setting.key));
+      else problems.push({ path: setting.key, message: `${setting.description}: required setting is not set`, fix: setting.how });
+    }
+  }
+
+  if (problems.length > 0 || spec === undefined) throw new MeshConfigError(problems, stack);
+  return {
+    spec,
+    settings: {
+      sshPrivateKey: secret.get("optimal-mesh:sshPrivateKey")!,
+      sshPublicKey: plain.get("optimal-mesh:sshPublicKey")!,
+      cloudflareAccountId: plain.get("optimal-mesh:cloudflareAccountId")!,
+    },
+  };
+}

@@ -1,0 +1,186 @@
+// Cross-field rules over a schema-valid topology. Each returns every problem it finds, with the
+// config path and the fix, so one run reports everything.
+import { DNS_LABEL, type MeshSpec, type NodeSpec } from "./schema";
+
+export interface Problem {
+  /** Dotted path inside the `mesh` config object, e.g. nodes.oracle.role. */
+  readonly path: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+/** Facts about well-known services that a topology must not contradict. */
+export const SERVICE_CATALOG: Readonly<Record<string, { readonly requires: readonly string[] }>> = {
+  ollama: { requires: ["gpu"] },
+};
+
+/** The pseudo-source in access flows for devices paired by the cockpit. */
+export const PAIRED_DEVICES = "paired-devices";
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,40}$/;
+const LOCAL_ORIGIN_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Every capability a service needs on its node: its own list plus the catalog's. */
+export function requiredCapabilities(name: string, requires: readonly string[]): string[] {
+  return [...new Set([...(SERVICE_CATALOG[name]?.requires ?? []), ...requires])].sort();
+}
+
+/** The ports a node declares: OptimalOS's and every service's, keyed by port. */
+export function declaredPorts(node: NodeSpec): Map<number, string> {
+  const ports = new Map<number, string>([[node.optimalos.port, "optimalos"]]);
+  for (const [name, svc] of Object.entries(node.services)) if (svc.port !== undefined && !ports.has(svc.port)) ports.set(svc.port, name);
+  return ports;
+}
+
+function inTailnetRange(ip: string): boolean {
+  const [a, b] = ip.split(".").map(Number);
+  return a === 100 && b! >= 64 && b! <= 127;
+}
+
+function parseOrigin(origin: string): { host: string; port: number } | undefined {
+  try {
+    const url = new URL(origin);
+    const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+    return { host: url.hostname, port };
+  } catch {
+    return undefined;
+  }
+}
+
+export function checkRules(spec: MeshSpec): Problem[] {
+  const problems: Problem[] = [];
+  const add = (path: string, message: string, fix: string) => problems.push({ path, message, fix });
+  const nodes = spec.nodes;
+  const nodeNames = Object.keys(nodes);
+  const known = (name: string) => Object.prototype.hasOwnProperty.call(nodes, name);
+  const nodeList = nodeNames.join(", ");
+
+  // Names: Tailscale machine names double as MagicDNS labels and as `target_host` in loom_job_queue.
+  const seen = new Map<string, string>();
+  for (const name of nodeNames) {
+    if (!DNS_LABEL.test(name)) {
+      add(`nodes.${name}`, `node name "${name}" is not a valid DNS label`, "use lowercase letters, digits and inner hyphens (at most 63), exactly as `tailscale status` shows the machine");
+    }
+    const folded = name.toLowerCase();
+    const other = seen.get(folded);
+    if (other !== undefined) add(`nodes.${name}`, `node name "${name}" is the same machine name as "${other}" (names are case-insensitive)`, "give every node a distinct name");
+    else seen.set(folded, name);
+  }
+
+  // Hub lease: exactly one node runs the scheduled strands.
+  const hubs = nodeNames.filter((n) => nodes[n]!.role === "hub");
+  if (hubs.length === 0) add("nodes", "no node has role: hub; the hub lease needs exactly one", "set role: hub on the node that runs scheduled workflows");
+  if (hubs.length > 1) {
+    for (const hub of hubs) {
+      add(`nodes.${hub}.role`, `${hubs.length} nodes have role: hub (${hubs.join(", ")}); the hub lease allows exactly one`, "keep role: hub on one node and set role: worker on the others");
+    }
+  }
+
+  for (const [name, node] of Object.entries(nodes)) {
+    const at = `nodes.${name}`;
+    const os = node.optimalos;
+
+    if (node.publicAddress !== undefined && os.bind === "all") {
+      add(`${at}.optimalos.bind`, `${name} has a public address (${node.publicAddress}) and would bind OptimalOS on all interfaces, exposing :${os.port} publicly`, "use bind: tailnet, or bind: loopback with tailscaleServe: true; public traffic arrives through the tunnel");
+    }
+    if (os.bind === "loopback" && !os.tailscaleServe) {
+      add(`${at}.optimalos.bind`, `${name} binds OptimalOS on loopback only, so its peers cannot reach it for dispatch or health checks`, "use bind: tailnet, or keep loopback and set tailscaleServe: true");
+    }
+    if (os.tailscaleServe && os.bind !== "loopback") {
+      add(`${at}.optimalos.tailscaleServe`, `tailscaleServe shares a loopback port, but OptimalOS binds ${os.bind}`, "set bind: loopback, or remove tailscaleServe");
+    }
+    for (const key of ["OPTIMALOS_HOST", "PORT"]) {
+      if (key in os.env) add(`${at}.optimalos.env.${key}`, `${key} is derived from optimalos.${key === "PORT" ? "port" : "bind"}`, `remove env.${key} and set optimalos.${key === "PORT" ? "port" : "bind"} instead`);
+    }
+
+    if (node.tailnet.address !== undefined && !inTailnetRange(node.tailnet.address)) {
+      add(`${at}.tailnet.address`, `${node.tailnet.address} is not a Tailscale address (100.64.0.0/10)`, "use the address `tailscale ip -4` prints on the node, or leave it out");
+    }
+    if (node.tailnet.state === "bootstrap" && node.tailnet.firstAddress === undefined) {
+      add(`${at}.tailnet.firstAddress`, `${name} is to be bootstrapped but has no address to reach it before it joins the tailnet`, "set tailnet.firstAddress to its LAN or public address");
+    }
+
+    const ports = new Map<number, string>([[os.port, "optimalos"]]);
+    for (const [svcName, svc] of Object.entries(node.services)) {
+      const svcAt = `${at}.services.${svcName}`;
+      if (!SERVICE_NAME.test(svcName)) add(svcAt, `service name "${svcName}" cannot be a systemd unit name`, "use a lowercase name such as n8n or strapi");
+      if (svcName === "optimalos") add(svcAt, "OptimalOS is configured under optimalos, not services", `move it to ${at}.optimalos`);
+      if (svc.port !== undefined) {
+        const clash = ports.get(svc.port);
+        if (clash !== undefined) add(`${svcAt}.port`, `port ${svc.port} is already used by ${clash} on ${name}`, "give each service its own port");
+        else ports.set(svc.port, svcName);
+      }
+      const missing = requiredCapabilities(svcName, svc.requires).filter((c) => !node.capabilities.includes(c));
+      if (missing.length > 0) {
+        add(svcAt, `${svcName} needs capability ${missing.join(", ")}, which ${name} does not have`, `run ${svcName} on a node with capabilities: [${missing.join(", ")}], or add them to ${at}.capabilities if the hardware has them`);
+      }
+    }
+  }
+
+  if (spec.hetzner !== undefined) {
+    const h = spec.hetzner;
+    if (!known(h.node)) add("hetzner.node", `no node named "${h.node}"`, `name one of: ${nodeList}`);
+    else {
+      const node = nodes[h.node]!;
+      if (node.publicAddress === undefined) add(`nodes.${h.node}.publicAddress`, `${h.node} is the Hetzner server but has no publicAddress (its primary IPv4)`, "set publicAddress to the primary IPv4 the server keeps");
+      if (node.machine.kind !== "cloud-server") add(`nodes.${h.node}.machine.kind`, `${h.node} is the Hetzner server but its machine kind is ${node.machine.kind}`, "set machine.kind: cloud-server");
+    }
+  }
+
+  // Tunnels: each hostname is routed once, in its zone, to a declared port on the hosting node.
+  const routed = new Map<string, string>();
+  for (const [tName, tunnel] of Object.entries(spec.tunnels)) {
+    const at = `tunnels.${tName}`;
+    const host = known(tunnel.node) ? nodes[tunnel.node] : undefined;
+    if (host === undefined) add(`${at}.node`, `no node named "${tunnel.node}"`, `name one of: ${nodeList}`);
+    else if (!("cloudflared" in host.services)) {
+      add(`${at}.node`, `${tunnel.node} hosts tunnel ${tName} but does not run cloudflared`, `add cloudflared: {} to nodes.${tunnel.node}.services`);
+    }
+    tunnel.ingress.forEach((rule, i) => {
+      const ruleAt = `${at}.ingress[${i}]`;
+      const key = `${rule.hostname}${rule.path ?? ""}`;
+      const first = routed.get(key);
+      if (first !== undefined) add(`${ruleAt}.hostname`, `${key} is already routed by ${first}`, "route each hostname (and path) from exactly one ingress rule");
+      else routed.set(key, ruleAt);
+      if (rule.hostname !== tunnel.zone && !rule.hostname.endsWith(`.${tunnel.zone}`)) {
+        add(`${ruleAt}.hostname`, `${rule.hostname} is not in the tunnel's zone ${tunnel.zone}`, `use a hostname under ${tunnel.zone}, or put it in a tunnel for its own zone`);
+      }
+      const origin = parseOrigin(rule.service);
+      if (origin === undefined || !LOCAL_ORIGIN_HOSTS.has(origin.host)) {
+        add(`${ruleAt}.service`, `${rule.service} is not a service on the hosting node`, "point ingress at http://localhost:<port> of a service the node declares");
+        return;
+      }
+      if (host === undefined) return;
+      const owner = declaredPorts(host).get(origin.port);
+      if (owner === undefined) {
+        add(`${ruleAt}.service`, `${tunnel.node} declares nothing on port ${origin.port}`, `use one of its ports (${[...declaredPorts(host).entries()].map(([p, s]) => `${p} ${s}`).join(", ")}) or declare the service`);
+      } else if (owner === "optimalos" && host.optimalos.bind === "tailnet") {
+        add(`${ruleAt}.service`, `OptimalOS on ${tunnel.node} binds the tailnet address only, so cloudflared cannot reach it on localhost`, "bind OptimalOS on loopback with tailscaleServe: true (or all, where the node has no public address)");
+      }
+    });
+  }
+
+  for (const [fName, flow] of Object.entries(spec.access.flows)) {
+    const at = `access.flows.${fName}`;
+    flow.from.forEach((src, i) => {
+      if (src !== PAIRED_DEVICES && !known(src)) add(`${at}.from[${i}]`, `no node named "${src}"`, `name one of: ${nodeList}, or ${PAIRED_DEVICES}`);
+    });
+    flow.to.forEach((dst, i) => {
+      if (!known(dst)) add(`${at}.to[${i}]`, `no node named "${dst}"`, `name one of: ${nodeList}`);
+      else if (flow.service !== "optimalos" && !(flow.service in nodes[dst]!.services)) {
+        add(`${at}.service`, `${dst} does not run ${flow.service}`, `add ${flow.service} to nodes.${dst}.services, or drop ${dst} from the flow`);
+      } else if (flow.service !== "optimalos" && nodes[dst]!.services[flow.service]!.port === undefined) {
+        add(`${at}.service`, `${flow.service} on ${dst} declares no port to allow`, `set nodes.${dst}.services.${flow.service}.port`);
+      }
+    });
+  }
+
+  for (const [kName, trust] of Object.entries(spec.sshTrust)) {
+    const at = `sshTrust.${kName}`;
+    if (!DNS_LABEL.test(kName)) add(at, `key name "${kName}" cannot be a file name like id_<name>`, "use lowercase letters, digits and hyphens, e.g. popos-deploy");
+    if (!known(trust.from)) add(`${at}.from`, `no node named "${trust.from}"`, `name one of: ${nodeList}`);
+    if (!known(trust.to)) add(`${at}.to`, `no node named "${trust.to}"`, `name one of: ${nodeList}`);
+    if (trust.from === trust.to) add(`${at}.to`, "a node does not need SSH trust to itself", "name another node");
+  }
+
+  return problems;
+}

@@ -1,0 +1,190 @@
+// The topology schema: what one stack's `optimal-mesh:mesh` config may say, with its defaults.
+// Cross-field rules (exactly one hub, ingress targets, ...) live in rules.ts.
+import { z } from "zod";
+
+/** A Tailscale machine name, also a MagicDNS label: lowercase letters, digits and inner hyphens. */
+export const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const TAG_WORD = /^[a-z][a-z0-9-]{0,30}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const HCLOUD_ID = /^[1-9][0-9]*$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const CIDR = /^(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(?:3[0-2]|[12]?\d)|[0-9a-f:]+\/(?:12[0-8]|1[01]\d|[1-9]?\d))$/;
+const PRINCIPAL = /^(?:autogroup:[a-z-]+|group:[a-z0-9-]+|[^@\s]+@[^@\s]+)$/;
+
+/** The name a node reaches OptimalOS's peers by; also the Tailscale `target_host`. */
+export type NodeName = string;
+
+const port = () =>
+  z.number({ error: "must be a port number (1-65535)" }).int("must be a whole number").min(1, "must be at least 1").max(65535, "must be at most 65535");
+const capability = () => z.string().regex(TAG_WORD, "must be a lowercase word usable in a Tailscale tag, e.g. gpu");
+const nodeRef = () => z.string().min(1, "must name a node");
+
+/** Builds the schema; `strict` rejects unknown keys (the real check), lenient strips them so cross-field rules still run. */
+export function meshSchema(strict: boolean) {
+  const obj = <T extends z.ZodRawShape>(shape: T) => (strict ? z.strictObject(shape) : z.object(shape));
+
+  const service = obj({
+    /** The TCP port the service listens on; none for outbound-only services such as cloudflared. */
+    port: port().optional(),
+    /** Capabilities the node must have; the catalog in rules.ts adds known ones (ollama needs gpu). Default []. */
+    requires: z.array(capability()).default([]),
+    /** Runs in Docker rather than as a native binary. Default false. */
+    docker: z.boolean().default(false),
+    /** One line for humans. */
+    description: z.string().optional(),
+  });
+
+  const optimalos = obj({
+    /** legacy (the Pi's original mode), worker (remote worker for Loom dispatch) or fabric (the control plane). */
+    mode: z.enum(["legacy", "worker", "fabric"]),
+    /** Port OptimalOS listens on. Default 3000. */
+    port: port().default(3000),
+    /**
+     * Where OptimalOS binds (OPTIMALOS_HOST): loopback (127.0.0.1), tailnet (the node's Tailscale IPv4)
+     * or all (0.0.0.0). Peers must be able to reach it; a node with a public address must not use all.
+     */
+    bind: z.enum(["loopback", "tailnet", "all"]),
+    /** Share a loopback-bound port on the tailnet with `tailscale serve --tcp`. Default false. */
+    tailscaleServe: z.boolean().default(false),
+    /** Extra environment for the service (OPTIMALOS_HOST and PORT are derived, not set here). Default {}. */
+    env: z.record(z.string().regex(ENV_NAME, "environment names are UPPER_SNAKE_CASE"), z.string()).default({}),
+    /** Path that answers 200 when OptimalOS is healthy. Default /health. */
+    healthPath: z.string().regex(/^\/\S*$/, "must be an absolute URL path such as /health").default("/health"),
+    /** What `bun add -g` installs. Default optimalos. */
+    package: z.string().min(1).default("optimalos"),
+  });
+
+  const node = obj({
+    /** One line for humans. */
+    description: z.string().optional(),
+    machine: obj({
+      /** raspberry-pi, desktop, cloud-server or vm. */
+      kind: z.enum(["raspberry-pi", "desktop", "cloud-server", "vm"]),
+      /** CPU architecture, as Debian names it. */
+      arch: z.enum(["arm64", "amd64"]),
+      /** Free text, e.g. the GPU model. */
+      model: z.string().optional(),
+    }),
+    /** hub runs the scheduled (cron) strands; exactly one node holds this lease. */
+    role: z.enum(["hub", "worker"]),
+    /** Capability tags (also Tailscale tags), e.g. gpu. Default []. */
+    capabilities: z.array(capability()).default([]),
+    ssh: obj({
+      /** The user remote commands log in as; root or a user with passwordless sudo. */
+      user: z.string().regex(UNIX_USER, "must be a Unix user name such as root or carlos"),
+      /** SSH port. Default 22. */
+      port: port().default(22),
+      /** The node's SSH host key (`ssh-ed25519 AAAA...`), pinned instead of trusting on first use. */
+      hostKey: z.string().regex(/^(?:ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+$/, "must be one host key line such as 'ssh-ed25519 AAAA...'").optional(),
+    }),
+    tailnet: obj({
+      /** joined: already on the tailnet; bootstrap: to be joined by this program. */
+      state: z.enum(["joined", "bootstrap"]),
+      /** The node's Tailscale IPv4 (100.64.0.0/10) where known. */
+      address: z.string().regex(IPV4, "must be an IPv4 address such as 100.94.77.114").optional(),
+      /** Where to reach the node before it is on the tailnet (LAN or public address); required for bootstrap. */
+      firstAddress: z.string().min(1).optional(),
+    }),
+    /** The node's public IPv4, if it has one. */
+    publicAddress: z.string().regex(IPV4, "must be an IPv4 address").optional(),
+    optimalos,
+    /** Other services by name (n8n, strapi, cloudflared, ollama, ...). Default {}. */
+    services: z.record(z.string(), service).default({}),
+  });
+
+  const hetzner = obj({
+    /** The node this server is. */
+    node: nodeRef(),
+    /** Hetzner server type. Default ccx13. */
+    serverType: z.string().min(1).default("ccx13"),
+    /** Hetzner location, e.g. ash. */
+    location: z.string().min(1),
+    /** Pinned image name, e.g. ubuntu-24.04. */
+    image: z.string().min(1),
+    /** Hetzner backups. Default true. */
+    backups: z.boolean().default(true),
+    /** Sources allowed to reach SSH (22) from the internet. */
+    sshSources: z.array(z.string().regex(CIDR, "must be a CIDR such as 203.0.113.7/32")).min(1, "list at least one source, or use the tailnet"),
+    /** Ids of the running server and primary IP, to adopt instead of create. */
+    adopt: obj({
+      serverId: z.string().regex(HCLOUD_ID, "must be the numeric Hetzner id, as a string").optional(),
+      primaryIpId: z.string().regex(HCLOUD_ID, "must be the numeric Hetzner id, as a string").optional(),
+    }).default({}),
+  });
+
+  const ingress = obj({
+    /** Public hostname, e.g. fabric.optimal.miami. */
+    hostname: z.string().regex(HOSTNAME, "must be a lowercase DNS name such as fabric.optimal.miami"),
+    /** Optional path regex, as cloudflared takes it. */
+    path: z.string().min(1).optional(),
+    /** Origin on the hosting node, e.g. http://localhost:3000. */
+    service: z.string().regex(/^https?:\/\/[^/\s]+$/, "must be an origin such as http://localhost:3000"),
+  });
+
+  const tunnel = obj({
+    /** The node that runs this tunnel's cloudflared. */
+    node: nodeRef(),
+    /** The Cloudflare zone the hostnames live in. */
+    zone: z.string().regex(HOSTNAME, "must be a zone name such as optimal.miami"),
+    /** Id of an existing tunnel to adopt. */
+    adoptId: z.string().regex(UUID, "must be a tunnel UUID").optional(),
+    ingress: z.array(ingress).min(1, "a tunnel needs at least one hostname"),
+  });
+
+  const flow = obj({
+    /** Nodes (or `paired-devices`) that open connections. */
+    from: z.array(z.string().min(1)).min(1),
+    /** Nodes that accept them. */
+    to: z.array(nodeRef()).min(1),
+    /** The service on the target nodes: optimalos or a service name. */
+    service: z.string().min(1),
+    /** The targets also call back (report results). Default false. */
+    reply: z.boolean().default(false),
+  });
+
+  const access = obj({
+    /** Who administers the tailnet (emails, group:... or autogroup:admin). Default [autogroup:admin]. */
+    admins: z.array(z.string().regex(PRINCIPAL, "must be an email, group:name or autogroup:admin")).min(1).default(["autogroup:admin"]),
+    /** Tag carried by devices the cockpit pairs. Default tag:fabric-device. */
+    pairedDeviceTag: z.string().regex(/^tag:[a-z][a-z0-9-]*$/, "must be tag:name").default("tag:fabric-device"),
+    /** Tag of the automation runner (drift checks). Default tag:ci. */
+    ciTag: z.string().regex(/^tag:[a-z][a-z0-9-]*$/, "must be tag:name").default("tag:ci"),
+    /** The policy already exists and may be overwritten on first `up`. Default false. */
+    adoptPolicy: z.boolean().default(false),
+    /** The service flows to allow, by name. */
+    flows: z.record(z.string(), flow).default({}),
+  });
+
+  const trust = obj({
+    /** Node that holds the private key. */
+    from: nodeRef(),
+    /** Local user on `from` that uses it. Default: that node's ssh.user. */
+    fromUser: z.string().regex(UNIX_USER).optional(),
+    /** Node whose authorized_keys trusts it. */
+    to: nodeRef(),
+    /** The user on `to`. */
+    toUser: z.string().regex(UNIX_USER, "must be a Unix user name"),
+    /** Host alias in the ssh config of `from`. Default: the target's name. */
+    hostAlias: z.string().regex(DNS_LABEL).optional(),
+  });
+
+  return obj({
+    nodes: z.record(z.string(), node).refine((n) => Object.keys(n).length > 0, "declare at least one node"),
+    hetzner: hetzner.optional(),
+    tunnels: z.record(z.string(), tunnel).default({}),
+    access: access.default({ admins: ["autogroup:admin"], pairedDeviceTag: "tag:fabric-device", ciTag: "tag:ci", adoptPolicy: false, flows: {} }),
+    /** SSH trust between nodes, by key name (popos-deploy). Default {}. */
+    sshTrust: z.record(z.string(), trust).default({}),
+  });
+}
+
+export type MeshSpec = z.output<ReturnType<typeof meshSchema>>;
+export type NodeSpec = MeshSpec["nodes"][string];
+export type ServiceSpec = NodeSpec["services"][string];
+export type TunnelSpec = MeshSpec["tunnels"][string];
+export type HetznerSpec = NonNullable<MeshSpec["hetzner"]>;
+export type FlowSpec = MeshSpec["access"]["flows"][string];
+export type TrustSpec = MeshSpec["sshTrust"][string];
