@@ -90,6 +90,8 @@ function issueProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
           fix: near !== undefined ? `did you mean "${near}"? Rename it` : `remove it; allowed here: ${allowed.join(", ")}`,
         });
       }
+    } else if (issue.code === "invalid_key") {
+      out.push({ path: dotted(issue.path), message: `key: ${issue.issues[0]?.message ?? issue.message}`, fix: "rename the key" });
     } else if (issue.code === "invalid_union" || issue.code === "invalid_value") {
       out.push({ path: dotted(issue.path), message: issue.message, fix: "use one of the values listed" });
     } else if (issue.code === "invalid_type" && issue.input === undefined) {

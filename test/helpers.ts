@@ -1,0 +1,41 @@
+// Shared test helpers: the prod topology as raw config, and validation outcomes.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { MeshConfigError, validateMesh, type Problem } from "../stacks/validate";
+
+export const ROOT = path.resolve(__dirname, "..");
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw config is untyped by nature; tests mutate it freely
+export type Raw = any;
+
+/** A fresh, mutable copy of the prod stack's `optimal-mesh:mesh` value. */
+export function prodMesh(): Raw {
+  const doc = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+  return structuredClone(doc.config["optimal-mesh:mesh"]);
+}
+
+/** The problems validation reports for `raw` ([] when it is valid). Any other exception propagates. */
+export function problemsOf(raw: unknown): readonly Problem[] {
+  try {
+    validateMesh(raw);
+    return [];
+  } catch (err) {
+    if (err instanceof MeshConfigError) return err.problems;
+    throw err;
+  }
+}
+
+/** Asserts validation reports a problem at exactly `path` whose message matches `message`. */
+export function assertProblem(raw: unknown, problemPath: string, message: RegExp): Problem {
+  const problems = problemsOf(raw);
+  const hit = problems.find((p) => p.path === problemPath && message.test(p.message));
+  assert.ok(hit, `expected a problem at ${problemPath} matching ${message}; got:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n") || "  (valid)"}`);
+  assert.ok(hit.fix.length > 0, "every problem says how to fix it");
+  return hit;
+}
+
+export function assertValid(raw: unknown): void {
+  assert.deepEqual(problemsOf(raw).map((p) => `${p.path}: ${p.message}`), []);
+}

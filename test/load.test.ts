@@ -1,0 +1,83 @@
+// The loader under Pulumi's mock runtime: config in, validated spec and settings out.
+import * as assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { loadStack } from "../stacks/load";
+import { OPERATOR_SETTINGS, placeholderFor } from "../stacks/settings";
+import { MeshConfigError } from "../stacks/validate";
+import { prodMesh } from "./helpers";
+
+function resolve<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((res) => o.apply((v) => (res(v), v)));
+}
+
+function useConfig(values: Record<string, unknown>, secretKeys: string[] = []): void {
+  const wire: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) wire[k] = typeof v === "string" ? v : JSON.stringify(v);
+  pulumi.runtime.setAllConfig(wire, secretKeys);
+}
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof MeshConfigError) return err.problems.map((p) => p.path);
+    throw err;
+  }
+  return [];
+}
+
+before(async () => {
+  await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) }, "optimal-mesh", "test", true);
+});
+
+describe("offline", () => {
+  test("unset settings become visible placeholders, secrets stay secret", async () => {
+    useConfig({ "optimal-mesh:mesh": prodMesh() });
+    const { spec, settings } = loadStack({ offline: true });
+    assert.equal(Object.keys(spec.nodes).length, 3);
+    assert.equal(await pulumi.isSecret(settings.sshPrivateKey), true);
+    assert.equal(await resolve(settings.sshPrivateKey), placeholderFor("optimal-mesh:sshPrivateKey"));
+    assert.equal(settings.cloudflareAccountId, "<unset:optimal-mesh:cloudflareAccountId>");
+  });
+
+  test("set values are used as they are, secret config stays secret", async () => {
+    useConfig({ "optimal-mesh:mesh": prodMesh(), "optimal-mesh:sshPrivateKey": "KEY-CANARY", "optimal-mesh:cloudflareAccountId": "acc123" }, ["optimal-mesh:sshPrivateKey"]);
+    const { settings } = loadStack({ offline: true });
+    assert.equal(await pulumi.isSecret(settings.sshPrivateKey), true);
+    assert.equal(await resolve(settings.sshPrivateKey), "KEY-CANARY");
+    assert.equal(settings.cloudflareAccountId, "acc123");
+  });
+
+  test("a setting given in plain text is still handled as a secret", async () => {
+    useConfig({ "optimal-mesh:mesh": prodMesh(), "optimal-mesh:sshPrivateKey": "PLAIN-KEY" });
+    const { settings } = loadStack({ offline: true });
+    assert.equal(await pulumi.isSecret(settings.sshPrivateKey), true);
+  });
+});
+
+describe("for real (pulumi preview / up)", () => {
+  test("every unset setting is reported at once with the command that sets it", () => {
+    useConfig({ "optimal-mesh:mesh": prodMesh() });
+    try {
+      loadStack({ offline: false });
+      assert.fail("expected a MeshConfigError");
+    } catch (err) {
+      assert.ok(err instanceof MeshConfigError);
+      assert.deepEqual(err.problems.map((p) => p.path), OPERATOR_SETTINGS.map((s) => s.key));
+      assert.match(err.message, /fix: pulumi config set --secret hcloud:token/);
+    }
+  });
+
+  test("topology problems and missing settings come in one report", () => {
+    const mesh = prodMesh();
+    mesh.nodes["pop-os"].role = "hub";
+    useConfig({ "optimal-mesh:mesh": mesh, "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA" });
+    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ["mesh.nodes.oracle.role", "mesh.nodes.pop-os.role", "optimal-mesh:cloudflareAccountId"]);
+  });
+
+  test("a complete stack loads", () => {
+    useConfig({ "optimal-mesh:mesh": prodMesh(), "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" });
+    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), []);
+  });
+});

@@ -1,0 +1,119 @@
+// The offline plan as a person runs it: a child process per run, as `npm run plan` does.
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import * as yaml from "js-yaml";
+import { ROOT, prodMesh, type Raw } from "./helpers";
+
+const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
+
+function plan(...args: string[]) {
+  const r = spawnSync(TSX, ["scripts/plan.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tmp(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `optimal-mesh-${name}-`));
+}
+
+function stackFile(mesh: Raw, extra: Record<string, unknown> = {}): string {
+  const file = path.join(tmp("stack"), "Pulumi.test.yaml");
+  fs.writeFileSync(file, yaml.dump({ config: { "optimal-mesh:mesh": mesh, ...extra } }));
+  return file;
+}
+
+function readTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) {
+      const full = path.join(entry.parentPath, entry.name);
+      out[path.relative(dir, full)] = fs.readFileSync(full, "utf8");
+    }
+  }
+  return out;
+}
+
+describe("npm run plan on prod", () => {
+  const outA = tmp("a");
+  const outB = tmp("b");
+  const a = plan("--out", outA);
+  const b = plan("--out", outB);
+
+  test("succeeds and shows the three prod nodes", () => {
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /stack prod/);
+    assert.match(a.stdout, /optimal-mesh:index:Mesh {2}prod/);
+    for (const node of ["oracle", "pop-os", "hetzner-cockpit"]) assert.match(a.stdout, new RegExp(`^ {4}${node} +`, "m"));
+    assert.match(a.stdout, /oracle +hub +legacy .*http:\/\/oracle:3000 \(fallback http:\/\/100\.94\.77\.114:3000\)/);
+    assert.match(a.stdout, /^Summary: \d+ resources/m);
+  });
+
+  test("writes its artifacts to the out directory", () => {
+    const files = readTree(outA);
+    assert.deepEqual(Object.keys(files).sort(), ["inventory.json", "outputs.json", "plan.txt", "resources.json"]);
+    const inventory = JSON.parse(files["inventory.json"]!) as { name: string; role: string }[];
+    assert.deepEqual(inventory.map((n) => `${n.name}:${n.role}`), ["hetzner-cockpit:worker", "oracle:hub", "pop-os:worker"]);
+    assert.equal(files["plan.txt"], a.stdout.slice(0, a.stdout.indexOf("Wrote ")));
+  });
+
+  test("is deterministic: two runs, byte-identical output and artifacts", () => {
+    assert.equal(b.code, 0, b.stderr);
+    const strip = (s: string) => s.replace(/^Wrote .*$/m, "");
+    assert.equal(strip(a.stdout), strip(b.stdout));
+    assert.deepEqual(readTree(outA), readTree(outB));
+  });
+
+  test("lists every unset operator setting as a placeholder", () => {
+    for (const key of ["tailscale:apiKey", "cloudflare:apiToken", "hcloud:token", "optimal-mesh:sshPrivateKey"]) {
+      assert.match(a.stdout, new RegExp(`^  ${key}: not set \\(pulumi config set --secret ${key}`, "m"));
+    }
+  });
+});
+
+describe("npm run plan on a bad stack", () => {
+  test("two hubs and a misspelled key: one report naming both paths, nothing registered, nothing written", () => {
+    const mesh = prodMesh();
+    mesh.nodes["pop-os"].role = "hub";
+    mesh.nodes.oracle.capabilites = ["arm"];
+    const out = path.join(tmp("bad"), "out");
+    const r = plan("--stack", "bad", "--config-file", stackFile(mesh), "--out", out);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Stack "bad" config has 3 problems; nothing was registered\.$/m);
+    assert.match(r.stderr, /- mesh\.nodes\.oracle\.capabilites: unknown key "capabilites"\n\s+fix: did you mean "capabilities"\?/);
+    assert.match(r.stderr, /- mesh\.nodes\.oracle\.role: 2 nodes have role: hub/);
+    assert.match(r.stderr, /- mesh\.nodes\.pop-os\.role: 2 nodes have role: hub/);
+    assert.doesNotMatch(r.stderr, /bug: \d+ resources were registered/);
+    assert.equal(r.stdout, "");
+    assert.equal(fs.existsSync(out), false);
+  });
+
+  test("a node declared twice in YAML is refused, not merged", () => {
+    const file = stackFile(prodMesh());
+    const text = fs.readFileSync(file, "utf8").replace(/^( +)pop-os:$/m, "$1oracle:");
+    fs.writeFileSync(file, text);
+    const r = plan("--stack", "dup", "--config-file", file);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /duplicated mapping key/);
+  });
+
+  test("a missing topology says which key to add", () => {
+    const file = path.join(tmp("empty"), "Pulumi.empty.yaml");
+    fs.writeFileSync(file, "config: {}\n");
+    const r = plan("--stack", "empty", "--config-file", file);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /- mesh: optimal-mesh:mesh is not set/);
+  });
+});
+
+test("encrypted settings stay placeholders: the ciphertext never reaches output or out/", () => {
+  const ciphertext = "v1:CANARYq1w2e3r4t5y6u7i8o9p0";
+  const out = path.join(tmp("enc"), "out");
+  const r = plan("--stack", "enc", "--config-file", stackFile(prodMesh(), { "optimal-mesh:sshPrivateKey": { secure: ciphertext } }), "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /optimal-mesh:sshPrivateKey: encrypted, not readable offline/);
+  const everything = r.stdout + r.stderr + Object.values(readTree(out)).join("\n");
+  assert.doesNotMatch(everything, /CANARY/);
+});
