@@ -7,7 +7,7 @@ import { loadStack } from "./stacks/load";
 const offline = process.env.OPTIMAL_MESH_OFFLINE === "1";
 
 const { spec } = loadStack({ offline });
-const mesh = new Mesh(pulumi.getStack(), { spec });
+const mesh = new Mesh(pulumi.getStack(), { spec, stack: pulumi.getStack() });
 
 /** OptimalOS's list of target hosts: name, role, capabilities, tailnet address, base URLs. */
 export const inventory = mesh.inventory;

@@ -15,3 +15,22 @@ export function recordArtifact(relPath: string, text: pulumi.Input<string>): voi
 export function recordedArtifacts(): ReadonlyMap<string, pulumi.Output<string>> {
   return artifacts;
 }
+
+export interface CheckResult {
+  readonly name: string;
+  readonly passed: number;
+  readonly failed: number;
+  /** One line per failure. */
+  readonly failures: readonly string[];
+}
+
+const checks: CheckResult[] = [];
+
+/** Records an offline check a component ran on what it rendered (e.g. the policy's own tests). */
+export function recordCheck(result: CheckResult): void {
+  checks.push(result);
+}
+
+export function recordedChecks(): readonly CheckResult[] {
+  return checks;
+}

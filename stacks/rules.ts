@@ -75,9 +75,15 @@ export function checkRules(spec: MeshSpec): Problem[] {
     }
   }
 
+  const reservedTags = new Set(["hub", "worker", "cockpit", spec.access.ciTag.slice(4), spec.access.pairedDeviceTag.slice(4)]);
   for (const [name, node] of Object.entries(nodes)) {
     const at = `nodes.${name}`;
     const os = node.optimalos;
+    node.capabilities.forEach((cap, i) => {
+      if (reservedTags.has(cap) || cap.startsWith("node-")) {
+        add(`${at}.capabilities[${i}]`, `capability "${cap}" would reuse the tag tag:${cap}, which the policy gives to roles, nodes or devices`, "pick another capability name");
+      }
+    });
 
     if (node.publicAddress !== undefined && os.bind === "all") {
       add(`${at}.optimalos.bind`, `${name} has a public address (${node.publicAddress}) and would bind OptimalOS on all interfaces, exposing :${os.port} publicly`, "use bind: tailnet, or bind: loopback with tailscaleServe: true; public traffic arrives through the tunnel");
@@ -99,7 +105,8 @@ export function checkRules(spec: MeshSpec): Problem[] {
       add(`${at}.tailnet.firstAddress`, `${name} is to be bootstrapped but has no address to reach it before it joins the tailnet`, "set tailnet.firstAddress to its LAN or public address");
     }
 
-    const ports = new Map<number, string>([[os.port, "optimalos"]]);
+    if (os.port === node.ssh.port) add(`${at}.optimalos.port`, `port ${os.port} is ${name}'s SSH port`, "give OptimalOS its own port (3000 by default)");
+    const ports = new Map<number, string>([[node.ssh.port, "ssh"], [os.port, "optimalos"]]);
     for (const [svcName, svc] of Object.entries(node.services)) {
       const svcAt = `${at}.services.${svcName}`;
       if (!SERVICE_NAME.test(svcName)) add(svcAt, `service name "${svcName}" cannot be a systemd unit name`, "use a lowercase name such as n8n or strapi");
@@ -161,6 +168,8 @@ export function checkRules(spec: MeshSpec): Problem[] {
 
   for (const [fName, flow] of Object.entries(spec.access.flows)) {
     const at = `access.flows.${fName}`;
+    if (flow.reply && flow.service !== "optimalos") add(`${at}.reply`, `only OptimalOS reports results back; ${flow.service} does not`, "remove reply, or make it a flow of service: optimalos");
+    if (flow.reply && flow.from.includes(PAIRED_DEVICES)) add(`${at}.reply`, "nothing in the mesh calls back into paired devices", `remove reply, or move ${PAIRED_DEVICES} to a flow of its own`);
     flow.from.forEach((src, i) => {
       if (src !== PAIRED_DEVICES && !known(src)) add(`${at}.from[${i}]`, `no node named "${src}"`, `name one of: ${nodeList}, or ${PAIRED_DEVICES}`);
     });

@@ -12,7 +12,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HCLOUD_ID = /^[1-9][0-9]*$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const CIDR = /^(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(?:3[0-2]|[12]?\d)|[0-9a-f:]+\/(?:12[0-8]|1[01]\d|[1-9]?\d))$/;
-const PRINCIPAL = /^(?:autogroup:[a-z-]+|group:[a-z0-9-]+|[^@\s]+@[^@\s]+)$/;
+const PRINCIPAL = /^(?:autogroup:admin|autogroup:owner|autogroup:network-admin|autogroup:it-admin|[^@\s:]+@[^@\s:]+\.[^@\s:]+)$/;
 
 /** The name a node reaches OptimalOS's peers by; also the Tailscale `target_host`. */
 export type NodeName = string;
@@ -87,6 +87,8 @@ export function meshSchema(strict: boolean) {
       address: z.string().regex(IPV4, "must be an IPv4 address such as 100.94.77.114").optional(),
       /** Where to reach the node before it is on the tailnet (LAN or public address); required for bootstrap. */
       firstAddress: z.string().min(1).optional(),
+      /** Disable node key expiry. Default: true for servers (raspberry-pi, cloud-server, vm), false for desktops. */
+      keyExpiryDisabled: z.boolean().optional(),
     }),
     /** The node's public IPv4, if it has one. */
     publicAddress: z.string().regex(IPV4, "must be an IPv4 address").optional(),
@@ -146,8 +148,11 @@ export function meshSchema(strict: boolean) {
   });
 
   const access = obj({
-    /** Who administers the tailnet (emails, group:... or autogroup:admin). Default [autogroup:admin]. */
-    admins: z.array(z.string().regex(PRINCIPAL, "must be an email, group:name or autogroup:admin")).min(1).default(["autogroup:admin"]),
+    /**
+     * Who administers the mesh: emails (put in group:mesh-admins) or autogroup:admin / owner /
+     * network-admin / it-admin. Emails also let the policy test admin access. Default [autogroup:admin].
+     */
+    admins: z.array(z.string().regex(PRINCIPAL, "must be an email or one of autogroup:admin, autogroup:owner, autogroup:network-admin, autogroup:it-admin")).min(1).default(["autogroup:admin"]),
     /** Tag carried by devices the cockpit pairs. Default tag:fabric-device. */
     pairedDeviceTag: z.string().regex(/^tag:[a-z][a-z0-9-]*$/, "must be tag:name").default("tag:fabric-device"),
     /** Tag of the automation runner (drift checks). Default tag:ci. */

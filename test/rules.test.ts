@@ -101,6 +101,14 @@ describe("ports", () => {
     raw.nodes.oracle.services.strapi.port = 5678;
     assertProblem(raw, "mesh.nodes.oracle.services.strapi.port", /already used by n8n/);
   });
+  test("nothing takes the SSH port", () => {
+    const raw = prodMesh();
+    raw.nodes.oracle.services.n8n.port = 22;
+    assertProblem(raw, "mesh.nodes.oracle.services.n8n.port", /already used by ssh/);
+    raw.nodes.oracle.services.n8n.port = 5678;
+    raw.nodes.oracle.optimalos.port = 22;
+    assertProblem(raw, "mesh.nodes.oracle.optimalos.port", /SSH port/);
+  });
   test("a service cannot take OptimalOS's port", () => {
     const raw = prodMesh();
     raw.nodes.oracle.services.n8n.port = 3000;
@@ -109,6 +117,13 @@ describe("ports", () => {
 });
 
 describe("capabilities", () => {
+  test("cannot take a name the policy uses for roles, nodes or devices", () => {
+    for (const cap of ["hub", "cockpit", "ci", "fabric-device", "node-oracle"]) {
+      const raw = prodMesh();
+      raw.nodes["pop-os"].capabilities = ["gpu", cap];
+      assertProblem(raw, "mesh.nodes.pop-os.capabilities[1]", new RegExp(`capability "${cap}" would reuse the tag`));
+    }
+  });
   test("ollama needs gpu", () => {
     const raw = prodMesh();
     raw.nodes.oracle.services.ollama = { port: 11434 };
@@ -257,6 +272,14 @@ describe("access flows and SSH trust", () => {
     const raw = prodMesh();
     raw.access.flows.docs = { from: ["pop-os"], to: ["oracle"], service: "docs" };
     assertProblem(raw, "mesh.access.flows.docs.service", /declares no port/);
+  });
+  test("only OptimalOS flows report back, and never into paired devices", () => {
+    const raw = prodMesh();
+    raw.access.flows.llm.reply = true;
+    assertProblem(raw, "mesh.access.flows.llm.reply", /only OptimalOS reports results back/);
+    const other = prodMesh();
+    other.access.flows["fabric-devices"].reply = true;
+    assertProblem(other, "mesh.access.flows.fabric-devices.reply", /calls back into paired devices/);
   });
   test("trust names existing, distinct nodes", () => {
     const raw = prodMesh();

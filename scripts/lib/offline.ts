@@ -1,6 +1,7 @@
 // Evaluates the real index.ts in-process under Pulumi's mock runtime and records every
 // registration as the engine would receive it (type, name, parent, options, inputs with secrets marked).
 import * as path from "node:path";
+import type { CheckResult } from "../../components/artifacts";
 import type { StackConfig } from "./stackfile";
 
 /** Pulumi's wire markers (sdk/nodejs/runtime/rpc.ts). */
@@ -37,7 +38,19 @@ export interface Artifact {
   readonly secret: boolean;
 }
 
+/**
+ * Offline answers for the provider functions the program calls (data sources). Each returns a
+ * visibly fake value; anything not listed fails the plan instead of being guessed.
+ */
+const OFFLINE_INVOKES: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>> = {
+  "tailscale:index/getDevice:getDevice": (inputs) => {
+    const hostname = String(inputs.hostname ?? inputs.name);
+    return { id: `offline-device-${hostname}`, nodeId: `offline-node-${hostname}`, hostname, name: `${hostname}.offline.ts.net`, addresses: [], tags: [], authorized: true };
+  },
+};
+
 export interface Evaluation {
+  readonly checks: readonly CheckResult[];
   readonly registrations: readonly Registration[];
   readonly outputs: { readonly [k: string]: PlainValue };
   readonly artifacts: readonly Artifact[];
@@ -102,7 +115,9 @@ export async function evaluateOffline(root: string, config: StackConfig): Promis
   const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
     newResource: (args) => ({ id: args.id ?? `${args.name}-id`, state: args.inputs }),
     call: (args) => {
-      throw new Error(`offline plan: unplanned provider call ${args.token}`);
+      const answer = OFFLINE_INVOKES[args.token];
+      if (answer === undefined) throw new Error(`offline plan: no offline answer for provider function ${args.token}`);
+      return answer(args.inputs as Record<string, unknown>);
     },
   };
 
@@ -151,7 +166,7 @@ export async function evaluateOffline(root: string, config: StackConfig): Promis
     outputs[key] = (await pulumi.isSecret(value)) ? SECRET_MASK : maskWire(await resolve(value));
   }
 
-  const { recordedArtifacts } = await import("../../components/artifacts");
+  const { recordedArtifacts, recordedChecks } = await import("../../components/artifacts");
   const artifacts: Artifact[] = [];
   for (const [relPath, text] of [...recordedArtifacts()].sort(([a], [b]) => a.localeCompare(b))) {
     artifacts.push({ path: relPath, text: await resolve(text), secret: await pulumi.isSecret(text) });
@@ -159,5 +174,6 @@ export async function evaluateOffline(root: string, config: StackConfig): Promis
 
   await settings.disconnect();
   registrations.sort((a, b) => a.urn.localeCompare(b.urn));
-  return error === undefined ? { registrations, outputs, artifacts } : { registrations, outputs, artifacts, error };
+  const checks = [...recordedChecks()];
+  return error === undefined ? { checks, registrations, outputs, artifacts } : { checks, registrations, outputs, artifacts, error };
 }

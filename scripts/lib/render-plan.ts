@@ -85,6 +85,11 @@ export function renderPlan(config: StackConfig, evaluation: Evaluation): string 
       lines.push(`  ${key}: ${summarize(value)}`);
     }
   }
+  lines.push("", "Checks run on the rendered text:");
+  for (const c of evaluation.checks) {
+    lines.push(`  ${c.name}: ${c.passed} passed, ${c.failed} failed`);
+    for (const f of c.failures) lines.push(`    ${f}`);
+  }
   const placeholders = placeholderSettings(config);
   lines.push("", `Settings shown as placeholders (kept secret where secret): ${placeholders.length}`);
   for (const p of placeholders) lines.push(`  ${p.key}: ${p.why}`);

@@ -1,0 +1,81 @@
+// The tailnet: its policy (with its own tests, checked offline first), MagicDNS, and per node
+// either the joined device's tags and key expiry or a single-use auth key for its bootstrap.
+import * as pulumi from "@pulumi/pulumi";
+import * as tailscale from "@pulumi/tailscale";
+import type { MeshSpec } from "../../stacks/schema";
+import { recordArtifact, recordCheck } from "../artifacts";
+import { describeFailures, evaluatePolicy } from "./evaluate";
+import { nodeTags, policyInventory } from "./intent";
+import { renderPolicy } from "./policy";
+
+export interface TailnetArgs {
+  /** The validated topology. */
+  readonly spec: MeshSpec;
+  /** Stack name, written into the policy header. */
+  readonly stack: string;
+}
+
+/** How long a bootstrap auth key stays valid, in seconds: long enough for one `pulumi up`. */
+export const AUTH_KEY_TTL_SECONDS = 3600;
+
+/** Servers keep their node key for good; a desktop's key expires unless the topology says otherwise. */
+export function keyExpiryDisabled(spec: MeshSpec, node: string): boolean {
+  const n = spec.nodes[node]!;
+  return n.tailnet.keyExpiryDisabled ?? n.machine.kind !== "desktop";
+}
+
+export class Tailnet extends pulumi.ComponentResource {
+  /** The rendered policy file (HuJSON). */
+  public readonly policy: pulumi.Output<string>;
+  /** Tags per node, as the policy and the devices carry them. */
+  public readonly nodeTags: Record<string, string[]>;
+  /** Single-use auth keys for nodes to bootstrap, by node name; secret. */
+  public readonly authKeys: Record<string, pulumi.Output<string>>;
+
+  constructor(name: string, args: TailnetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("optimal-mesh:tailnet:Tailnet", name, {}, opts);
+    const { spec } = args;
+
+    const text = renderPolicy(spec, { stack: args.stack });
+    const evaluation = evaluatePolicy(text, policyInventory(spec));
+    const failures = describeFailures(evaluation);
+    recordArtifact("tailnet/policy.hujson", text);
+    recordCheck({ name: "tailnet policy tests", passed: evaluation.cases.filter((c) => c.pass).length, failed: evaluation.cases.length - evaluation.cases.filter((c) => c.pass).length, failures });
+    if (failures.length > 0) throw new pulumi.ResourceError(`the rendered tailnet policy fails its own checks:\n  ${failures.join("\n  ")}`, this);
+
+    const acl = new tailscale.Acl(
+      `${name}-policy`,
+      {
+        acl: text,
+        // Replacing a hand-edited policy must be a deliberate act, stated in the stack config.
+        overwriteExistingContent: spec.access.adoptPolicy,
+        resetAclOnDestroy: false,
+      },
+      { parent: this, protect: true },
+    );
+    new tailscale.DnsPreferences(`${name}-dns`, { magicDns: true }, { parent: this });
+
+    this.nodeTags = {};
+    this.authKeys = {};
+    for (const node of Object.keys(spec.nodes).sort()) {
+      const tags = nodeTags(spec, node);
+      this.nodeTags[node] = tags;
+      if (spec.nodes[node]!.tailnet.state === "bootstrap") {
+        // Created after the policy, so its tags have owners; used once, then useless.
+        const key = new tailscale.TailnetKey(
+          `${name}-${node}-authkey`,
+          { reusable: false, ephemeral: false, preauthorized: true, expiry: AUTH_KEY_TTL_SECONDS, tags, description: `optimal-mesh bootstrap of ${node}` },
+          { parent: this, dependsOn: [acl], additionalSecretOutputs: ["key"] },
+        );
+        this.authKeys[node] = pulumi.secret(key.key);
+      } else {
+        const device = tailscale.getDeviceOutput({ hostname: node, waitFor: "60s" }, { parent: this });
+        new tailscale.DeviceTags(`${name}-${node}-tags`, { deviceId: device.id, tags }, { parent: this, dependsOn: [acl] });
+        new tailscale.DeviceKey(`${name}-${node}-key`, { deviceId: device.id, keyExpiryDisabled: keyExpiryDisabled(spec, node) }, { parent: this });
+      }
+    }
+
+    this.policy = pulumi.output(text);
+    this.registerOutputs({ policy: this.policy, nodeTags: this.nodeTags, authKeys: this.authKeys });
+  }
+}

@@ -1,0 +1,152 @@
+// Pure renderer: topology -> tailnet policy file (HuJSON), with tests derived from the same intent.
+import type { MeshSpec } from "../../stacks/schema";
+import { Commented, writeHujson, type Json } from "./hujson";
+import { accessIntent, COCKPIT_TAG, nodeTag, nodeTags, ROLE_TAG, type Grant, type Principal } from "./intent";
+
+export const ADMIN_GROUP = "group:mesh-admins";
+
+export interface PolicyOptions {
+  /** Stack name, for the header. */
+  readonly stack: string;
+  /** Render rules from these grants instead of the full intent (tests only: to prove the tests catch a gap). */
+  readonly grants?: readonly Grant[];
+}
+
+function adminEmails(spec: MeshSpec): string[] {
+  return spec.access.admins.filter((a) => a.includes("@")).sort();
+}
+
+/** The admins as policy selectors: the group of their emails and any autogroups. */
+export function adminSelectors(spec: MeshSpec): string[] {
+  const autogroups = spec.access.admins.filter((a) => a.startsWith("autogroup:")).sort();
+  return [...(adminEmails(spec).length > 0 ? [ADMIN_GROUP] : []), ...autogroups];
+}
+
+/** Tags that select a group of nodes (roles, cockpit, capabilities) and their members. */
+function groupTags(spec: MeshSpec): Map<string, Set<string>> {
+  const members = new Map<string, Set<string>>();
+  for (const name of Object.keys(spec.nodes)) {
+    for (const tag of nodeTags(spec, name)) {
+      if (tag === nodeTag(name)) continue;
+      members.set(tag, (members.get(tag) ?? new Set()).add(name));
+    }
+  }
+  return members;
+}
+
+/**
+ * The fewest tags that select exactly `nodes`: group tags whose members all belong to the set,
+ * largest first, then each remaining node's own tag.
+ */
+export function coverNodes(spec: MeshSpec, nodes: Iterable<string>): string[] {
+  const wanted = new Set(nodes);
+  const remaining = new Set(wanted);
+  const chosen: string[] = [];
+  const candidates = [...groupTags(spec)].filter(([, m]) => [...m].every((n) => wanted.has(n)));
+  for (;;) {
+    let best: [string, number] | undefined;
+    for (const [tag, m] of candidates) {
+      const gain = [...m].filter((n) => remaining.has(n)).length;
+      if (gain > 0 && (best === undefined || gain > best[1] || (gain === best[1] && tag < best[0]))) best = [tag, gain];
+    }
+    if (best === undefined) break;
+    chosen.push(best[0]);
+    for (const n of candidates.find(([t]) => t === best![0])![1]) remaining.delete(n);
+  }
+  for (const n of remaining) chosen.push(nodeTag(n));
+  return chosen.sort();
+}
+
+function sourceSelectors(spec: MeshSpec, sources: readonly Principal[]): string[] {
+  const nodes = sources.flatMap((s) => (s.kind === "node" ? [s.name] : []));
+  const out = nodes.length > 0 ? coverNodes(spec, nodes) : [];
+  for (const s of sources) {
+    if (s.kind === "tag") out.push(s.tag);
+    if (s.kind === "admins") out.push(...adminSelectors(spec));
+  }
+  return [...new Set(out)].sort();
+}
+
+function destinationSelectors(spec: MeshSpec, grant: Grant): string[] {
+  const byPort = new Map<number, string[]>();
+  for (const t of grant.targets) byPort.set(t.port, [...(byPort.get(t.port) ?? []), t.node]);
+  const portsByTag = new Map<string, Set<number>>();
+  for (const [port, nodes] of byPort) for (const tag of coverNodes(spec, nodes)) portsByTag.set(tag, (portsByTag.get(tag) ?? new Set()).add(port));
+  return [...portsByTag]
+    .map(([tag, ports]) => `${tag}:${[...ports].sort((a, b) => a - b).join(",")}`)
+    .sort();
+}
+
+/** How tests name a node: its hosts alias where its address is fixed, else its own tag. */
+function testTarget(spec: MeshSpec, node: string): string {
+  return spec.nodes[node]!.tailnet.address !== undefined ? node : nodeTag(node);
+}
+
+interface TestCase {
+  src: string;
+  accept: string[];
+  deny: string[];
+}
+
+/** Accept and deny cases for every principal, from the intent (not from the rendered rules). */
+export function policyTests(spec: MeshSpec): TestCase[] {
+  const grants = accessIntent(spec);
+  const principals: { src: string; self?: string; matches: (p: Principal) => boolean }[] = [
+    ...Object.keys(spec.nodes)
+      .sort()
+      .map((name) => ({ src: nodeTag(name), self: name, matches: (p: Principal) => p.kind === "node" && p.name === name })),
+    { src: spec.access.ciTag, matches: (p: Principal) => p.kind === "tag" && p.tag === spec.access.ciTag },
+    { src: spec.access.pairedDeviceTag, matches: (p: Principal) => p.kind === "tag" && p.tag === spec.access.pairedDeviceTag },
+    ...adminEmails(spec).map((email) => ({ src: email, matches: (p: Principal) => p.kind === "admins" })),
+  ];
+  const cases: TestCase[] = [];
+  for (const principal of principals) {
+    const allowed = new Set(grants.filter((g) => g.sources.some(principal.matches)).flatMap((g) => g.targets.map((t) => `${t.node}:${t.port}`)));
+    const accept: string[] = [];
+    const deny: string[] = [];
+    for (const node of Object.keys(spec.nodes).sort()) {
+      if (node === principal.self) continue;
+      const n = spec.nodes[node]!;
+      const probes = new Set([n.ssh.port, n.optimalos.port, ...Object.values(n.services).flatMap((s) => (s.port === undefined ? [] : [s.port]))]);
+      for (const port of [...probes].sort((a, b) => a - b)) (allowed.has(`${node}:${port}`) ? accept : deny).push(`${testTarget(spec, node)}:${port}`);
+    }
+    // Nothing in the mesh reaches into the CI runner or paired devices.
+    for (const tag of [spec.access.ciTag, spec.access.pairedDeviceTag]) if (tag !== principal.src) deny.push(`${tag}:22`);
+    cases.push({ src: principal.src, accept, deny });
+  }
+  return cases;
+}
+
+export function renderPolicy(spec: MeshSpec, options: PolicyOptions): string {
+  const owners = adminSelectors(spec);
+  const tags = new Set<string>([spec.access.ciTag, spec.access.pairedDeviceTag, ROLE_TAG.hub, ROLE_TAG.worker]);
+  for (const name of Object.keys(spec.nodes)) for (const tag of nodeTags(spec, name)) tags.add(tag);
+  if (Object.keys(spec.nodes).some((n) => nodeTags(spec, n).includes(COCKPIT_TAG))) tags.add(COCKPIT_TAG);
+
+  const doc: { [k: string]: Json | Commented | Commented[] } = {};
+  const emails = adminEmails(spec);
+  if (emails.length > 0) doc.groups = { [ADMIN_GROUP]: emails };
+  doc.tagOwners = Object.fromEntries([...tags].sort().map((t) => [t, owners]));
+  const hosts = Object.keys(spec.nodes)
+    .sort()
+    .flatMap((n) => (spec.nodes[n]!.tailnet.address === undefined ? [] : [[n, spec.nodes[n]!.tailnet.address!] as const]));
+  if (hosts.length > 0) doc.hosts = Object.fromEntries(hosts);
+  doc.acls = (options.grants ?? accessIntent(spec)).map(
+    (g) => new Commented(g.description, { action: "accept", src: sourceSelectors(spec, g.sources), dst: destinationSelectors(spec, g) }),
+  );
+  doc.tests = policyTests(spec).map((t) => {
+    const c: { [k: string]: Json } = { src: t.src };
+    if (t.accept.length > 0) c.accept = t.accept;
+    if (t.deny.length > 0) c.deny = t.deny;
+    return c;
+  });
+  return writeHujson(
+    [
+      `Tailnet policy of the optimal-mesh stack "${options.stack}", generated from its topology`,
+      "(config optimal-mesh:mesh). Do not edit here: change the topology and run `pulumi up`.",
+      "Deny by default; each rule below is one flow of the topology. No Tailscale SSH rules: nodes",
+      "use OpenSSH with pinned keys.",
+    ],
+    doc,
+  );
+}
