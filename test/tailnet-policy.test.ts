@@ -1,0 +1,169 @@
+// The prod tailnet policy, read as text and run through its own tests offline.
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { describeFailures, evaluatePolicy, UnsupportedPolicyError, type Inventory } from "../components/tailnet/evaluate";
+import { parseHujson, type Json } from "../components/tailnet/hujson";
+import { accessIntent, nodeTags, policyInventory } from "../components/tailnet/intent";
+import { coverNodes, renderPolicy } from "../components/tailnet/policy";
+import { validateMesh } from "../stacks/validate";
+import { prodMesh } from "./helpers";
+
+const spec = validateMesh(prodMesh());
+const text = renderPolicy(spec, { stack: "prod" });
+const inventory = policyInventory(spec);
+
+type Rule = { action: string; src: string[]; dst: string[] };
+type Test = { src: string; accept?: string[]; deny?: string[] };
+type Policy = { tagOwners: Record<string, string[]>; hosts?: Record<string, string>; acls: Rule[]; tests: Test[] };
+const policy = parseHujson(text) as unknown as Policy;
+
+function failuresOf(doc: Policy, inv: Inventory = inventory): string[] {
+  return describeFailures(evaluatePolicy(JSON.stringify(doc), inv));
+}
+
+function testFor(src: string): Test {
+  const t = policy.tests.find((x) => x.src === src);
+  assert.ok(t, `a test with src ${src}`);
+  return t;
+}
+
+describe("the prod policy", () => {
+  test("is generated text with a header saying so, stable across renders", () => {
+    assert.match(text, /^\/\/ Tailnet policy of the optimal-mesh stack "prod", generated from its topology\n/);
+    assert.equal(renderPolicy(validateMesh(prodMesh()), { stack: "prod" }), text);
+    const reordered = prodMesh();
+    reordered.nodes = Object.fromEntries(Object.entries(reordered.nodes).reverse());
+    assert.equal(renderPolicy(validateMesh(reordered), { stack: "prod" }), text);
+  });
+
+  test("passes its own tests offline, and every tag it uses has an owner", () => {
+    const evaluation = evaluatePolicy(text, inventory);
+    assert.deepEqual(describeFailures(evaluation), []);
+    assert.ok(evaluation.cases.length >= 40, `${evaluation.cases.length} cases`);
+    for (const tag of ["tag:hub", "tag:worker", "tag:cockpit", "tag:gpu", "tag:ci", "tag:fabric-device", "tag:node-oracle"]) assert.deepEqual(policy.tagOwners[tag], ["autogroup:admin"]);
+  });
+
+  test("has accept and deny cases for every role and device class", () => {
+    for (const src of ["tag:node-oracle", "tag:node-pop-os", "tag:node-hetzner-cockpit", "tag:ci", "tag:fabric-device"]) {
+      const t = testFor(src);
+      assert.ok((t.accept ?? []).length > 0 && (t.deny ?? []).length > 0, `${src} has both kinds`);
+    }
+  });
+
+  test("encodes the seed's flows and nothing broader", () => {
+    // Deploys: the Pi reaches pop-os over SSH; pop-os may not SSH to the Pi, the cockpit may not SSH to pop-os.
+    assert.ok(testFor("tag:node-oracle").accept!.includes("tag:node-pop-os:22"));
+    assert.ok(testFor("tag:node-pop-os").deny!.includes("oracle:22"));
+    assert.ok(testFor("tag:node-hetzner-cockpit").deny!.includes("tag:node-pop-os:22"));
+    // Ollama: only the node that dispatches LLM steps.
+    assert.ok(testFor("tag:node-oracle").accept!.includes("tag:node-pop-os:11434"));
+    for (const src of ["tag:node-hetzner-cockpit", "tag:ci", "tag:fabric-device"]) assert.ok(testFor(src).deny!.includes("tag:node-pop-os:11434"), src);
+    // Paired devices reach the cockpit's OptimalOS and nothing else.
+    assert.deepEqual(testFor("tag:fabric-device").accept, ["tag:node-hetzner-cockpit:3000"]);
+    // CI gets SSH for drift checks, not OptimalOS.
+    assert.deepEqual(testFor("tag:ci").accept, ["tag:node-hetzner-cockpit:22", "oracle:22", "tag:node-pop-os:22"]);
+    assert.ok(testFor("tag:ci").deny!.includes("oracle:3000"));
+    // Fixed addresses are named.
+    assert.deepEqual(policy.hosts, { oracle: "100.94.77.114" });
+  });
+
+  test("uses role and capability tags where they select exactly the nodes of a flow", () => {
+    assert.deepEqual(coverNodes(spec, ["pop-os"]), ["tag:gpu"]);
+    assert.deepEqual(coverNodes(spec, ["oracle", "pop-os", "hetzner-cockpit"]), ["tag:hub", "tag:worker"]);
+    assert.deepEqual(coverNodes(spec, ["hetzner-cockpit"]), ["tag:cockpit"]);
+    assert.deepEqual(coverNodes(spec, ["oracle", "hetzner-cockpit"]), ["tag:cockpit", "tag:hub"]);
+    assert.deepEqual(nodeTags(spec, "pop-os"), ["tag:gpu", "tag:node-pop-os", "tag:worker"]);
+  });
+
+  test("dropping any one flow from the rules fails an accept test", () => {
+    const grants = accessIntent(spec);
+    // Tests cannot use autogroup:admin as a source, so the admins' rule is checked with an email below.
+    for (const dropped of grants.filter((g) => g.id !== "admins")) {
+      const partial = renderPolicy(spec, { stack: "prod", grants: grants.filter((g) => g !== dropped) });
+      const failures = describeFailures(evaluatePolicy(partial, inventory));
+      assert.ok(failures.some((f) => /should be allowed/.test(f)), `dropping ${dropped.id} is caught`);
+    }
+  });
+
+  test("widening any rule's sources to * fails a deny test", () => {
+    policy.acls.forEach((rule, i) => {
+      const widened = structuredClone(policy);
+      widened.acls[i] = { ...rule, src: ["*"] };
+      assert.ok(failuresOf(widened).some((f) => /should be denied/.test(f)), `rule ${i} (${rule.src.join(",")}) widened is caught`);
+    });
+  });
+
+  test("widening any rule's destinations to *:* fails a deny test, where Tailscale tests can name the source", () => {
+    policy.acls.forEach((rule, i) => {
+      const widened = structuredClone(policy);
+      widened.acls[i] = { ...rule, dst: ["*:*"] };
+      const caught = failuresOf(widened).some((f) => /should be denied/.test(f));
+      // Tests cannot use autogroup:admin as a source; with an admin email in the topology they can (see the property tests).
+      assert.equal(caught, !rule.src.includes("autogroup:admin"), `rule ${i} (${rule.src.join(",")})`);
+    });
+  });
+});
+
+describe("with an admin email in the topology", () => {
+  const raw = prodMesh();
+  raw.access.admins = ["ops@example.com", "autogroup:admin"];
+  const withEmail = validateMesh(raw);
+  const doc = parseHujson(renderPolicy(withEmail, { stack: "prod" })) as unknown as Policy & { groups: Record<string, string[]> };
+  const inv = policyInventory(withEmail);
+
+  test("admins become a group that owns the tags, and their access is tested", () => {
+    assert.deepEqual(doc.groups, { "group:mesh-admins": ["ops@example.com"] });
+    assert.deepEqual(doc.tagOwners["tag:hub"], ["group:mesh-admins", "autogroup:admin"]);
+    assert.ok(doc.tests.some((t) => t.src === "ops@example.com" && (t.accept ?? []).includes("oracle:22") && (t.deny ?? []).includes("tag:node-pop-os:11434")));
+    assert.deepEqual(failuresOf(doc, inv), []);
+  });
+
+  test("dropping or widening the admins' rule is caught", () => {
+    const grants = accessIntent(withEmail);
+    const dropped = renderPolicy(withEmail, { stack: "prod", grants: grants.filter((g) => g.id !== "admins") });
+    assert.ok(describeFailures(evaluatePolicy(dropped, inv)).some((f) => /ops@example.com should be allowed/.test(f)));
+    const i = doc.acls.findIndex((r) => r.src.includes("group:mesh-admins"));
+    const widened = structuredClone(doc);
+    widened.acls[i] = { ...doc.acls[i]!, dst: ["*:*"] };
+    assert.ok(failuresOf(widened, inv).some((f) => /ops@example.com should be denied/.test(f)));
+  });
+});
+
+describe("the evaluator", () => {
+  const minimal = (extra: Record<string, Json>): string => JSON.stringify({ tagOwners: { "tag:a": ["autogroup:admin"], "tag:b": ["autogroup:admin"] }, ...extra });
+  const inv: Inventory = { devices: [{ name: "a", tags: ["tag:a"] }, { name: "b", tags: ["tag:b"], ip: "100.64.0.2" }] };
+
+  test("accepts port lists and ranges and reports each case", () => {
+    const doc = minimal({
+      hosts: { b: "100.64.0.2" },
+      acls: [{ action: "accept", src: ["tag:a"], dst: ["tag:b:22,8000-8010", "b:443"] }],
+      tests: [{ src: "tag:a", accept: ["tag:b:22", "tag:b:8005", "b:443"], deny: ["tag:b:23", "tag:b:8011", "tag:a:22"] }, { src: "tag:b", deny: ["tag:a:22"] }],
+    });
+    const evaluation = evaluatePolicy(doc, inv);
+    assert.equal(evaluation.cases.length, 7);
+    assert.deepEqual(describeFailures(evaluation), []);
+  });
+
+  test("names the failing case", () => {
+    const doc = minimal({ acls: [{ action: "accept", src: ["*"], dst: ["tag:b:*"] }], tests: [{ src: "tag:a", deny: ["tag:b:22"] }] });
+    assert.deepEqual(describeFailures(evaluatePolicy(doc, inv)), ["test failed: tag:a should be denied tag:b:22"]);
+  });
+
+  test("reports a tag that is used but has no owner", () => {
+    const doc = JSON.stringify({ tagOwners: { "tag:a": ["autogroup:admin"] }, acls: [{ action: "accept", src: ["tag:a"], dst: ["tag:b:22"] }] });
+    assert.ok(describeFailures(evaluatePolicy(doc, inv)).includes("tag:b is used but has no entry in tagOwners"));
+  });
+
+  for (const [what, doc, where] of [
+    ["an ssh section", minimal({ acls: [], ssh: [] }), /policy\.ssh/],
+    ["grants", minimal({ grants: [] }), /policy\.grants/],
+    ["a proto on a rule", minimal({ acls: [{ action: "accept", src: ["tag:a"], proto: "tcp", dst: ["tag:b:22"] }] }), /acls\[0\]\.proto/],
+    ["an undefined host", minimal({ acls: [{ action: "accept", src: ["tag:a"], dst: ["db:22"] }], tests: [{ src: "tag:a", accept: ["tag:b:22"] }] }), /acls\[0\]\.dst\[0\]/],
+    ["a test on a port range", minimal({ acls: [], tests: [{ src: "tag:a", accept: ["tag:b:1-2"] }] }), /tests\[0\]\.accept\[0\]/],
+    ["a test from a device nobody has", minimal({ acls: [], tests: [{ src: "tag:z", accept: ["tag:b:22"] }] }), /tests\[0\]\.src/],
+  ] as const) {
+    test(`rejects ${what} loudly, naming where`, () => {
+      assert.throws(() => evaluatePolicy(doc, inv), (err: unknown) => err instanceof UnsupportedPolicyError && where.test(err.message));
+    });
+  }
+});
