@@ -1,6 +1,8 @@
 // Shared test helpers: the prod topology as raw config, and validation outcomes.
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { MeshConfigError, validateMesh, type Problem } from "../stacks/validate";
@@ -38,4 +40,22 @@ export function assertProblem(raw: unknown, problemPath: string, message: RegExp
 
 export function assertValid(raw: unknown): void {
   assert.deepEqual(problemsOf(raw).map((p) => `${p.path}: ${p.message}`), []);
+}
+
+/** A fresh temporary directory. */
+export function tmpDir(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `optimal-mesh-${name}-`));
+}
+
+/** Writes a stack file holding `mesh` (and any other config keys) and returns its path. */
+export function writeStackFile(mesh: Raw, extra: Record<string, unknown> = {}): string {
+  const file = path.join(tmpDir("stack"), "Pulumi.test.yaml");
+  fs.writeFileSync(file, yaml.dump({ config: { "optimal-mesh:mesh": mesh, ...extra } }));
+  return file;
+}
+
+/** Runs the offline plan as `npm run plan` does, in a child process. */
+export function runPlan(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsx"), ["scripts/plan.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,29 +1,9 @@
 // The offline plan as a person runs it: a child process per run, as `npm run plan` does.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import * as yaml from "js-yaml";
-import { ROOT, prodMesh, type Raw } from "./helpers";
-
-const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
-
-function plan(...args: string[]) {
-  const r = spawnSync(TSX, ["scripts/plan.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function tmp(name: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `optimal-mesh-${name}-`));
-}
-
-function stackFile(mesh: Raw, extra: Record<string, unknown> = {}): string {
-  const file = path.join(tmp("stack"), "Pulumi.test.yaml");
-  fs.writeFileSync(file, yaml.dump({ config: { "optimal-mesh:mesh": mesh, ...extra } }));
-  return file;
-}
+import { prodMesh, runPlan, tmpDir, writeStackFile } from "./helpers";
 
 function readTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -37,10 +17,10 @@ function readTree(dir: string): Record<string, string> {
 }
 
 describe("npm run plan on prod", () => {
-  const outA = tmp("a");
-  const outB = tmp("b");
-  const a = plan("--out", outA);
-  const b = plan("--out", outB);
+  const outA = tmpDir("a");
+  const outB = tmpDir("b");
+  const a = runPlan("--out", outA);
+  const b = runPlan("--out", outB);
 
   test("succeeds and shows the three prod nodes", () => {
     assert.equal(a.code, 0, a.stderr);
@@ -78,8 +58,8 @@ describe("npm run plan on a bad stack", () => {
     const mesh = prodMesh();
     mesh.nodes["pop-os"].role = "hub";
     mesh.nodes.oracle.capabilites = ["arm"];
-    const out = path.join(tmp("bad"), "out");
-    const r = plan("--stack", "bad", "--config-file", stackFile(mesh), "--out", out);
+    const out = path.join(tmpDir("bad"), "out");
+    const r = runPlan("--stack", "bad", "--config-file", writeStackFile(mesh), "--out", out);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^Stack "bad" config has 3 problems; nothing was registered\.$/m);
     assert.match(r.stderr, /- mesh\.nodes\.oracle\.capabilites: unknown key "capabilites"\n\s+fix: did you mean "capabilities"\?/);
@@ -91,18 +71,18 @@ describe("npm run plan on a bad stack", () => {
   });
 
   test("a node declared twice in YAML is refused, not merged", () => {
-    const file = stackFile(prodMesh());
+    const file = writeStackFile(prodMesh());
     const text = fs.readFileSync(file, "utf8").replace(/^( +)pop-os:$/m, "$1oracle:");
     fs.writeFileSync(file, text);
-    const r = plan("--stack", "dup", "--config-file", file);
+    const r = runPlan("--stack", "dup", "--config-file", file);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /duplicated mapping key/);
   });
 
   test("a missing topology says which key to add", () => {
-    const file = path.join(tmp("empty"), "Pulumi.empty.yaml");
+    const file = path.join(tmpDir("empty"), "Pulumi.empty.yaml");
     fs.writeFileSync(file, "config: {}\n");
-    const r = plan("--stack", "empty", "--config-file", file);
+    const r = runPlan("--stack", "empty", "--config-file", file);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /- mesh: optimal-mesh:mesh is not set/);
   });
@@ -110,8 +90,8 @@ describe("npm run plan on a bad stack", () => {
 
 test("encrypted settings stay placeholders: the ciphertext never reaches output or out/", () => {
   const ciphertext = "v1:CANARYq1w2e3r4t5y6u7i8o9p0";
-  const out = path.join(tmp("enc"), "out");
-  const r = plan("--stack", "enc", "--config-file", stackFile(prodMesh(), { "optimal-mesh:sshPrivateKey": { secure: ciphertext } }), "--out", out);
+  const out = path.join(tmpDir("enc"), "out");
+  const r = runPlan("--stack", "enc", "--config-file", writeStackFile(prodMesh(), { "optimal-mesh:sshPrivateKey": { secure: ciphertext } }), "--out", out);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /optimal-mesh:sshPrivateKey: encrypted, not readable offline/);
   const everything = r.stdout + r.stderr + Object.values(readTree(out)).join("\n");

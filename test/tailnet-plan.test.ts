@@ -1,21 +1,16 @@
 // The Tailnet component as the offline plan registers it.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import * as yaml from "js-yaml";
 import type { Registration } from "../scripts/lib/offline";
-import { ROOT, prodMesh, type Raw } from "./helpers";
+import { prodMesh, runPlan, tmpDir, writeStackFile, type Raw } from "./helpers";
 
 function planResources(mesh: Raw): { code: number | null; stderr: string; resources: Registration[] } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "optimal-mesh-tailnet-"));
-  const file = path.join(dir, "Pulumi.t.yaml");
-  fs.writeFileSync(file, yaml.dump({ config: { "optimal-mesh:mesh": mesh } }));
-  const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsx"), ["scripts/plan.ts", "--stack", "t", "--config-file", file, "--out", path.join(dir, "out"), "--quiet"], { cwd: ROOT, encoding: "utf8" });
-  const resources = r.status === 0 ? (JSON.parse(fs.readFileSync(path.join(dir, "out", "resources.json"), "utf8")) as Registration[]) : [];
-  return { code: r.status, stderr: r.stderr, resources };
+  const out = path.join(tmpDir("tailnet"), "out");
+  const r = runPlan("--stack", "t", "--config-file", writeStackFile(mesh), "--out", out, "--quiet");
+  const resources = r.code === 0 ? (JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[]) : [];
+  return { code: r.code, stderr: r.stderr, resources };
 }
 
 function one(resources: readonly Registration[], type: string, name: string): Registration {
