@@ -34,3 +34,14 @@ export function recordCheck(result: CheckResult): void {
 export function recordedChecks(): readonly CheckResult[] {
   return checks;
 }
+
+const notices: string[] = [];
+
+/** Records something the plan must show although it does not stop it (offline only). */
+export function recordNotice(text: string): void {
+  notices.push(text);
+}
+
+export function recordedNotices(): readonly string[] {
+  return notices;
+}

@@ -1,13 +1,13 @@
 // npm run plan [-- --stack NAME] [--config-file FILE] [--out DIR] [--quiet]
 // The offline plan: evaluates index.ts under Pulumi's mock runtime, prints the resource tree and
 // writes every rendered artifact to out/<stack>/. Exits 1 with the validation report on bad config.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { MeshConfigError } from "../stacks/validate";
-import { evaluateOffline, SECRET_MASK } from "./lib/offline";
+import { evaluateOffline } from "./lib/offline";
 import { renderPlan } from "./lib/render-plan";
 import { readStackConfig, StackFileError } from "./lib/stackfile";
+import { writePlanFiles } from "./lib/write-plan";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -50,24 +50,11 @@ async function main(): Promise<number> {
 
   const text = renderPlan(config, evaluation);
   const outDir = path.resolve(values.out ?? path.join(ROOT, "out", stack));
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.mkdirSync(outDir, { recursive: true });
-  const write = (rel: string, body: string) => {
-    const file = path.join(outDir, rel);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, body);
-  };
-  write("plan.txt", text);
-  write("resources.json", `${JSON.stringify(evaluation.registrations, null, 2)}\n`);
-  write("outputs.json", `${JSON.stringify(evaluation.outputs, null, 2)}\n`);
-  for (const artifact of evaluation.artifacts) {
-    if (artifact.secret) write(`${artifact.path}.secret`, `${SECRET_MASK} this artifact holds a secret; it is not written offline\n`);
-    else write(artifact.path, artifact.text);
-  }
+  const written = writePlanFiles(outDir, text, evaluation);
 
   if (values.quiet) console.log(text.trimEnd().split("\n").pop());
   else process.stdout.write(text);
-  console.log(`Wrote ${evaluation.artifacts.length + 3} files to ${path.relative(process.cwd(), outDir) || "."}/`);
+  console.log(`Wrote ${written} files to ${path.relative(process.cwd(), outDir) || "."}/`);
   return 0;
 }
 

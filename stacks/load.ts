@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OPERATOR_SETTINGS, placeholderFor } from "./settings";
 import type { MeshSpec } from "./schema";
+import { adoptionProblems } from "./rules";
 import { MeshConfigError, validateMesh, type Problem } from "./validate";
 
 export interface Settings {
@@ -15,6 +16,8 @@ export interface Settings {
 export interface LoadedStack {
   readonly spec: MeshSpec;
   readonly settings: Settings;
+  /** Offline only: what would stop a real run (e.g. resources still to adopt). */
+  readonly notices: readonly Problem[];
 }
 
 export interface LoadOptions {
@@ -31,9 +34,11 @@ function splitKey(key: string): [string, string] {
 export function loadStack(options: LoadOptions): LoadedStack {
   const stack = pulumi.getStack();
   const problems: Problem[] = [];
+  const notices: Problem[] = [];
   let spec: MeshSpec | undefined;
   try {
     spec = validateMesh(new pulumi.Config("optimal-mesh").getObject<unknown>("mesh"));
+    (options.offline ? notices : problems).push(...adoptionProblems(spec));
   } catch (err) {
     if (!(err instanceof MeshConfigError)) throw err;
     problems.push(...err.problems);
@@ -60,6 +65,7 @@ export function loadStack(options: LoadOptions): LoadedStack {
   if (problems.length > 0 || spec === undefined) throw new MeshConfigError(problems, stack);
   return {
     spec,
+    notices,
     settings: {
       sshPrivateKey: secret.get("optimal-mesh:sshPrivateKey")!,
       sshPublicKey: plain.get("optimal-mesh:sshPublicKey")!,

@@ -128,7 +128,6 @@ export function checkRules(spec: MeshSpec): Problem[] {
     if (!known(h.node)) add("hetzner.node", `no node named "${h.node}"`, `name one of: ${nodeList}`);
     else {
       const node = nodes[h.node]!;
-      if (node.publicAddress === undefined) add(`nodes.${h.node}.publicAddress`, `${h.node} is the Hetzner server but has no publicAddress (its primary IPv4)`, "set publicAddress to the primary IPv4 the server keeps");
       if (node.machine.kind !== "cloud-server") add(`nodes.${h.node}.machine.kind`, `${h.node} is the Hetzner server but its machine kind is ${node.machine.kind}`, "set machine.kind: cloud-server");
     }
   }
@@ -191,5 +190,24 @@ export function checkRules(spec: MeshSpec): Problem[] {
     if (trust.from === trust.to) add(`${at}.to`, "a node does not need SSH trust to itself", "name another node");
   }
 
+  return problems;
+}
+
+/**
+ * Existing resources that must be adopted before a real `up` touches them. Offline these are
+ * notices; for real they stop the run, because creating instead of adopting would lose them.
+ */
+export function adoptionProblems(spec: MeshSpec): Problem[] {
+  const problems: Problem[] = [];
+  const h = spec.hetzner;
+  const address = h === undefined ? undefined : spec.nodes[h.node]?.publicAddress;
+  if (h !== undefined && address !== undefined) {
+    if (h.adopt.primaryIpId === undefined) {
+      problems.push({ path: "mesh.hetzner.adopt.primaryIpId", message: `${h.node} keeps ${address} only if its existing primary IP is adopted; a new one would get another address`, fix: "set it to the id `hcloud primary-ip list` shows, or remove publicAddress to start a new server" });
+    }
+    if (h.adopt.serverId === undefined) {
+      problems.push({ path: "mesh.hetzner.adopt.serverId", message: `${h.node} is running at ${address}; without its id a second server would be created`, fix: "set it to the id `hcloud server list` shows" });
+    }
+  }
   return problems;
 }

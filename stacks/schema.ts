@@ -50,7 +50,7 @@ export function meshSchema(strict: boolean) {
     /** Share a loopback-bound port on the tailnet with `tailscale serve --tcp`. Default false. */
     tailscaleServe: z.boolean().default(false),
     /** Extra environment for the service (OPTIMALOS_HOST and PORT are derived, not set here). Default {}. */
-    env: z.record(z.string().regex(ENV_NAME, "environment names are UPPER_SNAKE_CASE"), z.string()).default({}),
+    env: z.record(z.string().regex(ENV_NAME, "environment names are UPPER_SNAKE_CASE"), z.string().regex(/^[^'\n\r\0]*$/, "must be one line without single quotes")).default({}),
     /** Path that answers 200 when OptimalOS is healthy. Default /health. */
     healthPath: z.string().regex(/^\/\S*$/, "must be an absolute URL path such as /health").default("/health"),
     /** What `bun add -g` installs. Default optimalos. */

@@ -59,3 +59,22 @@ export function runPlan(...args: string[]): { code: number | null; stdout: strin
   const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsx"), ["scripts/plan.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * For tests that check text with a real tool: undefined when the tool is here, else the reason to
+ * skip. In CI a missing tool is a failure, never a skip.
+ */
+export function missingTool(tool: string): string | undefined {
+  const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).status === 0;
+  if (found) return undefined;
+  if (process.env.CI) throw new Error(`${tool} is missing in CI; .ci/run must install it`);
+  return `${tool} is not installed (npm test installs it where it runs as root with apt-get)`;
+}
+
+/** Runs a tool on `text` written to a temporary file named `name`; returns its exit code and output. */
+export function checkWith(tool: string, args: readonly string[], name: string, text: string): { code: number | null; output: string; file: string } {
+  const file = path.join(tmpDir("check"), name);
+  fs.writeFileSync(file, text);
+  const r = spawnSync(tool, [...args, file], { encoding: "utf8" });
+  return { code: r.status, output: `${r.stdout}${r.stderr}`, file };
+}

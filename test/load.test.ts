@@ -27,6 +27,14 @@ function problemsOf(fn: () => unknown): string[] {
   return [];
 }
 
+const allSettings = { "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" };
+
+function adopted() {
+  const mesh = prodMesh();
+  mesh.hetzner.adopt = { serverId: "4711", primaryIpId: "815" };
+  return mesh;
+}
+
 before(async () => {
   await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) }, "optimal-mesh", "test", true);
 });
@@ -64,7 +72,7 @@ describe("for real (pulumi preview / up)", () => {
       assert.fail("expected a MeshConfigError");
     } catch (err) {
       assert.ok(err instanceof MeshConfigError);
-      assert.deepEqual(err.problems.map((p) => p.path), OPERATOR_SETTINGS.map((s) => s.key));
+      assert.deepEqual(err.problems.map((p) => p.path), ["mesh.hetzner.adopt.primaryIpId", "mesh.hetzner.adopt.serverId", ...OPERATOR_SETTINGS.map((s) => s.key)]);
       assert.match(err.message, /fix: pulumi config set --secret hcloud:token/);
     }
   });
@@ -76,8 +84,16 @@ describe("for real (pulumi preview / up)", () => {
     assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ["mesh.nodes.oracle.role", "mesh.nodes.pop-os.role", "optimal-mesh:cloudflareAccountId"]);
   });
 
+  test("the running server and its address must be adopted, not recreated", () => {
+    useConfig({ "optimal-mesh:mesh": prodMesh(), ...allSettings });
+    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ["mesh.hetzner.adopt.primaryIpId", "mesh.hetzner.adopt.serverId"]);
+    const { notices } = loadStack({ offline: true });
+    assert.deepEqual(notices.map((n) => n.path), ["mesh.hetzner.adopt.primaryIpId", "mesh.hetzner.adopt.serverId"]);
+    assert.match(notices[0]!.message, /keeps 178\.156\.203\.234 only if its existing primary IP is adopted/);
+  });
+
   test("a complete stack loads", () => {
-    useConfig({ "optimal-mesh:mesh": prodMesh(), "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" });
+    useConfig({ "optimal-mesh:mesh": adopted(), "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" });
     assert.deepEqual(problemsOf(() => loadStack({ offline: false })), []);
   });
 });

@@ -50,7 +50,13 @@ describe("prod", () => {
       assert.ok(t.dependsOn.includes(acl.urn), `${node} tags wait for the policy`);
       assert.equal(one(resources, "tailscale:index/deviceKey:DeviceKey", `t-tailnet-${node}-key`).inputs.keyExpiryDisabled, noExpiry);
     }
-    assert.equal(resources.filter((r) => r.type === "tailscale:index/tailnetKey:TailnetKey").length, 0);
+  });
+
+  test("only the Hetzner server, which cloud-init joins on every rebuild, keeps an auth key ready", () => {
+    const keys = resources.filter((r) => r.type === "tailscale:index/tailnetKey:TailnetKey");
+    assert.deepEqual(keys.map((k) => k.name), ["t-tailnet-hetzner-cockpit-authkey"]);
+    assert.equal(keys[0]!.inputs.recreateIfInvalid, "always");
+    assert.equal(keys[0]!.inputs.reusable, false);
   });
 });
 

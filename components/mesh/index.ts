@@ -2,7 +2,9 @@
 // cockpit, tunnels, node hosts) become its children here.
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshSpec } from "../../stacks/schema";
+import type { Settings } from "../../stacks/load";
 import { recordArtifact } from "../artifacts";
+import { HetznerCockpit } from "../hetzner";
 import { Tailnet } from "../tailnet";
 import { renderInventory, renderInventoryJson, type InventoryEntry } from "./inventory";
 
@@ -11,16 +13,27 @@ export interface MeshArgs {
   readonly spec: MeshSpec;
   /** Stack name, for generated headers. */
   readonly stack: string;
+  /** Operator settings (keys, account ids). */
+  readonly settings: Settings;
 }
 
 export class Mesh extends pulumi.ComponentResource {
   /** Every node with its role, capabilities and base URLs: OptimalOS's list of target hosts. */
   public readonly inventory: pulumi.Output<InventoryEntry[]>;
   public readonly tailnet: Tailnet;
+  public readonly cockpit?: HetznerCockpit;
 
   constructor(name: string, args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("optimal-mesh:index:Mesh", name, {}, opts);
     this.tailnet = new Tailnet(`${name}-tailnet`, { spec: args.spec, stack: args.stack }, { parent: this });
+    const h = args.spec.hetzner;
+    if (h !== undefined) {
+      this.cockpit = new HetznerCockpit(
+        `${name}-cockpit`,
+        { spec: args.spec, sshPublicKey: args.settings.sshPublicKey, authKey: this.tailnet.authKeys[h.node]!, tags: this.tailnet.nodeTags[h.node]! },
+        { parent: this },
+      );
+    }
     this.inventory = pulumi.output(renderInventory(args.spec));
     recordArtifact("inventory.json", renderInventoryJson(args.spec));
     this.registerOutputs({ inventory: this.inventory });

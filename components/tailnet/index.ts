@@ -60,15 +60,28 @@ export class Tailnet extends pulumi.ComponentResource {
     for (const node of Object.keys(spec.nodes).sort()) {
       const tags = nodeTags(spec, node);
       this.nodeTags[node] = tags;
-      if (spec.nodes[node]!.tailnet.state === "bootstrap") {
+      const joined = spec.nodes[node]!.tailnet.state === "joined";
+      // The Hetzner server joins on every (re)build from cloud-init, so it always has a key ready.
+      const rebuildable = spec.hetzner?.node === node;
+      if (!joined || rebuildable) {
         // Created after the policy, so its tags have owners; used once, then useless.
         const key = new tailscale.TailnetKey(
           `${name}-${node}-authkey`,
-          { reusable: false, ephemeral: false, preauthorized: true, expiry: AUTH_KEY_TTL_SECONDS, tags, description: `optimal-mesh bootstrap of ${node}` },
+          {
+            reusable: false,
+            ephemeral: false,
+            preauthorized: true,
+            expiry: AUTH_KEY_TTL_SECONDS,
+            tags,
+            description: `optimal-mesh bootstrap of ${node}`,
+            // An expired key is replaced on the next `up`, so a rebuild always gets a valid one.
+            ...(rebuildable ? { recreateIfInvalid: "always" } : {}),
+          },
           { parent: this, dependsOn: [acl], additionalSecretOutputs: ["key"] },
         );
         this.authKeys[node] = pulumi.secret(key.key);
-      } else {
+      }
+      if (joined) {
         const device = tailscale.getDeviceOutput({ hostname: node, waitFor: "60s" }, { parent: this });
         new tailscale.DeviceTags(`${name}-${node}-tags`, { deviceId: device.id, tags }, { parent: this, dependsOn: [acl] });
         new tailscale.DeviceKey(`${name}-${node}-key`, { deviceId: device.id, keyExpiryDisabled: keyExpiryDisabled(spec, node) }, { parent: this });

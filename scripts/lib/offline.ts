@@ -28,6 +28,8 @@ export interface Registration {
   readonly replaceOnChanges: readonly string[];
   readonly additionalSecretOutputs: readonly string[];
   readonly dependsOn: readonly string[];
+  /** For each input that takes another resource's output: the URNs it comes from. */
+  readonly inputSources: { readonly [k: string]: readonly string[] };
   /** Inputs as sent to the engine, secrets replaced by SECRET_MASK. */
   readonly inputs: { readonly [k: string]: PlainValue };
 }
@@ -49,8 +51,23 @@ const OFFLINE_INVOKES: Readonly<Record<string, (inputs: Record<string, unknown>)
   },
 };
 
+/**
+ * Outputs a provider would compute on create, given visible offline values so what depends on
+ * them can be rendered (and shown as secret where the provider marks them secret).
+ */
+const OFFLINE_STATE: Readonly<Record<string, (name: string) => Record<string, unknown>>> = {
+  "tailscale:index/tailnetKey:TailnetKey": (name) => ({ key: `<offline:${name}>` }),
+};
+
+export interface OfflineOptions {
+  /** Extra outputs per resource (tests use it to pass a canary secret through the program). */
+  readonly state?: (type: string, name: string) => Record<string, unknown> | undefined;
+}
+
 export interface Evaluation {
   readonly checks: readonly CheckResult[];
+  /** What would stop a real run, though not this plan. */
+  readonly notices: readonly string[];
   readonly registrations: readonly Registration[];
   readonly outputs: { readonly [k: string]: PlainValue };
   readonly artifacts: readonly Artifact[];
@@ -87,7 +104,17 @@ interface WireRequest {
   getReplaceonchangesList(): string[];
   getAdditionalsecretoutputsList(): string[];
   getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
   getObject(): { toJavaScript(): unknown } | undefined;
+}
+
+function inputSourcesOf(req: WireRequest): { [k: string]: string[] } {
+  const out: { [k: string]: string[] } = {};
+  req.getPropertydependenciesMap().forEach((deps, key) => {
+    const urns = [...new Set(deps.getUrnsList())].sort();
+    if (urns.length > 0) out[key] = urns;
+  });
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 interface WireResponse {
@@ -100,7 +127,7 @@ type Callback = (err: unknown, resp: WireResponse | undefined) => void;
  * Runs `entry` (the project's index.ts) with `config` under the mock runtime. Must be called once per
  * process: Pulumi's runtime state is global.
  */
-export async function evaluateOffline(root: string, config: StackConfig): Promise<Evaluation> {
+export async function evaluateOffline(root: string, config: StackConfig, options: OfflineOptions = {}): Promise<Evaluation> {
   const values: Record<string, string> = { ...config.values };
   for (const key of config.encrypted) values[key] = `<encrypted:${key}>`;
   process.env.PULUMI_CONFIG = JSON.stringify(values);
@@ -113,7 +140,10 @@ export async function evaluateOffline(root: string, config: StackConfig): Promis
   const settings = await import("@pulumi/pulumi/runtime/settings");
 
   const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
-    newResource: (args) => ({ id: args.id ?? `${args.name}-id`, state: args.inputs }),
+    newResource: (args) => ({
+      id: args.id ?? `${args.name}-id`,
+      state: { ...args.inputs, ...OFFLINE_STATE[args.type]?.(args.name), ...options.state?.(args.type, args.name) },
+    }),
     call: (args) => {
       const answer = OFFLINE_INVOKES[args.token];
       if (answer === undefined) throw new Error(`offline plan: no offline answer for provider function ${args.token}`);
@@ -122,33 +152,35 @@ export async function evaluateOffline(root: string, config: StackConfig): Promis
   };
 
   const registrations: Registration[] = [];
-  class RecordingMonitor extends mocksModule.MockMonitor {
-    override async registerResource(req: WireRequest, callback: Callback): Promise<void> {
-      return super.registerResource(req, (err: unknown, resp: WireResponse | undefined) => {
-        if (!err && resp) {
-          registrations.push({
-            urn: resp.getUrn(),
-            type: req.getType(),
-            name: req.getName(),
-            parent: req.getParent() || null,
-            custom: req.getCustom(),
-            protect: req.getProtect() === true,
-            importId: req.getImportid() || null,
-            deleteBeforeReplace: req.getDeletebeforereplace(),
-            ignoreChanges: [...req.getIgnorechangesList()].sort(),
-            replaceOnChanges: [...req.getReplaceonchangesList()].sort(),
-            additionalSecretOutputs: [...req.getAdditionalsecretoutputsList()].sort(),
-            dependsOn: [...req.getDependenciesList()].sort(),
-            inputs: maskWire(req.getObject()?.toJavaScript() ?? {}) as { [k: string]: PlainValue },
-          });
-        }
-        callback(err, resp);
-      });
-    }
-  }
+  // Record each registration as the engine receives it. The SDK's mock monitor is wrapped rather
+  // than replaced, so setMocks keeps the runtime's feature flags (secrets among them) as they are.
+  const monitorClass = mocksModule.MockMonitor as unknown as { prototype: { registerResource(req: WireRequest, callback: Callback): Promise<void> } };
+  const register = monitorClass.prototype.registerResource;
+  monitorClass.prototype.registerResource = function (req: WireRequest, callback: Callback): Promise<void> {
+    return register.call(this, req, (err: unknown, resp: WireResponse | undefined) => {
+      if (!err && resp) {
+        registrations.push({
+          urn: resp.getUrn(),
+          type: req.getType(),
+          name: req.getName(),
+          parent: req.getParent() || null,
+          custom: req.getCustom(),
+          protect: req.getProtect() === true,
+          importId: req.getImportid() || null,
+          deleteBeforeReplace: req.getDeletebeforereplace(),
+          ignoreChanges: [...req.getIgnorechangesList()].sort(),
+          replaceOnChanges: [...req.getReplaceonchangesList()].sort(),
+          additionalSecretOutputs: [...new Set(req.getAdditionalsecretoutputsList())].sort(),
+          dependsOn: [...req.getDependenciesList()].sort(),
+          inputSources: inputSourcesOf(req),
+          inputs: maskWire(req.getObject()?.toJavaScript() ?? {}) as { [k: string]: PlainValue },
+        });
+      }
+      callback(err, resp);
+    });
+  };
 
   await pulumi.runtime.setMocks(mocks, config.project, config.stack, true);
-  settings.setMockOptions(new RecordingMonitor(mocks), config.project, config.stack, true);
 
   let exported: Record<string, unknown> = {};
   let error: unknown;
@@ -159,14 +191,18 @@ export async function evaluateOffline(root: string, config: StackConfig): Promis
   }
 
   const resolve = <T>(o: import("@pulumi/pulumi").Output<T>) => new Promise<T>((res) => o.apply((v) => (res(v), v)));
+  // Values a provider computes on create are unknown in a preview; `apply` never runs on them.
+  const isKnown = (o: import("@pulumi/pulumi").Output<unknown>) => (o as unknown as { isKnown: Promise<boolean> }).isKnown;
   const outputs: { [k: string]: PlainValue } = {};
   for (const key of Object.keys(exported).sort()) {
     const value = exported[key];
     if (!pulumi.Output.isInstance(value)) continue;
-    outputs[key] = (await pulumi.isSecret(value)) ? SECRET_MASK : maskWire(await resolve(value));
+    if (await pulumi.isSecret(value)) outputs[key] = SECRET_MASK;
+    else if (!(await isKnown(value))) outputs[key] = "[unknown until apply]";
+    else outputs[key] = maskWire(await resolve(value));
   }
 
-  const { recordedArtifacts, recordedChecks } = await import("../../components/artifacts");
+  const { recordedArtifacts, recordedChecks, recordedNotices } = await import("../../components/artifacts");
   const artifacts: Artifact[] = [];
   for (const [relPath, text] of [...recordedArtifacts()].sort(([a], [b]) => a.localeCompare(b))) {
     artifacts.push({ path: relPath, text: await resolve(text), secret: await pulumi.isSecret(text) });
@@ -175,5 +211,6 @@ export async function evaluateOffline(root: string, config: StackConfig): Promis
   await settings.disconnect();
   registrations.sort((a, b) => a.urn.localeCompare(b.urn));
   const checks = [...recordedChecks()];
-  return error === undefined ? { checks, registrations, outputs, artifacts } : { checks, registrations, outputs, artifacts, error };
+  const notices = [...recordedNotices()];
+  return error === undefined ? { checks, notices, registrations, outputs, artifacts } : { checks, notices, registrations, outputs, artifacts, error };
 }

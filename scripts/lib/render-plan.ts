@@ -43,6 +43,7 @@ export function placeholderSettings(config: StackConfig): { key: string; why: st
 export function renderTree(registrations: readonly Registration[]): string[] {
   const children = new Map<string | null, Registration[]>();
   const urns = new Set(registrations.map((r) => r.urn));
+  const names = new Map(registrations.map((r) => [r.urn, r.name]));
   for (const r of registrations) {
     const parent = r.parent !== null && urns.has(r.parent) ? r.parent : null;
     children.set(parent, [...(children.get(parent) ?? []), r]);
@@ -53,7 +54,10 @@ export function renderTree(registrations: readonly Registration[]): string[] {
     for (const r of kids) {
       const pad = "  ".repeat(depth + 1);
       lines.push(`${pad}${r.custom ? "+" : "■"} ${r.type}  ${r.name}${flags(r)}`);
-      for (const key of Object.keys(r.inputs)) lines.push(`${pad}    ${key}: ${summarize(r.inputs[key]!)}`);
+      for (const key of Object.keys(r.inputs)) {
+        const from = r.inputSources[key]?.map((urn) => names.get(urn) ?? urn);
+        lines.push(`${pad}    ${key}: ${summarize(r.inputs[key]!)}${from ? `  (from ${from.join(", ")})` : ""}`);
+      }
       walk(r.urn, depth + 1);
     }
   };
@@ -89,6 +93,10 @@ export function renderPlan(config: StackConfig, evaluation: Evaluation): string 
   for (const c of evaluation.checks) {
     lines.push(`  ${c.name}: ${c.passed} passed, ${c.failed} failed`);
     for (const f of c.failures) lines.push(`    ${f}`);
+  }
+  if (evaluation.notices.length > 0) {
+    lines.push("", `Notices: ${evaluation.notices.length} (these stop a real \`pulumi up\` until fixed)`);
+    for (const n of evaluation.notices) lines.push(`  ${n}`);
   }
   const placeholders = placeholderSettings(config);
   lines.push("", `Settings shown as placeholders (kept secret where secret): ${placeholders.length}`);
