@@ -53,7 +53,7 @@ export function renderCloudInit(args: CloudInitArgs): string {
       { path: AUTH_KEY_FILE, owner: "root:root", permissions: "0600", content: `${args.authKey}\n` },
       { path: FIRST_BOOT_SCRIPT, owner: "root:root", permissions: "0700", content: renderFirstBootScript(args) },
     ],
-    runcmd: [["systemctl", "reload-or-restart", "ssh"], [FIRST_BOOT_SCRIPT]],
+    runcmd: ["systemctl reload-or-restart ssh", FIRST_BOOT_SCRIPT],
   };
   const header = [
     "#cloud-config",

@@ -60,8 +60,11 @@ const OFFLINE_STATE: Readonly<Record<string, (name: string) => Record<string, un
 };
 
 export interface OfflineOptions {
-  /** Extra outputs per resource (tests use it to pass a canary secret through the program). */
-  readonly state?: (type: string, name: string) => Record<string, unknown> | undefined;
+  /**
+   * Extra outputs per resource, given its inputs with secrets unwrapped (tests use it to pass a
+   * canary secret through the program and see where it lands).
+   */
+  readonly state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }
 
 export interface Evaluation {
@@ -142,7 +145,7 @@ export async function evaluateOffline(root: string, config: StackConfig, options
   const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
     newResource: (args) => ({
       id: args.id ?? `${args.name}-id`,
-      state: { ...args.inputs, ...OFFLINE_STATE[args.type]?.(args.name), ...options.state?.(args.type, args.name) },
+      state: { ...args.inputs, ...OFFLINE_STATE[args.type]?.(args.name), ...options.state?.(args.type, args.name, args.inputs as Record<string, unknown>) },
     }),
     call: (args) => {
       const answer = OFFLINE_INVOKES[args.token];
