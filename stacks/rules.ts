@@ -141,6 +141,13 @@ export function checkRules(spec: MeshSpec): Problem[] {
     else if (!("cloudflared" in host.services)) {
       add(`${at}.node`, `${tunnel.node} hosts tunnel ${tName} but does not run cloudflared`, `add cloudflared: {} to nodes.${tunnel.node}.services`);
     }
+    const hostnames = new Set(tunnel.ingress.map((r) => r.hostname));
+    if (Object.keys(tunnel.dnsRecordIds).length > 0 && tunnel.zoneId === undefined) {
+      add(`${at}.zoneId`, "adopting DNS records needs the zone's id", `set zoneId to the id of ${tunnel.zone} (Cloudflare dashboard, zone overview)`);
+    }
+    for (const host of Object.keys(tunnel.dnsRecordIds)) {
+      if (!hostnames.has(host)) add(`${at}.dnsRecordIds.${host}`, `${host} is not a hostname of this tunnel`, `route it in ${at}.ingress, or remove the id`);
+    }
     tunnel.ingress.forEach((rule, i) => {
       const ruleAt = `${at}.ingress[${i}]`;
       const key = `${rule.hostname}${rule.path ?? ""}`;
@@ -207,6 +214,19 @@ export function adoptionProblems(spec: MeshSpec): Problem[] {
     }
     if (h.adopt.serverId === undefined) {
       problems.push({ path: "mesh.hetzner.adopt.serverId", message: `${h.node} is running at ${address}; without its id a second server would be created`, fix: "set it to the id `hcloud server list` shows" });
+    }
+  }
+  for (const [tName, tunnel] of Object.entries(spec.tunnels)) {
+    const at = `mesh.tunnels.${tName}`;
+    if (tunnel.existing && tunnel.adoptId === undefined) {
+      problems.push({ path: `${at}.adoptId`, message: `tunnel ${tName} exists in Cloudflare; without its id a second tunnel would be created`, fix: "set it to the tunnel's id (`cloudflared tunnel list` or the Zero Trust dashboard)" });
+    }
+    if (tunnel.existing || tunnel.adoptId !== undefined) {
+      for (const host of [...new Set(tunnel.ingress.map((r) => r.hostname))].sort()) {
+        if (tunnel.dnsRecordIds[host] === undefined) {
+          problems.push({ path: `${at}.dnsRecordIds`, message: `${host} already has a DNS record; creating it again would fail`, fix: `add "${host}: <record id>" (the id the Cloudflare API or dashboard shows)` });
+        }
+      }
     }
   }
   return problems;

@@ -131,8 +131,18 @@ export function meshSchema(strict: boolean) {
     node: nodeRef(),
     /** The Cloudflare zone the hostnames live in. */
     zone: z.string().regex(HOSTNAME, "must be a zone name such as optimal.miami"),
-    /** Id of an existing tunnel to adopt. */
+    /** The tunnel's name in Cloudflare. Default: its key in tunnels. */
+    name: z.string().min(1).max(64).optional(),
+    /** The tunnel already exists (created by hand): it must be adopted before the first `up`. Default false. */
+    existing: z.boolean().default(false),
+    /** Id of the existing tunnel to adopt. */
     adoptId: z.string().regex(UUID, "must be a tunnel UUID").optional(),
+    /** The zone's id; looked up by name when absent, required to adopt DNS records. */
+    zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare zone id (32 hex digits)").optional(),
+    /** Ids of existing DNS records to adopt, by hostname. Default {}. */
+    dnsRecordIds: z.record(z.string(), z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare record id (32 hex digits)")).default({}),
+    /** Unprotect this tunnel, its config and records so that removing it next is allowed. Default false. */
+    retire: z.boolean().default(false),
     ingress: z.array(ingress).min(1, "a tunnel needs at least one hostname"),
   });
 

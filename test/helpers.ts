@@ -18,6 +18,19 @@ export function prodMesh(): Raw {
   return structuredClone(doc.config["optimal-mesh:mesh"]);
 }
 
+/** Prod with made-up ids for every existing resource, as an operator fills them in before the first `up`. */
+export function adoptedProdMesh(): Raw {
+  const mesh = prodMesh();
+  const zoneId = "0123456789abcdef0123456789abcdef";
+  mesh.hetzner.adopt = { serverId: "4711", primaryIpId: "815" };
+  mesh.tunnels.cockpit.zoneId = zoneId;
+  mesh.tunnels.cockpit.dnsRecordIds = { "fabric.optimal.miami": "fedcba9876543210fedcba9876543210" };
+  mesh.tunnels.pi.zoneId = zoneId;
+  mesh.tunnels.pi.adoptId = "11111111-2222-4333-8444-555555555555";
+  mesh.tunnels.pi.dnsRecordIds = { "optimal.miami": "00112233445566778899aabbccddeeff" };
+  return mesh;
+}
+
 /** The problems validation reports for `raw` ([] when it is valid). Any other exception propagates. */
 export function problemsOf(raw: unknown): readonly Problem[] {
   try {

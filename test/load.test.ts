@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStack } from "../stacks/load";
 import { OPERATOR_SETTINGS, placeholderFor } from "../stacks/settings";
 import { MeshConfigError } from "../stacks/validate";
-import { prodMesh } from "./helpers";
+import { adoptedProdMesh, prodMesh } from "./helpers";
 
 function resolve<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((res) => o.apply((v) => (res(v), v)));
@@ -29,11 +29,8 @@ function problemsOf(fn: () => unknown): string[] {
 
 const allSettings = { "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" };
 
-function adopted() {
-  const mesh = prodMesh();
-  mesh.hetzner.adopt = { serverId: "4711", primaryIpId: "815" };
-  return mesh;
-}
+const ADOPTION_PATHS = ["mesh.hetzner.adopt.primaryIpId", "mesh.hetzner.adopt.serverId", "mesh.tunnels.cockpit.dnsRecordIds", "mesh.tunnels.pi.adoptId", "mesh.tunnels.pi.dnsRecordIds"];
+
 
 before(async () => {
   await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) }, "optimal-mesh", "test", true);
@@ -72,7 +69,7 @@ describe("for real (pulumi preview / up)", () => {
       assert.fail("expected a MeshConfigError");
     } catch (err) {
       assert.ok(err instanceof MeshConfigError);
-      assert.deepEqual(err.problems.map((p) => p.path), ["mesh.hetzner.adopt.primaryIpId", "mesh.hetzner.adopt.serverId", ...OPERATOR_SETTINGS.map((s) => s.key)]);
+      assert.deepEqual(err.problems.map((p) => p.path), [...ADOPTION_PATHS, ...OPERATOR_SETTINGS.map((s) => s.key)]);
       assert.match(err.message, /fix: pulumi config set --secret hcloud:token/);
     }
   });
@@ -84,16 +81,17 @@ describe("for real (pulumi preview / up)", () => {
     assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ["mesh.nodes.oracle.role", "mesh.nodes.pop-os.role", "optimal-mesh:cloudflareAccountId"]);
   });
 
-  test("the running server and its address must be adopted, not recreated", () => {
+  test("existing resources must be adopted, not recreated: errors for real, notices offline", () => {
     useConfig({ "optimal-mesh:mesh": prodMesh(), ...allSettings });
-    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ["mesh.hetzner.adopt.primaryIpId", "mesh.hetzner.adopt.serverId"]);
+    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ADOPTION_PATHS);
     const { notices } = loadStack({ offline: true });
-    assert.deepEqual(notices.map((n) => n.path), ["mesh.hetzner.adopt.primaryIpId", "mesh.hetzner.adopt.serverId"]);
+    assert.deepEqual(notices.map((n) => n.path), ADOPTION_PATHS);
     assert.match(notices[0]!.message, /keeps 178\.156\.203\.234 only if its existing primary IP is adopted/);
+    assert.match(notices.find((n) => n.path === "mesh.tunnels.pi.adoptId")!.message, /tunnel pi exists in Cloudflare/);
   });
 
   test("a complete stack loads", () => {
-    useConfig({ "optimal-mesh:mesh": adopted(), "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" });
+    useConfig({ "optimal-mesh:mesh": adoptedProdMesh(), "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" });
     assert.deepEqual(problemsOf(() => loadStack({ offline: false })), []);
   });
 });

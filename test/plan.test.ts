@@ -33,7 +33,7 @@ describe("npm run plan on prod", () => {
 
   test("writes its artifacts to the out directory", () => {
     const files = readTree(outA);
-    assert.deepEqual(Object.keys(files).sort(), ["hetzner/cloud-init.yaml", "inventory.json", "outputs.json", "plan.txt", "resources.json", "tailnet/policy.hujson"]);
+    assert.deepEqual(Object.keys(files).sort(), ["hetzner/cloud-init.yaml", "inventory.json", "outputs.json", "plan.txt", "resources.json", "tailnet/policy.hujson", "tunnels/cockpit.ingress.json", "tunnels/pi.ingress.json"]);
     const inventory = JSON.parse(files["inventory.json"]!) as { name: string; role: string }[];
     assert.deepEqual(inventory.map((n) => `${n.name}:${n.role}`), ["hetzner-cockpit:worker", "oracle:hub", "pop-os:worker"]);
     assert.equal(files["plan.txt"], a.stdout.slice(0, a.stdout.indexOf("Wrote ")));

@@ -6,6 +6,7 @@ import type { Settings } from "../../stacks/load";
 import { recordArtifact } from "../artifacts";
 import { HetznerCockpit } from "../hetzner";
 import { Tailnet } from "../tailnet";
+import { CloudflareTunnel } from "../tunnel";
 import { renderInventory, renderInventoryJson, type InventoryEntry } from "./inventory";
 
 export interface MeshArgs {
@@ -22,6 +23,8 @@ export class Mesh extends pulumi.ComponentResource {
   public readonly inventory: pulumi.Output<InventoryEntry[]>;
   public readonly tailnet: Tailnet;
   public readonly cockpit?: HetznerCockpit;
+  /** Tunnels by their key in the topology. */
+  public readonly tunnels: Record<string, CloudflareTunnel>;
 
   constructor(name: string, args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("optimal-mesh:index:Mesh", name, {}, opts);
@@ -33,6 +36,10 @@ export class Mesh extends pulumi.ComponentResource {
         { spec: args.spec, sshPublicKey: args.settings.sshPublicKey, authKey: this.tailnet.authKeys[h.node]!, tags: this.tailnet.nodeTags[h.node]! },
         { parent: this },
       );
+    }
+    this.tunnels = {};
+    for (const key of Object.keys(args.spec.tunnels).sort()) {
+      this.tunnels[key] = new CloudflareTunnel(`${name}-tunnel-${key}`, { key, tunnel: args.spec.tunnels[key]!, accountId: args.settings.cloudflareAccountId }, { parent: this });
     }
     this.inventory = pulumi.output(renderInventory(args.spec));
     recordArtifact("inventory.json", renderInventoryJson(args.spec));

@@ -45,6 +45,15 @@ export interface Artifact {
  * visibly fake value; anything not listed fails the plan instead of being guessed.
  */
 const OFFLINE_INVOKES: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>> = {
+  "cloudflare:index/getZone:getZone": (inputs) => {
+    const name = String((inputs.filter as { name?: unknown } | undefined)?.name);
+    return { id: `offline-zone-${name}`, zoneId: `offline-zone-${name}`, name };
+  },
+  "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": (inputs) => ({
+    accountId: inputs.accountId,
+    tunnelId: inputs.tunnelId,
+    token: `<offline:tunnel-token:${String(inputs.tunnelId)}>`,
+  }),
   "tailscale:index/getDevice:getDevice": (inputs) => {
     const hostname = String(inputs.hostname ?? inputs.name);
     return { id: `offline-device-${hostname}`, nodeId: `offline-node-${hostname}`, hostname, name: `${hostname}.offline.ts.net`, addresses: [], tags: [], authorized: true };
@@ -58,6 +67,9 @@ const OFFLINE_INVOKES: Readonly<Record<string, (inputs: Record<string, unknown>)
 const OFFLINE_STATE: Readonly<Record<string, (name: string) => Record<string, unknown>>> = {
   "tailscale:index/tailnetKey:TailnetKey": (name) => ({ key: `<offline:${name}>` }),
 };
+
+/** Import ids of the form `<account or zone>/<id>`: the resource's own id is the last part. */
+const IMPORT_ID_WITH_SCOPE = new Set(["cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", "cloudflare:index/dnsRecord:DnsRecord"]);
 
 export interface OfflineOptions {
   /**
@@ -144,7 +156,7 @@ export async function evaluateOffline(root: string, config: StackConfig, options
 
   const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
     newResource: (args) => ({
-      id: args.id ?? `${args.name}-id`,
+      id: args.id === undefined ? `${args.name}-id` : IMPORT_ID_WITH_SCOPE.has(args.type) ? args.id.slice(args.id.lastIndexOf("/") + 1) : args.id,
       state: { ...args.inputs, ...OFFLINE_STATE[args.type]?.(args.name), ...options.state?.(args.type, args.name, args.inputs as Record<string, unknown>) },
     }),
     call: (args) => {
