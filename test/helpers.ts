@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import type { Registration } from "../scripts/lib/offline";
 import { MeshConfigError, validateMesh, type Problem } from "../stacks/validate";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -90,4 +91,19 @@ export function checkWith(tool: string, args: readonly string[], name: string, t
   fs.writeFileSync(file, text);
   const r = spawnSync(tool, [...args, file], { encoding: "utf8" });
   return { code: r.status, output: `${r.stdout}${r.stderr}`, file };
+}
+
+/** Plans `mesh` as stack `stack` in a child process and returns every registration; fails on a plan error. */
+export function planRegistrations(mesh: Raw, stack = "t"): Registration[] {
+  const out = path.join(tmpDir("plan"), "out");
+  const r = runPlan("--stack", stack, "--config-file", writeStackFile(mesh), "--out", out, "--quiet");
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[];
+}
+
+/** The one registration of `type` (and `name`, when given). */
+export function only(resources: readonly Registration[], type: string, name?: string): Registration {
+  const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
+  assert.equal(found.length, 1, `one ${type}${name ? ` named ${name}` : ""} among ${resources.map((r) => r.name).join(", ")}`);
+  return found[0]!;
 }

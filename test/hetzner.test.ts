@@ -1,16 +1,13 @@
 // The Hetzner cockpit: its cloud-init checked by the real cloud-init, its first-boot script by
 // shellcheck, and its resources as the offline plan registers them.
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { describe, test } from "node:test";
 import * as yaml from "js-yaml";
 import { renderCloudInit, renderFirstBootScript } from "../components/hetzner/cloud-init";
 import { firewallRules } from "../components/hetzner";
 import { nodeTags } from "../components/tailnet/intent";
-import type { Registration } from "../scripts/lib/offline";
 import { validateMesh } from "../stacks/validate";
-import { checkWith, missingTool, prodMesh, runPlan, tmpDir, writeStackFile, type Raw } from "./helpers";
+import { checkWith, missingTool, only, planRegistrations, prodMesh } from "./helpers";
 
 const spec = validateMesh(prodMesh());
 const node = "hetzner-cockpit";
@@ -82,24 +79,11 @@ describe("firewall", () => {
   });
 });
 
-function planOf(mesh: Raw): Registration[] {
-  const out = path.join(tmpDir("hetzner"), "out");
-  const r = runPlan("--stack", "h", "--config-file", writeStackFile(mesh), "--out", out, "--quiet");
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[];
-}
-
-function one(resources: readonly Registration[], type: string): Registration {
-  const found = resources.filter((r) => r.type === type);
-  assert.equal(found.length, 1, type);
-  return found[0]!;
-}
-
 describe("the plan of prod", () => {
-  const resources = planOf(prodMesh());
-  const ip = one(resources, "hcloud:index/primaryIp:PrimaryIp");
-  const fw = one(resources, "hcloud:index/firewall:Firewall");
-  const server = one(resources, "hcloud:index/server:Server");
+  const resources = planRegistrations(prodMesh());
+  const ip = only(resources, "hcloud:index/primaryIp:PrimaryIp");
+  const fw = only(resources, "hcloud:index/firewall:Firewall");
+  const server = only(resources, "hcloud:index/server:Server");
 
   test("keeps the primary IP: protected, never deleted with a server", () => {
     assert.equal(ip.protect, true);
@@ -140,13 +124,13 @@ describe("the plan of prod", () => {
 test("with adoption ids, the running server and primary IP are imported", () => {
   const mesh = prodMesh();
   mesh.hetzner.adopt = { serverId: "4711", primaryIpId: "815" };
-  const resources = planOf(mesh);
-  assert.equal(one(resources, "hcloud:index/primaryIp:PrimaryIp").importId, "815");
-  assert.equal(one(resources, "hcloud:index/server:Server").importId, "4711");
+  const resources = planRegistrations(mesh);
+  assert.equal(only(resources, "hcloud:index/primaryIp:PrimaryIp").importId, "815");
+  assert.equal(only(resources, "hcloud:index/server:Server").importId, "4711");
 });
 
 test("a topology without a hetzner section plans no Hetzner resources", () => {
   const mesh = prodMesh();
   delete mesh.hetzner;
-  assert.equal(planOf(mesh).filter((r) => r.type.startsWith("hcloud:")).length, 0);
+  assert.equal(planRegistrations(mesh).filter((r) => r.type.startsWith("hcloud:")).length, 0);
 });
