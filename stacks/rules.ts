@@ -10,8 +10,10 @@ export interface Problem {
 }
 
 /** Facts about well-known services that a topology must not contradict. */
-export const SERVICE_CATALOG: Readonly<Record<string, { readonly requires: readonly string[] }>> = {
-  ollama: { requires: ["gpu"] },
+export const SERVICE_CATALOG: Readonly<Record<string, { readonly requires: readonly string[]; readonly exec?: string }>> = {
+  ollama: { requires: ["gpu"], exec: "/usr/local/bin/ollama serve" },
+  n8n: { requires: [], exec: "/usr/local/bin/n8n start" },
+  cloudflared: { requires: [], exec: "/usr/bin/cloudflared --no-autoupdate tunnel run" },
 };
 
 /** The pseudo-source in access flows for devices paired by the cockpit. */
@@ -116,6 +118,11 @@ export function checkRules(spec: MeshSpec): Problem[] {
         if (clash !== undefined) add(`${svcAt}.port`, `port ${svc.port} is already used by ${clash} on ${name}`, "give each service its own port");
         else ports.set(svc.port, svcName);
       }
+      if (svc.docker && svc.image === undefined) add(`${svcAt}.image`, `${svcName} runs in Docker but names no image`, "set image to a pinned reference, e.g. name:tag");
+      if (!svc.docker && svc.image !== undefined) add(`${svcAt}.docker`, `${svcName} names an image but does not run in Docker`, "set docker: true, or remove image");
+      if (!svc.docker && svc.exec === undefined && SERVICE_CATALOG[svcName]?.exec === undefined) {
+        add(`${svcAt}.exec`, `${svcName} has no command to start`, "set exec to its command line (absolute path first), or docker: true with an image");
+      }
       const missing = requiredCapabilities(svcName, svc.requires).filter((c) => !node.capabilities.includes(c));
       if (missing.length > 0) {
         add(svcAt, `${svcName} needs capability ${missing.join(", ")}, which ${name} does not have`, `run ${svcName} on a node with capabilities: [${missing.join(", ")}], or add them to ${at}.capabilities if the hardware has them`);
@@ -134,6 +141,12 @@ export function checkRules(spec: MeshSpec): Problem[] {
 
   // Tunnels: each hostname is routed once, in its zone, to a declared port on the hosting node.
   const routed = new Map<string, string>();
+  const hostedBy = new Map<string, string>();
+  for (const [tName, tunnel] of Object.entries(spec.tunnels)) {
+    const other = hostedBy.get(tunnel.node);
+    if (other !== undefined) add(`tunnels.${tName}.node`, `${tunnel.node} already runs tunnel ${other}; a node runs one cloudflared connector`, `serve these hostnames from tunnel ${other}`);
+    else hostedBy.set(tunnel.node, tName);
+  }
   for (const [tName, tunnel] of Object.entries(spec.tunnels)) {
     const at = `tunnels.${tName}`;
     const host = known(tunnel.node) ? nodes[tunnel.node] : undefined;

@@ -33,6 +33,16 @@ export function meshSchema(strict: boolean) {
     requires: z.array(capability()).default([]),
     /** Runs in Docker rather than as a native binary. Default false. */
     docker: z.boolean().default(false),
+    /** Docker image (with docker: true), pinned by tag or digest. */
+    image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9._-]+)?(?:@sha256:[0-9a-f]{64})?$/, "must be an image reference such as arizephoenix/phoenix:version-8").optional(),
+    /** The command systemd starts (ExecStart), an absolute path and its arguments; well-known services have a default. */
+    exec: z.string().regex(/^\/\S+(?: [^\n%]*)?$/, "must start with an absolute path, on one line, without %").optional(),
+    /** The user the service runs as. Default root. */
+    user: z.string().regex(UNIX_USER, "must be a Unix user name").optional(),
+    /** Working directory (absolute). */
+    workingDirectory: z.string().regex(/^\/\S*$/, "must be an absolute path").optional(),
+    /** Environment for the service (not secrets). Default {}. */
+    env: z.record(z.string().regex(ENV_NAME, "environment names are UPPER_SNAKE_CASE"), z.string().regex(/^[^'\n\r\0]*$/, "must be one line without single quotes")).default({}),
     /** One line for humans. */
     description: z.string().optional(),
   });
@@ -191,6 +201,10 @@ export function meshSchema(strict: boolean) {
     hetzner: hetzner.optional(),
     tunnels: z.record(z.string(), tunnel).default({}),
     access: access.default({ admins: ["autogroup:admin"], pairedDeviceTag: "tag:fabric-device", ciTag: "tag:ci", adoptPolicy: false, flows: {} }),
+    heartbeat: obj({
+      /** The registration command run on each node once OptimalOS is healthy; {node} is the node's name. */
+      command: z.string().regex(/\{node\}/, "must contain {node}").default("optimal infra heartbeat --name {node}"),
+    }).default({ command: "optimal infra heartbeat --name {node}" }),
     /** SSH trust between nodes, by key name (popos-deploy). Default {}. */
     sshTrust: z.record(z.string(), trust).default({}),
   });

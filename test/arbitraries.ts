@@ -3,7 +3,11 @@ import fc from "fast-check";
 import type { Raw } from "./helpers";
 
 const NAMES = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
-const SERVICES: Record<string, { port: number; needs?: string }> = { n8n: { port: 5678 }, ollama: { port: 11434, needs: "gpu" }, metrics: { port: 9100 } };
+const SERVICES: Record<string, { port: number; needs?: string; exec?: string }> = {
+  n8n: { port: 5678 },
+  ollama: { port: 11434, needs: "gpu" },
+  metrics: { port: 9100, exec: "/usr/local/bin/node_exporter --web.listen-address=:9100" },
+};
 
 interface NodeDraft {
   kind: string;
@@ -57,7 +61,7 @@ export function topology(max = 5): fc.Arbitrary<Raw> {
           tailnet: d.bootstrap ? { state: "bootstrap", firstAddress: `192.0.2.${i + 1}` } : d.address === null ? { state: "joined" } : { state: "joined", address: `100.64.${i}.${d.address}` },
           ...(d.isPublic ? { publicAddress: `203.0.113.${i + 1}` } : {}),
           optimalos: { mode: "worker", port: d.osPort, ...binds[d.bindChoice % binds.length] },
-          services: Object.fromEntries(services.map((s) => [s, { port: SERVICES[s]!.port }])),
+          services: Object.fromEntries(services.map((s) => [s, { port: SERVICES[s]!.port, ...(SERVICES[s]!.exec ? { exec: SERVICES[s]!.exec } : {}) }])),
         };
       });
       const flows: Raw = {};

@@ -270,8 +270,8 @@ describe("access flows and SSH trust", () => {
   });
   test("a flow's service has a port to allow", () => {
     const raw = prodMesh();
-    raw.access.flows.docs = { from: ["pop-os"], to: ["oracle"], service: "docs" };
-    assertProblem(raw, "mesh.access.flows.docs.service", /declares no port/);
+    raw.access.flows.tunnel = { from: ["pop-os"], to: ["oracle"], service: "cloudflared" };
+    assertProblem(raw, "mesh.access.flows.tunnel.service", /declares no port/);
   });
   test("only OptimalOS flows report back, and never into paired devices", () => {
     const raw = prodMesh();
@@ -291,6 +291,27 @@ describe("access flows and SSH trust", () => {
 });
 
 describe("services", () => {
+  test("need a command, or Docker with an image", () => {
+    const raw = prodMesh();
+    delete raw.nodes.oracle.services.docs.exec;
+    assertProblem(raw, "mesh.nodes.oracle.services.docs.exec", /no command to start/);
+    const docker = prodMesh();
+    delete docker.nodes.oracle.services.phoenix.image;
+    assertProblem(docker, "mesh.nodes.oracle.services.phoenix.image", /names no image/);
+    const stray = prodMesh();
+    stray.nodes.oracle.services.docs.image = "nginx:1.27";
+    assertProblem(stray, "mesh.nodes.oracle.services.docs.docker", /does not run in Docker/);
+  });
+  test("well-known services have a default command", () => {
+    const raw = prodMesh();
+    assert.equal(raw.nodes["pop-os"].services.ollama.exec, undefined);
+    assertValid(raw);
+  });
+  test("a node runs one tunnel connector", () => {
+    const raw = prodMesh();
+    raw.tunnels.pi2 = { node: "oracle", zone: "optimal.miami", ingress: [{ hostname: "n8n.optimal.miami", service: "http://localhost:5678" }] };
+    assertProblem(raw, "mesh.tunnels.pi2.node", /already runs tunnel pi/);
+  });
   test("names must work as unit names", () => {
     const raw = prodMesh();
     raw.nodes.oracle.services["Docs Site"] = {};
