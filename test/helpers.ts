@@ -19,7 +19,7 @@ export function prodMesh(): Raw {
   return structuredClone(doc.config["optimal-mesh:mesh"]);
 }
 
-/** Prod with made-up ids for every existing resource, as an operator fills them in before the first `up`. */
+/** Prod with made-up ids and host keys for every existing resource, as an operator fills them in before the first `up`. */
 export function adoptedProdMesh(): Raw {
   const mesh = prodMesh();
   const zoneId = "0123456789abcdef0123456789abcdef";
@@ -29,6 +29,7 @@ export function adoptedProdMesh(): Raw {
   mesh.tunnels.pi.zoneId = zoneId;
   mesh.tunnels.pi.adoptId = "11111111-2222-4333-8444-555555555555";
   mesh.tunnels.pi.dnsRecordIds = { "optimal.miami": "00112233445566778899aabbccddeeff" };
+  for (const [i, node] of Object.keys(mesh.nodes).entries()) mesh.nodes[node].ssh.hostKey = `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestHostKey${i}`;
   return mesh;
 }
 

@@ -29,7 +29,16 @@ function problemsOf(fn: () => unknown): string[] {
 
 const allSettings = { "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" };
 
-const ADOPTION_PATHS = ["mesh.hetzner.adopt.primaryIpId", "mesh.hetzner.adopt.serverId", "mesh.tunnels.cockpit.dnsRecordIds", "mesh.tunnels.pi.adoptId", "mesh.tunnels.pi.dnsRecordIds"];
+const ADOPTION_PATHS = [
+  "mesh.hetzner.adopt.primaryIpId",
+  "mesh.hetzner.adopt.serverId",
+  "mesh.nodes.oracle.ssh.hostKey",
+  "mesh.nodes.pop-os.ssh.hostKey",
+  "mesh.nodes.hetzner-cockpit.ssh.hostKey",
+  "mesh.tunnels.cockpit.dnsRecordIds",
+  "mesh.tunnels.pi.adoptId",
+  "mesh.tunnels.pi.dnsRecordIds",
+];
 
 
 before(async () => {

@@ -5,6 +5,8 @@ import type { MeshSpec } from "../../stacks/schema";
 import type { Settings } from "../../stacks/load";
 import { recordArtifact } from "../artifacts";
 import { HetznerCockpit } from "../hetzner";
+import { NodeHost } from "../node";
+import { SshTrust } from "../node/trust";
 import { Tailnet } from "../tailnet";
 import { CloudflareTunnel } from "../tunnel";
 import { renderInventory, renderInventoryJson, type InventoryEntry } from "./inventory";
@@ -25,6 +27,8 @@ export class Mesh extends pulumi.ComponentResource {
   public readonly cockpit?: HetznerCockpit;
   /** Tunnels by their key in the topology. */
   public readonly tunnels: Record<string, CloudflareTunnel>;
+  /** Node hosts by node name. */
+  public readonly hosts: Record<string, NodeHost>;
 
   constructor(name: string, args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("optimal-mesh:index:Mesh", name, {}, opts);
@@ -40,6 +44,27 @@ export class Mesh extends pulumi.ComponentResource {
     this.tunnels = {};
     for (const key of Object.keys(args.spec.tunnels).sort()) {
       this.tunnels[key] = new CloudflareTunnel(`${name}-tunnel-${key}`, { key, tunnel: args.spec.tunnels[key]!, accountId: args.settings.cloudflareAccountId }, { parent: this });
+    }
+    this.hosts = {};
+    for (const node of Object.keys(args.spec.nodes).sort()) {
+      const tunnel = Object.values(this.tunnels).find((t) => t.node === node);
+      this.hosts[node] = new NodeHost(
+        `${name}-node-${node}`,
+        {
+          spec: args.spec,
+          node,
+          privateKey: args.settings.sshPrivateKey,
+          tags: this.tailnet.nodeTags[node]!,
+          ...(args.spec.nodes[node]!.tailnet.state === "bootstrap" ? { authKey: this.tailnet.authKeys[node]! } : {}),
+          ...(tunnel !== undefined ? { tunnelToken: tunnel.token } : {}),
+          ...(this.cockpit !== undefined && h?.node === node ? { rebuildId: this.cockpit.serverId } : {}),
+        },
+        { parent: this },
+      );
+    }
+    for (const key of Object.keys(args.spec.sshTrust).sort()) {
+      const t = args.spec.sshTrust[key]!;
+      new SshTrust(`${name}-trust-${key}`, { spec: args.spec, key, privateKey: args.settings.sshPrivateKey, after: [this.hosts[t.from]!.deploy, this.hosts[t.to]!.deploy] }, { parent: this });
     }
     this.inventory = pulumi.output(renderInventory(args.spec));
     recordArtifact("inventory.json", renderInventoryJson(args.spec));

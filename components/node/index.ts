@@ -1,0 +1,104 @@
+// A node host: remote commands over SSH on the tailnet that bootstrap the node (when it is new),
+// install Bun and OptimalOS, deploy its units with a health gate, and register its heartbeat.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { MeshSpec } from "../../stacks/schema";
+import { recordArtifact } from "../artifacts";
+import { asRoot, COMMAND_DEFAULTS, connectionFor, type SshAccess } from "./ssh";
+import {
+  renderBootstrapScript,
+  renderBundle,
+  renderDeployScript,
+  renderHeartbeatScript,
+  renderInstallScript,
+  renderRemoveScript,
+  type BundleFile,
+} from "./scripts";
+import { nodeUnits, renderCloudflaredEnv, renderUnit, unitPath } from "./units";
+
+
+export interface NodeHostArgs {
+  readonly spec: MeshSpec;
+  readonly node: string;
+  readonly privateKey: pulumi.Output<string>;
+  /** The node's tailnet tags (for bootstrap). */
+  readonly tags: readonly string[];
+  /** Single-use auth key, for a node to bootstrap; secret. */
+  readonly authKey?: pulumi.Output<string>;
+  /** Connector token of the tunnel this node runs; secret. */
+  readonly tunnelToken?: pulumi.Output<string>;
+  /** Changes when the machine is rebuilt (the Hetzner server id): install, deploy and heartbeat run again. */
+  readonly rebuildId?: pulumi.Output<string>;
+}
+
+export class NodeHost extends pulumi.ComponentResource {
+  public readonly deploy: command.remote.Command;
+  public readonly heartbeat: command.remote.Command;
+
+  constructor(name: string, args: NodeHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("optimal-mesh:node:NodeHost", name, {}, opts);
+    const { spec, node } = args;
+    const n = spec.nodes[node]!;
+    const user = n.ssh.user;
+    const access: SshAccess = { host: node, port: n.ssh.port, user, privateKey: args.privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) };
+    const connection = connectionFor(access);
+    const triggers = args.rebuildId === undefined ? undefined : [args.rebuildId];
+    const artifact = (rel: string, text: string) => recordArtifact(`nodes/${node}/${rel}`, text);
+
+    let after: pulumi.Resource[] = [];
+    if (n.tailnet.state === "bootstrap") {
+      if (args.authKey === undefined) throw new pulumi.ResourceError(`${node} is to be bootstrapped but has no auth key`, this);
+      const script = renderBootstrapScript(node, args.tags);
+      artifact("scripts/bootstrap.sh", script);
+      // Before it joins, the node is reached at its first address; its host key is learned on this first contact.
+      const first = connectionFor({ host: n.tailnet.firstAddress!, port: n.ssh.port, user, privateKey: args.privateKey });
+      after = [new command.remote.Command(`${name}-bootstrap`, { ...COMMAND_DEFAULTS, connection: first, create: asRoot(user, script), stdin: args.authKey.apply((k) => `${k}\n`) }, { parent: this })];
+    }
+
+    const installScript = renderInstallScript(node, n.optimalos.package);
+    artifact("scripts/install.sh", installScript);
+    const install = new command.remote.Command(`${name}-install`, { ...COMMAND_DEFAULTS, connection, create: asRoot(user, installScript), ...(triggers ? { triggers } : {}) }, { parent: this, dependsOn: after });
+
+    const planned = nodeUnits(spec, node);
+    const unitNames = planned.map((p) => p.unit.name);
+    const staticFiles: BundleFile[] = [];
+    for (const p of planned) {
+      const text = renderUnit(p.unit);
+      artifact(`units/${p.unit.name}.service`, text);
+      staticFiles.push({ path: unitPath(p.unit.name), mode: "0644", unit: p.unit.name, secret: false, content: text });
+      for (const f of p.files) {
+        if (f.content !== undefined) {
+          artifact(`files${f.path}`, f.content);
+          staticFiles.push({ ...f, content: f.content });
+        }
+      }
+    }
+    const needsToken = planned.some((p) => p.files.some((f) => f.secret));
+    if (needsToken && args.tunnelToken === undefined) throw new pulumi.ResourceError(`${node} runs cloudflared but hosts no tunnel`, this);
+    const secretFiles = planned.flatMap((p) => p.files.filter((f) => f.secret));
+    for (const f of secretFiles) artifact(`files${f.path}`, renderCloudflaredEnv("<secret: tunnel connector token, not written offline>"));
+    const bundle = pulumi.secret(
+      pulumi.output(args.tunnelToken ?? "").apply((token) => renderBundle([...staticFiles, ...secretFiles.map((f) => ({ ...f, content: renderCloudflaredEnv(token) }))])),
+    );
+
+    const deployScript = renderDeployScript(spec, node, unitNames);
+    const removeScript = renderRemoveScript(node, unitNames, [...staticFiles, ...secretFiles].map((f) => f.path).sort());
+    artifact("scripts/deploy.sh", deployScript);
+    artifact("scripts/remove.sh", removeScript);
+    this.deploy = new command.remote.Command(
+      `${name}-deploy`,
+      { ...COMMAND_DEFAULTS, connection, create: asRoot(user, deployScript), delete: asRoot(user, removeScript), stdin: bundle, ...(triggers ? { triggers } : {}) },
+      // A rebuild replaces this command: the old `delete` must not remove what the new `create` deployed.
+      { parent: this, dependsOn: [install], deleteBeforeReplace: true },
+    );
+
+    const heartbeatScript = renderHeartbeatScript(spec, node);
+    artifact("scripts/heartbeat.sh", heartbeatScript);
+    this.heartbeat = new command.remote.Command(
+      `${name}-heartbeat`,
+      { ...COMMAND_DEFAULTS, connection, create: asRoot(user, heartbeatScript), ...(triggers ? { triggers } : {}) },
+      { parent: this, dependsOn: [this.deploy] },
+    );
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,286 @@
+// Pure renderers for the scripts the node host runs over SSH. Each is bash with strict mode,
+// safe to run twice, and takes secrets only on stdin.
+import type { MeshSpec } from "../../stacks/schema";
+import { renderScript, shq, type Step } from "../shell/script";
+import { BUN_INSTALL, installBun, installOptimalos, installTailscale, joinTailnet, OPTIMALOS_ENV_FILE } from "../shell/steps";
+import { TAILNET_IPV4_TOKEN } from "./env";
+import { unitFileName, type NodeFile } from "./units";
+
+export const STATE_DIR = "/var/lib/optimal-mesh";
+export const BOOTSTRAP_KEY_FILE = "/etc/optimal-mesh/tailscale-authkey";
+
+/** How long a restarted unit may take to become active, and OptimalOS to answer its health URL. */
+export const HEALTH_TIMEOUT_SECONDS = { active: 30, http: 60 } as const;
+
+export interface BundleFile extends NodeFile {
+  readonly content: string;
+}
+
+/** The deploy payload on stdin: one line per file (unit, mode, path, base64 content), then `end`. */
+export function renderBundle(files: readonly BundleFile[]): string {
+  const lines = [...files].sort((a, b) => a.path.localeCompare(b.path)).map((f) => `file ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}`);
+  return `${[...lines, "end"].join("\n")}\n`;
+}
+
+/** The OptimalOS health URL as the node itself reaches it ($addr is its tailnet IPv4 in the script). */
+export function localHealthUrl(spec: MeshSpec, node: string): string {
+  const os = spec.nodes[node]!.optimalos;
+  const host = os.bind === "tailnet" ? "${addr}" : "127.0.0.1";
+  return `http://${host}:${os.port}${os.healthPath}`;
+}
+
+/** Reads the bundle, installs what changed atomically, restarts only what changed, gates on health, rolls back on failure. */
+export function renderDeployScript(spec: MeshSpec, node: string, units: readonly string[]): string {
+  const os = spec.nodes[node]!.optimalos;
+  const steps: Step[] = [
+    {
+      title: "Settings",
+      body: [
+        `units=(${units.map(shq).join(" ")})`,
+        `state=${STATE_DIR}`,
+        'install -d -m 0700 "$state"',
+        'stage=$(mktemp -d "$state/stage.XXXXXX")',
+        "trap 'rm -rf \"$stage\"' EXIT",
+        'addr=""',
+        "if command -v tailscale >/dev/null 2>&1; then addr=$(tailscale ip -4 2>/dev/null | head -n 1 || true); fi",
+      ].join("\n"),
+    },
+    {
+      title: "Read the bundle from stdin: `file UNIT MODE PATH BASE64` lines, then `end`",
+      body: [
+        "paths=(); modes=(); owners=(); n=0; complete=no",
+        "while read -r kind unit mode path data; do",
+        '  case "$kind" in',
+        "    file)",
+        '      printf \'%s\' "$data" | base64 -d > "$stage/$n"',
+        '      paths[n]=$path; modes[n]=$mode; owners[n]=$unit; n=$((n + 1)) ;;',
+        "    end) complete=yes; break ;;",
+        '    *) log "unexpected bundle line: $kind"; exit 2 ;;',
+        "  esac",
+        "done",
+        'if [ "$complete" != yes ]; then log "the bundle on stdin is incomplete"; exit 2; fi',
+        `if grep -qs '${TAILNET_IPV4_TOKEN}' "$stage"/*; then`,
+        '  if [ -z "$addr" ]; then log "this node has no tailnet address yet"; exit 1; fi',
+        `  sed -i "s/${TAILNET_IPV4_TOKEN}/$addr/g" "$stage"/*`,
+        "fi",
+      ].join("\n"),
+    },
+    {
+      title: "Install what changed (content or mode) atomically, keeping the previous version",
+      body: [
+        "declare -A restart=()",
+        "changed=()",
+        'mkdir -p "$stage/backup"',
+        "for ((i = 0; i < n; i++)); do",
+        '  target=${paths[i]}',
+        '  if cmp -s "$stage/$i" "$target" && [ "$(stat -c %a "$target")" = "${modes[i]#0}" ]; then continue; fi',
+        '  changed+=("$i"); restart[${owners[i]}]=1',
+        '  if [ -e "$target" ]; then cp -p "$target" "$stage/backup/$i"; fi',
+        '  install -d -m 0755 "$(dirname "$target")"',
+        '  install -m "${modes[i]}" -o root -g root "$stage/$i" "$target.optimal-mesh.new"',
+        '  mv -f "$target.optimal-mesh.new" "$target"',
+        "done",
+        'if [ ${#changed[@]} -gt 0 ]; then systemctl daemon-reload; fi',
+        'systemctl enable --quiet "${units[@]/%/.service}"',
+      ].join("\n"),
+    },
+  ];
+  if (os.tailscaleServe) {
+    steps.push({
+      title: `Share OptimalOS's loopback port ${os.port} on the tailnet only`,
+      body: `tailscale serve --bg --tcp=${os.port} tcp://127.0.0.1:${os.port} >/dev/null`,
+    });
+  }
+  steps.push(
+    {
+      title: "Restart what changed; start what is not running",
+      body: [
+        "restarted=()",
+        'for u in "${units[@]}"; do',
+        '  if [ -n "${restart[$u]:-}" ]; then systemctl restart "$u.service"; restarted+=("$u")',
+        '  elif ! systemctl is-active --quiet "$u.service"; then systemctl start "$u.service"; restarted+=("$u"); fi',
+        "done",
+      ].join("\n"),
+    },
+    {
+      title: "Health gate: every unit active, OptimalOS answering its health URL",
+      body: [
+        "healthy() {",
+        '  local u',
+        '  for u in "${units[@]}"; do',
+        `    for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.active}); do`,
+        '      if systemctl is-active --quiet "$u.service"; then break; fi',
+        "      sleep 1",
+        "    done",
+        '    if ! systemctl is-active --quiet "$u.service"; then log "$u is not active"; return 1; fi',
+        "  done",
+        `  for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.http}); do`,
+        `    if curl -fsS -o /dev/null --max-time 2 "${localHealthUrl(spec, node)}"; then return 0; fi`,
+        "    sleep 1",
+        "  done",
+        '  log "OptimalOS does not answer its health URL"',
+        "  return 1",
+        "}",
+      ].join("\n"),
+    },
+    {
+      title: "On failure: restore the previous files, restart, and fail with the journal",
+      body: [
+        "if ! healthy; then",
+        '  for i in "${changed[@]}"; do',
+        '    if [ -e "$stage/backup/$i" ]; then cp -p "$stage/backup/$i" "${paths[i]}"; else rm -f "${paths[i]}"; fi',
+        "  done",
+        "  systemctl daemon-reload",
+        '  for u in "${restarted[@]}"; do',
+        '    if [ -e "/etc/systemd/system/$u.service" ]; then systemctl restart "$u.service" || true; else systemctl stop "$u.service" || true; fi',
+        "  done",
+        '  for u in "${restarted[@]}"; do journalctl -u "$u.service" -n 30 --no-pager >&2 || true; done',
+        '  log "deploy failed; the previous files are back in place"',
+        "  exit 1",
+        "fi",
+        'log "deployed ${#changed[@]} changed file(s); restarted: ${restarted[*]:-none}"',
+      ].join("\n"),
+    },
+  );
+  return renderScript(`Deploy the units of ${node}: ${units.map(unitFileName).join(", ")}.`, steps);
+}
+
+/** Stops and removes the node's units and their files (the node leaves the topology). */
+export function renderRemoveScript(node: string, units: readonly string[], files: readonly string[]): string {
+  return renderScript(`Remove the units of ${node}.`, [
+    {
+      title: "Stop, disable and delete",
+      body: [
+        `units=(${units.map(shq).join(" ")})`,
+        'for u in "${units[@]}"; do systemctl disable --now "$u.service" 2>/dev/null || true; done',
+        `rm -f ${files.map(shq).join(" ")}`,
+        "systemctl daemon-reload",
+      ].join("\n"),
+    },
+  ]);
+}
+
+/** Installs Tailscale and joins with the auth key read from stdin into a root-only file. */
+export function renderBootstrapScript(node: string, tags: readonly string[]): string {
+  return renderScript(`Bootstrap ${node} onto the tailnet (auth key on stdin).`, [
+    installTailscale(),
+    {
+      title: "Keep the auth key from stdin in a root-only file",
+      body: ["install -d -m 0700 /etc/optimal-mesh", `(umask 077 && head -n 1 > ${BOOTSTRAP_KEY_FILE})`].join("\n"),
+    },
+    joinTailnet({ hostname: node, tags, authKeyFile: BOOTSTRAP_KEY_FILE }),
+  ]);
+}
+
+export function renderInstallScript(node: string, pkg: string): string {
+  return renderScript(`Install Bun and OptimalOS on ${node}.`, [installBun(), installOptimalos(pkg)]);
+}
+
+/** Waits for OptimalOS, then registers the node (the heartbeat command from the topology). */
+export function renderHeartbeatScript(spec: MeshSpec, node: string): string {
+  const command = spec.heartbeat.command.replaceAll("{node}", node);
+  return renderScript(`Register ${node} with its heartbeat once OptimalOS is healthy.`, [
+    {
+      title: "Wait for OptimalOS",
+      body: [
+        'addr=""',
+        "if command -v tailscale >/dev/null 2>&1; then addr=$(tailscale ip -4 2>/dev/null | head -n 1 || true); fi",
+        `for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.http}); do`,
+        `  if curl -fsS -o /dev/null --max-time 2 "${localHealthUrl(spec, node)}"; then break; fi`,
+        "  sleep 1",
+        "done",
+      ].join("\n"),
+    },
+    {
+      title: "Heartbeat",
+      body: [`export PATH="${BUN_INSTALL}/bin:$PATH"`, "set -a", "# shellcheck source=/dev/null", `. ${OPTIMALOS_ENV_FILE}`, "set +a", command].join("\n"),
+    },
+  ]);
+}
+
+function homeOf(user: string): string {
+  return `"$(getent passwd ${shq(user)} | cut -d: -f6)"`;
+}
+
+/** On the trusting side's client: the key pair (generated once, kept on the node), printed public half. */
+export function renderTrustKeygenScript(keyName: string, user: string): string {
+  return renderScript(`SSH key ${keyName} for ${user}: generated on first run, its public half printed.`, [
+    {
+      title: "Key pair, private half never leaves this node",
+      body: [
+        `home=${homeOf(user)}`,
+        `install -d -m 0700 -o ${shq(user)} -g "$(id -gn ${shq(user)})" "$home/.ssh"`,
+        `key="$home/.ssh/id_${keyName}"`,
+        `if [ ! -f "$key" ]; then runuser -u ${shq(user)} -- ssh-keygen -q -t ed25519 -N '' -C ${shq(`optimal-mesh:${keyName}`)} -f "$key"; fi`,
+        'cat "$key.pub"',
+      ].join("\n"),
+    },
+  ]);
+}
+
+/** Replaces the marked block or line for this key in a file owned by `user`, creating it 0600. */
+function replaceMarked(user: string, file: string, marker: string, content: string, block: boolean): string {
+  const drop = block
+    ? `awk -v b="# BEGIN ${marker}" -v e="# END ${marker}" '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' "$f" > "$f.new"`
+    : `grep -v -F ${shq(marker)} "$f" > "$f.new" || true`;
+  return [
+    `f=${file}`,
+    `touch "$f"; chown ${shq(user)}: "$f"; chmod 0600 "$f"`,
+    drop,
+    ...(content === "" ? [] : [`printf '%s\\n' ${content} >> "$f.new"`]),
+    'chown --reference="$f" "$f.new"; chmod 0600 "$f.new"; mv -f "$f.new" "$f"',
+  ].join("\n");
+}
+
+export interface ClientTrust {
+  readonly keyName: string;
+  readonly user: string;
+  readonly alias: string;
+  readonly host: string;
+  readonly targetUser: string;
+  /** The target's host key line (`ssh-ed25519 AAAA...`), pinned in known_hosts. */
+  readonly hostKey: string;
+}
+
+/** The `Host` entry and the pinned known_hosts line on the trusting side. */
+export function renderTrustClientScript(t: ClientTrust): string {
+  const marker = `optimal-mesh:${t.keyName}`;
+  const block = [
+    `# BEGIN ${marker}`,
+    `Host ${t.alias}`,
+    `  HostName ${t.host}`,
+    `  User ${t.targetUser}`,
+    `  IdentityFile ~/.ssh/id_${t.keyName}`,
+    "  IdentitiesOnly yes",
+    "  StrictHostKeyChecking yes",
+    `# END ${marker}`,
+  ];
+  return renderScript(`SSH client entry ${t.alias} for ${t.user} (key ${t.keyName}), host key pinned.`, [
+    { title: "Locate ~/.ssh", body: [`home=${homeOf(t.user)}`, `install -d -m 0700 -o ${shq(t.user)} -g "$(id -gn ${shq(t.user)})" "$home/.ssh"`].join("\n") },
+    { title: `Host ${t.alias} in ~/.ssh/config`, body: replaceMarked(t.user, '"$home/.ssh/config"', marker, block.map(shq).join(" "), true) },
+    { title: "Pinned host key in ~/.ssh/known_hosts (no ssh-keyscan)", body: replaceMarked(t.user, '"$home/.ssh/known_hosts"', marker, shq(`${t.alias},${t.host} ${t.hostKey} ${marker}`), false) },
+  ]);
+}
+
+/** On the trusted side: the public key from stdin in the user's authorized_keys, replacing an older one. */
+export function renderTrustAuthorizeScript(keyName: string, user: string): string {
+  const marker = `optimal-mesh:${keyName}`;
+  return renderScript(`Authorize key ${keyName} for ${user} (public key on stdin).`, [
+    {
+      title: "Read and check the public key",
+      body: ["read -r pub", `case "$pub" in ssh-ed25519\\ *${marker}) ;; *) log "stdin is not the ${keyName} public key"; exit 2 ;; esac`].join("\n"),
+    },
+    {
+      title: "authorized_keys",
+      body: [`home=${homeOf(user)}`, `install -d -m 0700 -o ${shq(user)} -g "$(id -gn ${shq(user)})" "$home/.ssh"`, replaceMarked(user, '"$home/.ssh/authorized_keys"', marker, '"$pub"', false)].join("\n"),
+    },
+  ]);
+}
+
+/** Removes the key from authorized_keys (the trust leaves the topology). */
+export function renderTrustRevokeScript(keyName: string, user: string): string {
+  const marker = `optimal-mesh:${keyName}`;
+  return renderScript(`Revoke key ${keyName} for ${user}.`, [
+    { title: "authorized_keys", body: [`home=${homeOf(user)}`, `if [ -f "$home/.ssh/authorized_keys" ]; then`, replaceMarked(user, '"$home/.ssh/authorized_keys"', marker, "", false), "fi"].join("\n") },
+  ]);
+}

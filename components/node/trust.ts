@@ -1,0 +1,65 @@
+// SSH trust between two nodes (e.g. popos-deploy: oracle -> carlos@pop-os): the key pair is made
+// on the trusting node and never leaves it; its public half is authorized on the target; the
+// trusting user's ssh config gets the Host entry and the target's pinned host key.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { MeshSpec } from "../../stacks/schema";
+import { recordArtifact } from "../artifacts";
+import { asRoot, COMMAND_DEFAULTS, connectionFor } from "./ssh";
+import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "./scripts";
+
+export interface SshTrustArgs {
+  readonly spec: MeshSpec;
+  /** The key's name in sshTrust. */
+  readonly key: string;
+  readonly privateKey: pulumi.Output<string>;
+  /** Runs after these (the nodes' own setup). */
+  readonly after?: readonly pulumi.Resource[];
+}
+
+/** The offline stand-in for a host key the topology does not pin yet. */
+export function hostKeyOrPlaceholder(spec: MeshSpec, node: string): string {
+  return spec.nodes[node]!.ssh.hostKey ?? `<unset:mesh.nodes.${node}.ssh.hostKey>`;
+}
+
+export class SshTrust extends pulumi.ComponentResource {
+  /** The public key, as printed on the trusting node. */
+  public readonly publicKey: pulumi.Output<string>;
+
+  constructor(name: string, args: SshTrustArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("optimal-mesh:node:SshTrust", name, {}, opts);
+    const { spec, key } = args;
+    const t = spec.sshTrust[key]!;
+    const from = spec.nodes[t.from]!;
+    const to = spec.nodes[t.to]!;
+    const fromUser = t.fromUser ?? from.ssh.user;
+    const alias = t.hostAlias ?? t.to;
+    const conn = (node: string) => {
+      const n = spec.nodes[node]!;
+      return connectionFor({ host: node, port: n.ssh.port, user: n.ssh.user, privateKey: args.privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) });
+    };
+    const after = [...(args.after ?? [])];
+    const artifact = (rel: string, text: string) => recordArtifact(`trust/${key}/${rel}`, text);
+
+    const keygenScript = renderTrustKeygenScript(key, fromUser);
+    artifact("keygen.sh", keygenScript);
+    const keygen = new command.remote.Command(`${name}-keygen`, { ...COMMAND_DEFAULTS, connection: conn(t.from), create: asRoot(from.ssh.user, keygenScript) }, { parent: this, dependsOn: after });
+
+    const authorizeScript = renderTrustAuthorizeScript(key, t.toUser);
+    const revokeScript = renderTrustRevokeScript(key, t.toUser);
+    artifact("authorize.sh", authorizeScript);
+    artifact("revoke.sh", revokeScript);
+    new command.remote.Command(
+      `${name}-authorize`,
+      { ...COMMAND_DEFAULTS, connection: conn(t.to), create: asRoot(to.ssh.user, authorizeScript), delete: asRoot(to.ssh.user, revokeScript), stdin: keygen.stdout },
+      { parent: this, dependsOn: after },
+    );
+
+    const clientScript = renderTrustClientScript({ keyName: key, user: fromUser, alias, host: t.to, targetUser: t.toUser, hostKey: hostKeyOrPlaceholder(spec, t.to) });
+    artifact("client.sh", clientScript);
+    new command.remote.Command(`${name}-client`, { ...COMMAND_DEFAULTS, connection: conn(t.from), create: asRoot(from.ssh.user, clientScript) }, { parent: this, dependsOn: [keygen] });
+
+    this.publicKey = keygen.stdout;
+    this.registerOutputs({ publicKey: this.publicKey });
+  }
+}
