@@ -183,8 +183,7 @@ export function renderHeartbeatScript(spec: MeshSpec, node: string): string {
     {
       title: "Wait for OptimalOS",
       body: [
-        'addr=""',
-        "if command -v tailscale >/dev/null 2>&1; then addr=$(tailscale ip -4 2>/dev/null | head -n 1 || true); fi",
+        ...(spec.nodes[node]!.optimalos.bind === "tailnet" ? ["addr=$(tailscale ip -4 | head -n 1)"] : []),
         `for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.http}); do`,
         `  if curl -fsS -o /dev/null --max-time 2 "${localHealthUrl(spec, node)}"; then break; fi`,
         "  sleep 1",

@@ -77,6 +77,8 @@ export interface OfflineOptions {
    * canary secret through the program and see where it lands).
    */
   readonly state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+  /** Answers for provider functions ahead of the offline ones (tests: a canary tunnel token). */
+  readonly invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }
 
 export interface Evaluation {
@@ -160,6 +162,8 @@ export async function evaluateOffline(root: string, config: StackConfig, options
       state: { ...args.inputs, ...OFFLINE_STATE[args.type]?.(args.name), ...options.state?.(args.type, args.name, args.inputs as Record<string, unknown>) },
     }),
     call: (args) => {
+      const override = options.invoke?.(args.token, args.inputs as Record<string, unknown>);
+      if (override !== undefined) return override;
       const answer = OFFLINE_INVOKES[args.token];
       if (answer === undefined) throw new Error(`offline plan: no offline answer for provider function ${args.token}`);
       return answer(args.inputs as Record<string, unknown>);
