@@ -10,6 +10,9 @@ const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
 const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/** Stand-in for a remote command's stdout in an evaluated (non-preview) run: `<offline:stdout:NAME>`. */
+export const STDOUT_PREFIX = "<offline:stdout:";
+
 /** What a plan shows in place of a secret. */
 export const SECRET_MASK = "[secret]";
 
@@ -71,12 +74,25 @@ const OFFLINE_STATE: Readonly<Record<string, (name: string) => Record<string, un
 /** Import ids of the form `<account or zone>/<id>`: the resource's own id is the last part. */
 const IMPORT_ID_WITH_SCOPE = new Set(["cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", "cloudflare:index/dnsRecord:DnsRecord"]);
 
+/**
+ * The id a resource gets offline: an adopted one keeps its import id; one to be created has none
+ * yet in a preview (its id is unknown, as in a real preview) and `<name>-id` in an evaluated `up`.
+ */
+function offlineId(type: string, name: string, importId: string | undefined, preview: boolean): string {
+  if (importId) return IMPORT_ID_WITH_SCOPE.has(type) ? importId.slice(importId.lastIndexOf("/") + 1) : importId;
+  return preview ? "" : `${name}-id`;
+}
+
 export interface OfflineOptions {
   /**
    * Extra outputs per resource, given its inputs with secrets unwrapped (tests use it to pass a
    * canary secret through the program and see where it lands).
    */
   readonly state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+  /** Evaluate as `pulumi up` would (ids known) instead of as a preview. Default true (preview). */
+  readonly preview?: boolean;
+  /** Ids to give resources instead of `<name>-id` (the lab: a rebuilt server gets a new id). */
+  readonly id?: (type: string, name: string) => string | undefined;
   /** Answers for provider functions ahead of the offline ones (tests: a canary tunnel token). */
   readonly invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }
@@ -156,10 +172,17 @@ export async function evaluateOffline(root: string, config: StackConfig, options
   const mocksModule = await import("@pulumi/pulumi/runtime/mocks");
   const settings = await import("@pulumi/pulumi/runtime/settings");
 
+  const preview = options.preview ?? true;
   const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
     newResource: (args) => ({
-      id: args.id === undefined ? `${args.name}-id` : IMPORT_ID_WITH_SCOPE.has(args.type) ? args.id.slice(args.id.lastIndexOf("/") + 1) : args.id,
-      state: { ...args.inputs, ...OFFLINE_STATE[args.type]?.(args.name), ...options.state?.(args.type, args.name, args.inputs as Record<string, unknown>) },
+      id: options.id?.(args.type, args.name) ?? offlineId(args.type, args.name, args.id, preview),
+      state: {
+        ...args.inputs,
+        ...OFFLINE_STATE[args.type]?.(args.name),
+        // An evaluated `up` has each command's output; a stand-in names the command, so whoever runs the plan can wire in the real one.
+        ...(!preview && args.type === "command:remote:Command" ? { stdout: `${STDOUT_PREFIX}${args.name}>` } : {}),
+        ...options.state?.(args.type, args.name, args.inputs as Record<string, unknown>),
+      },
     }),
     call: (args) => {
       const override = options.invoke?.(args.token, args.inputs as Record<string, unknown>);
@@ -199,7 +222,7 @@ export async function evaluateOffline(root: string, config: StackConfig, options
     });
   };
 
-  await pulumi.runtime.setMocks(mocks, config.project, config.stack, true);
+  await pulumi.runtime.setMocks(mocks, config.project, config.stack, preview);
 
   let exported: Record<string, unknown> = {};
   let error: unknown;

@@ -1,0 +1,100 @@
+// Lab test tooling: the remote commands of the prod stack's offline plan, with their real inputs
+// (secrets unwrapped, for the lab's hosts only), as the command provider would receive them.
+// Run as a child process (Pulumi's runtime is per process):
+//   tsx test/lab/plan.ts --host-keys FILE --out FILE [--server-id ID] [--set NODE.SERVICE.exec=CMD]
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { evaluateOffline, STDOUT_PREFIX } from "../../scripts/lib/offline";
+import { readStackConfig } from "../../scripts/lib/stackfile";
+
+const ROOT = path.resolve(__dirname, "../..");
+const COMMAND = "command:remote:Command";
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+export interface PlannedCommand {
+  readonly urn: string;
+  readonly name: string;
+  /** The connection as planned: host (a node name, or a first address), port, user. */
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly create?: string;
+  readonly update?: string;
+  readonly delete?: string;
+  readonly stdin?: string;
+  /** The name of the command whose stdout is this one's stdin, where the plan wires one to the other. */
+  readonly stdinFrom?: string;
+  readonly triggers?: readonly unknown[];
+  readonly dependsOn: readonly string[];
+  readonly deleteBeforeReplace: boolean;
+}
+
+function unwrap(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrap);
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (SECRET_SIG in o) return unwrap(o.value);
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrap(x)]));
+  }
+  return v;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { "host-keys": { type: "string" }, out: { type: "string" }, "server-id": { type: "string" }, set: { type: "string", multiple: true } } });
+  const config = readStackConfig(ROOT, "prod");
+  const mesh = JSON.parse(config.values["optimal-mesh:mesh"]!) as { nodes: Record<string, { ssh: { hostKey?: string }; services: Record<string, Record<string, unknown>> }> };
+  // The one operator step the lab stands in for: pinning each machine's host key.
+  const hostKeys = JSON.parse(fs.readFileSync(values["host-keys"]!, "utf8")) as Record<string, string>;
+  for (const [node, key] of Object.entries(hostKeys)) mesh.nodes[node]!.ssh.hostKey = key;
+  for (const change of values.set ?? []) {
+    const m = /^([^.]+)\.([^.]+)\.exec=(.+)$/.exec(change);
+    if (!m) throw new Error(`--set takes NODE.SERVICE.exec=COMMAND, not ${change}`);
+    mesh.nodes[m[1]!]!.services[m[2]!]!.exec = m[3]!;
+  }
+  const inputs = new Map<string, Record<string, unknown>>();
+  const evaluation = await evaluateOffline(
+    ROOT,
+    { ...config, values: { ...config.values, "optimal-mesh:mesh": JSON.stringify(mesh) } },
+    {
+      preview: false,
+      state: (type, name, raw) => {
+        if (type === COMMAND) inputs.set(name, unwrap(raw) as Record<string, unknown>);
+        return undefined;
+      },
+      id: (type) => (type === "hcloud:index/server:Server" && values["server-id"] ? values["server-id"] : undefined),
+    },
+  );
+  if (evaluation.error !== undefined) throw evaluation.error;
+  const commands: PlannedCommand[] = evaluation.registrations
+    .filter((r) => r.type === COMMAND)
+    .map((r) => {
+      const i = inputs.get(r.name)!;
+      const conn = i.connection as { host: string; port?: number; user?: string };
+      const str = (k: string) => (typeof i[k] === "string" ? (i[k] as string) : undefined);
+      return {
+        urn: r.urn,
+        name: r.name,
+        host: conn.host,
+        port: conn.port ?? 22,
+        user: conn.user ?? "root",
+        ...(str("create") !== undefined ? { create: str("create") } : {}),
+        ...(str("update") !== undefined ? { update: str("update") } : {}),
+        ...(str("delete") !== undefined ? { delete: str("delete") } : {}),
+        ...(str("stdin") !== undefined && !str("stdin")!.startsWith(STDOUT_PREFIX) ? { stdin: str("stdin") } : {}),
+        ...(str("stdin")?.startsWith(STDOUT_PREFIX) ? { stdinFrom: str("stdin")!.slice(STDOUT_PREFIX.length, -1) } : {}),
+        ...(Array.isArray(i.triggers) ? { triggers: i.triggers } : {}),
+        dependsOn: [...new Set([...r.dependsOn, ...Object.values(r.inputSources).flat()])],
+        deleteBeforeReplace: r.deleteBeforeReplace,
+      };
+    });
+  fs.writeFileSync(values.out!, JSON.stringify(commands, null, 2), { mode: 0o600 });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);
