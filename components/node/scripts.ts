@@ -267,7 +267,8 @@ export function renderTrustAuthorizeScript(keyName: string, user: string): strin
   return renderScript(`Authorize key ${keyName} for ${user} (public key on stdin).`, [
     {
       title: "Read and check the public key",
-      body: ["read -r pub", `case "$pub" in ssh-ed25519\\ *${marker}) ;; *) log "stdin is not the ${keyName} public key"; exit 2 ;; esac`].join("\n"),
+      // The provider hands over the previous command's stdout without its final newline.
+      body: ['pub=""', 'IFS= read -r pub || [ -n "$pub" ]', `case "$pub" in ssh-ed25519\\ *${marker}) ;; *) log "stdin is not the ${keyName} public key"; exit 2 ;; esac`].join("\n"),
     },
     {
       title: "authorized_keys",

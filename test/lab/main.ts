@@ -1,0 +1,214 @@
+// npm run lab: the prod stack's planned remote commands, run on real systemd hosts (test tooling).
+// Boots one host per prod node, converges them with the command runner, asserts each scenario,
+// prints a timing per scenario, and tears everything down, also on failure or Ctrl-C.
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { asRoot } from "../../components/node/ssh";
+import { nodeUnits } from "../../components/node/units";
+import { compareBundle, observeCommand, parseBundle } from "../../scripts/lib/node-drift";
+import { readStackConfig } from "../../scripts/lib/stackfile";
+import { validateMesh } from "../../stacks/validate";
+import { ensureBase, Lab, labUnavailable, leftovers, log, ROOT } from "./hosts";
+import type { PlannedCommand } from "./plan";
+import { CommandFailed, Runner, type Execution } from "./runner";
+
+const spec = validateMesh(JSON.parse(readStackConfig(ROOT, "prod").values["optimal-mesh:mesh"]!));
+const NODES = Object.keys(spec.nodes).sort();
+const PLAN_FILE = path.join(ROOT, ".lab", "run", "plan.json");
+
+function makePlan(hostKeys: Record<string, string>, extra: readonly string[] = []): PlannedCommand[] {
+  const keys = path.join(ROOT, ".lab", "run", "host-keys.json");
+  fs.writeFileSync(keys, JSON.stringify(hostKeys));
+  const r = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(__dirname, "plan.ts"), "--host-keys", keys, "--out", PLAN_FILE, ...extra], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`planning failed: ${r.stderr}`);
+  return JSON.parse(fs.readFileSync(PLAN_FILE, "utf8")) as PlannedCommand[];
+}
+
+const summary = (ex: readonly Execution[]) => ex.map((e) => `${e.name.replace(/^prod-/, "")}:${e.op}`).join(", ") || "nothing";
+
+async function main(): Promise<number> {
+  const why = labUnavailable();
+  if (why !== undefined) {
+    console.error(`lab: cannot run here: ${why}`);
+    return 2;
+  }
+  const base = ensureBase();
+  const lab = new Lab(
+    base,
+    NODES.map((node) => ({
+      node,
+      users: [spec.nodes[node]!.ssh.user],
+      appDirs: Object.values(spec.nodes[node]!.services).flatMap((s) => (s.workingDirectory === undefined ? [] : [s.workingDirectory])),
+    })),
+  );
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    log("interrupted: tearing down");
+    void lab.teardown().then(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const results: { name: string; seconds: number; ok: boolean; detail: string }[] = [];
+  const scenario = async (name: string, body: () => Promise<string> | string) => {
+    const t0 = Date.now();
+    log(`scenario ${name}: start`);
+    try {
+      const detail = await body();
+      results.push({ name, seconds: (Date.now() - t0) / 1000, ok: true, detail });
+      log(`scenario ${name}: ok in ${((Date.now() - t0) / 1000).toFixed(1)}s (${detail})`);
+    } catch (err) {
+      results.push({ name, seconds: (Date.now() - t0) / 1000, ok: false, detail: String(err) });
+      log(`scenario ${name}: FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  try {
+    await lab.start();
+    const runner = new Runner(lab, (host) => host);
+    let plan = makePlan(lab.hostKeys());
+    const sh = (node: string, cmd: string) => lab.ssh(node, "root", cmd, { allowFail: true });
+    const healthUrl = (node: string) => {
+      const os = spec.nodes[node]!.optimalos;
+      const host = os.bind === "tailnet" ? sh(node, "tailscale ip -4").stdout.trim() : "127.0.0.1";
+      return `http://${host}:${os.port}${os.healthPath}`;
+    };
+    const healthy = (node: string) => sh(node, `curl -fsS --max-time 3 ${healthUrl(node)}`).code === 0;
+    const units = (node: string) => nodeUnits(spec, node).map((p) => p.unit.name);
+
+    await scenario("a fresh converge", () => {
+      const ex = runner.converge(plan);
+      for (const node of NODES) {
+        for (const u of units(node)) assert.equal(sh(node, `systemctl is-active ${u}.service`).stdout.trim(), "active", `${node}: ${u}`);
+        assert.ok(healthy(node), `${node}: OptimalOS healthy`);
+        assert.equal(sh(node, "cat /var/lib/lab/optimalos/heartbeats.log").stdout, `${node}\n`, `${node}: exactly one heartbeat, with its own name`);
+      }
+      // Peers reach pop-os's tailnet-bound OptimalOS over the lab network, as over the tailnet.
+      assert.equal(sh("oracle", `curl -fsS --max-time 3 ${healthUrl("pop-os")} >/dev/null`).code, 0, "oracle reaches pop-os:3000");
+      return `${ex.length} commands`;
+    });
+
+    await scenario("b second converge is a no-op", () => {
+      const ex = runner.converge(plan);
+      assert.deepEqual(ex, [], `ran ${summary(ex)}`);
+      return "0 commands";
+    });
+
+    await scenario("c one unit changed on one node", () => {
+      const pidOf = (node: string, u: string) => sh(node, `systemctl show -p MainPID --value ${u}.service`).stdout.trim();
+      const before = { n8n: pidOf("oracle", "n8n"), docs: pidOf("oracle", "docs"), popos: pidOf("pop-os", "optimalos") };
+      plan = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2"]);
+      const ex = runner.converge(plan);
+      assert.deepEqual(ex.map((e) => `${e.name}:${e.op}`), ["prod-node-oracle-deploy:update"]);
+      assert.notEqual(pidOf("oracle", "docs"), before.docs, "docs restarted");
+      assert.equal(pidOf("oracle", "n8n"), before.n8n, "n8n untouched");
+      assert.equal(pidOf("pop-os", "optimalos"), before.popos, "other nodes untouched");
+      assert.match(sh("oracle", "systemctl cat docs.service").stdout, /docs-v2/);
+      return "1 command";
+    });
+
+    await scenario("d every create script run twice leaves the host identical", () => {
+      const snapshot = (node: string) =>
+        sh(
+          node,
+          "{ find /etc /opt /root /home /usr/local /var/lib/optimal-mesh -xdev \\( -type f -o -type l \\) -printf '%p %m %u %g\\n' | sort; " +
+            "find /etc /opt /root /home /usr/local /var/lib/optimal-mesh -xdev -type f -print0 | sort -z | xargs -0 sha256sum; " +
+            "systemctl list-unit-files --state=enabled --no-legend | sort; }",
+        ).stdout;
+      const before = Object.fromEntries(NODES.map((n) => [n, snapshot(n)]));
+      const ex = runner.rerunCreates(plan);
+      for (const node of NODES) assert.equal(snapshot(node), before[node], `${node} changed on the second run`);
+      return `${ex.length} scripts run again`;
+    });
+
+    await scenario("e a broken unit is rolled back and the previous version keeps serving", () => {
+      const good = sh("oracle", "systemctl cat n8n.service").stdout;
+      const broken = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--set", "oracle.n8n.exec=/usr/local/bin/n8n-missing start"]);
+      let failure: CommandFailed | undefined;
+      try {
+        runner.converge(broken);
+      } catch (err) {
+        if (!(err instanceof CommandFailed)) throw err;
+        failure = err;
+      }
+      assert.ok(failure, "the deploy of the broken unit fails");
+      assert.equal(failure.command, "prod-node-oracle-deploy");
+      assert.match(failure.output, /n8n is not active/);
+      assert.match(failure.output, /previous files are back in place/);
+      assert.match(failure.output, /n8n/);
+      assert.equal(sh("oracle", "systemctl cat n8n.service").stdout, good, "the previous unit is back");
+      assert.equal(sh("oracle", "systemctl is-active n8n.service").stdout.trim(), "active");
+      assert.ok(healthy("oracle"));
+      assert.deepEqual(runner.converge(plan), [], "the good plan is still what the host runs");
+      return "deploy failed with the journal, previous n8n serving";
+    });
+
+    await scenario("f node drift: a hand-edited unit file is detected", () => {
+      sh("oracle", "echo '# hand edit' >> /etc/systemd/system/n8n.service");
+      const drift: string[] = [];
+      for (const c of plan.filter((p) => p.name.endsWith("-deploy"))) {
+        const entries = parseBundle(c.stdin!);
+        const observed = lab.ssh(c.host, c.user, asRoot(c.user, observeCommand(entries.map((e) => e.path)))).stdout;
+        for (const d of compareBundle(entries, observed, sh(c.host, "tailscale ip -4").stdout.trim())) drift.push(`${c.host}:${d.path}:${d.what}`);
+      }
+      assert.deepEqual(drift, ["oracle:/etc/systemd/system/n8n.service:content"]);
+      sh("oracle", "sed -i '/# hand edit/d' /etc/systemd/system/n8n.service");
+      return drift.join(", ");
+    });
+
+    await scenario("h oracle deploys to carlos@pop-os with the declared key and pinned host key; pop-os cannot SSH to oracle", () => {
+      const to = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
+      assert.equal(to.code, 0, to.stderr);
+      assert.equal(to.stdout.trim(), "carlos");
+      assert.match(lab.ssh("oracle", "carlos", "cat ~/.ssh/config").stdout, /Host pop-os\n {2}HostName pop-os\n {2}User carlos\n {2}IdentityFile ~\/\.ssh\/id_popos-deploy/);
+      const back = lab.ssh("pop-os", "carlos", "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null oracle true", { allowFail: true });
+      assert.notEqual(back.code, 0, "pop-os must not reach oracle");
+      assert.match(back.stderr, /Permission denied/);
+      return "oracle -> pop-os ok, pop-os -> oracle denied";
+    });
+
+    await scenario("g disaster recovery: the cockpit is rebuilt from a fresh root", async () => {
+      const t0 = Date.now();
+      await lab.destroyHost("hetzner-cockpit");
+      await lab.startHost("hetzner-cockpit");
+      plan = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--server-id", "rebuilt-1"]);
+      const ex = runner.converge(plan);
+      assert.deepEqual(ex.map((e) => `${e.name}:${e.op}`).sort(), [
+        "prod-node-hetzner-cockpit-deploy:create",
+        "prod-node-hetzner-cockpit-deploy:delete",
+        "prod-node-hetzner-cockpit-heartbeat:create",
+        "prod-node-hetzner-cockpit-install:create",
+      ]);
+      assert.ok(healthy("hetzner-cockpit"));
+      for (const u of units("hetzner-cockpit")) assert.equal(sh("hetzner-cockpit", `systemctl is-active ${u}.service`).stdout.trim(), "active");
+      assert.equal(sh("hetzner-cockpit", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "hetzner-cockpit\n", "re-registered once");
+      const seconds = (Date.now() - t0) / 1000;
+      console.log(`recovery time: ${seconds.toFixed(1)}s from destroy to healthy and re-registered`);
+      return `recovered in ${seconds.toFixed(1)}s`;
+    });
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    if (!interrupted) await lab.teardown();
+  }
+
+  const left = leftovers();
+  results.push({ name: "z nothing is left behind", seconds: 0, ok: left.length === 0, detail: left.join(", ") || "clean" });
+  console.log("\nlab results:");
+  for (const r of results) console.log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(96)} ${r.seconds.toFixed(1).padStart(6)}s  ${r.ok ? r.detail : ""}`);
+  const failed = results.filter((r) => !r.ok);
+  for (const f of failed) console.log(`\n${f.name}:\n${f.detail}`);
+  console.log(`\nlab: ${results.length - failed.length} passed, ${failed.length} failed`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);
