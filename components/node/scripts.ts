@@ -9,8 +9,8 @@ import { unitFileName, type NodeFile } from "./units";
 export const STATE_DIR = "/var/lib/optimal-mesh";
 export const BOOTSTRAP_KEY_FILE = "/etc/optimal-mesh/tailscale-authkey";
 
-/** How long a restarted unit may take to become active, and OptimalOS to answer its health URL. */
-export const HEALTH_TIMEOUT_SECONDS = { active: 30, http: 60 } as const;
+/** How long a unit may take to become active, how long a restarted one must then stay up, and how long OptimalOS may take to answer. */
+export const HEALTH_TIMEOUT_SECONDS = { active: 30, settle: 3, http: 60 } as const;
 
 export interface BundleFile extends NodeFile {
   readonly content: string;
@@ -103,16 +103,26 @@ export function renderDeployScript(spec: MeshSpec, node: string, units: readonly
       ].join("\n"),
     },
     {
-      title: "Health gate: every unit active, OptimalOS answering its health URL",
+      title: `Health gate: every unit active, the restarted ones still running ${HEALTH_TIMEOUT_SECONDS.settle}s later without a restart, OptimalOS answering its health URL`,
       body: [
         "healthy() {",
-        '  local u',
+        "  local u",
+        "  declare -A restarts=()",
         '  for u in "${units[@]}"; do',
         `    for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.active}); do`,
         '      if systemctl is-active --quiet "$u.service"; then break; fi',
         "      sleep 1",
         "    done",
         '    if ! systemctl is-active --quiet "$u.service"; then log "$u is not active"; return 1; fi',
+        '    restarts[$u]=$(systemctl show -p NRestarts --value "$u.service")',
+        "  done",
+        "  # A unit whose process dies at once can look active for a moment: watch the restarted ones settle.",
+        `  if [ \${#restarted[@]} -gt 0 ]; then sleep ${HEALTH_TIMEOUT_SECONDS.settle}; fi`,
+        '  for u in "${restarted[@]}"; do',
+        '    if ! systemctl is-active --quiet "$u.service" || [ "$(systemctl show -p NRestarts --value "$u.service")" != "${restarts[$u]}" ]; then',
+        '      log "$u is not active: it stopped or restarted after starting"',
+        "      return 1",
+        "    fi",
         "  done",
         `  for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.http}); do`,
         `    if curl -fsS -o /dev/null --max-time 2 "${localHealthUrl(spec, node)}"; then return 0; fi`,
