@@ -86,6 +86,12 @@ async function main(): Promise<number> {
         assert.ok(healthy(node), `${node}: OptimalOS healthy`);
         assert.equal(sh(node, "cat /var/lib/lab/optimalos/heartbeats.log").stdout, `${node}\n`, `${node}: exactly one heartbeat, with its own name`);
       }
+      // cloudflared got its connector token from the 0600 env file, not argv.
+      for (const node of ["oracle", "hetzner-cockpit"]) {
+        assert.match(sh(node, "cat /var/lib/lab/services.log").stdout, /^cloudflared token=present$/m, `${node}: cloudflared has its token`);
+        assert.equal(sh(node, "stat -c '%a %U' /etc/cloudflared/tunnel.env").stdout.trim(), "600 root");
+        assert.match(sh(node, "cat /var/lib/lab/services.log").stdout, /^cloudflared --no-autoupdate tunnel run$/m, `${node}: no token in argv`);
+      }
       // Peers reach pop-os's tailnet-bound OptimalOS over the lab network, as over the tailnet.
       assert.equal(sh("oracle", `curl -fsS --max-time 3 ${healthUrl("pop-os")} >/dev/null`).code, 0, "oracle reaches pop-os:3000");
       return `${ex.length} commands`;
