@@ -34,7 +34,7 @@ describe("npm run plan on prod", () => {
   test("writes its artifacts to the out directory", () => {
     const files = readTree(outA);
     const names = Object.keys(files).sort();
-    for (const expected of ["plan.txt", "resources.json", "outputs.json", "inventory.json", "tailnet/policy.hujson", "hetzner/cloud-init.yaml", "tunnels/cockpit.ingress.json", "nodes/oracle/units/optimalos.service", "nodes/pop-os/scripts/deploy.sh", "trust/popos-deploy/client.sh"]) {
+    for (const expected of ["plan.txt", "resources.json", "outputs.json", "inventory.json", "tailnet/policy.hujson", "hetzner/cloud-init.yaml", "tunnels/cockpit.ingress.json", "nodes/oracle/units/optimalos.service", "nodes/pop-os/scripts/deploy.sh", "trust/popos-deploy/client.sh", "mesh.mmd"]) {
       assert.ok(names.includes(expected), `${expected} in ${names.join(", ")}`);
     }
     const inventory = JSON.parse(files["inventory.json"]!) as { name: string; role: string }[];

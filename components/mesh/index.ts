@@ -9,6 +9,7 @@ import { NodeHost } from "../node";
 import { SshTrust } from "../node/trust";
 import { Tailnet } from "../tailnet";
 import { CloudflareTunnel } from "../tunnel";
+import { renderMermaid } from "./diagram";
 import { renderInventory, renderInventoryJson, type InventoryEntry } from "./inventory";
 
 export interface MeshArgs {
@@ -68,6 +69,7 @@ export class Mesh extends pulumi.ComponentResource {
     }
     this.inventory = pulumi.output(renderInventory(args.spec));
     recordArtifact("inventory.json", renderInventoryJson(args.spec));
+    recordArtifact("mesh.mmd", renderMermaid(args.spec, args.stack));
     this.registerOutputs({ inventory: this.inventory });
   }
 }

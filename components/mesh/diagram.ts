@@ -1,0 +1,47 @@
+// Pure renderer: a Mermaid diagram of the mesh: nodes with roles, tunnels with hostnames, and the
+// flows the tailnet policy allows.
+import type { MeshSpec } from "../../stacks/schema";
+import { accessIntent, type Principal } from "../tailnet/intent";
+
+const id = (name: string) => name.replace(/[^A-Za-z0-9]/g, "_");
+
+function principalId(p: Principal): string {
+  if (p.kind === "node") return id(p.name);
+  if (p.kind === "admins") return "admins";
+  return id(p.tag);
+}
+
+export function renderMermaid(spec: MeshSpec, stack: string): string {
+  const lines = ["flowchart LR", `  %% The optimal-mesh stack "${stack}", generated from its topology.`, '  subgraph tailnet["tailnet"]'];
+  for (const name of Object.keys(spec.nodes).sort()) {
+    const n = spec.nodes[name]!;
+    const facts = [n.role, `OptimalOS ${n.optimalos.mode} :${n.optimalos.port}`, ...n.capabilities];
+    lines.push(`    ${id(name)}["${name}<br/>${facts.join(" · ")}"]`);
+  }
+  lines.push("  end");
+  lines.push('  admins(["admins"])', `  ${id(spec.access.ciTag)}(["CI runner ${spec.access.ciTag}"])`, `  ${id(spec.access.pairedDeviceTag)}(["paired devices ${spec.access.pairedDeviceTag}"])`);
+
+  const edges = new Map<string, Set<string>>();
+  for (const g of accessIntent(spec)) {
+    for (const s of g.sources) {
+      for (const t of g.targets) {
+        if (s.kind === "node" && s.name === t.node) continue;
+        const key = `${principalId(s)} ${id(t.node)}`;
+        edges.set(key, (edges.get(key) ?? new Set()).add(`:${t.port}`));
+      }
+    }
+  }
+  for (const [key, ports] of [...edges].sort(([a], [b]) => a.localeCompare(b))) {
+    const [from, to] = key.split(" ");
+    lines.push(`  ${from} -->|"${[...ports].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).join(" ")}"| ${to}`);
+  }
+
+  if (Object.keys(spec.tunnels).length > 0) lines.push('  internet((("internet")))');
+  for (const key of Object.keys(spec.tunnels).sort()) {
+    const t = spec.tunnels[key]!;
+    lines.push(`  tunnel_${id(key)}{{"Cloudflare tunnel ${key}<br/>${t.ingress.map((r) => r.hostname).join("<br/>")}"}}`);
+    lines.push(`  internet --> tunnel_${id(key)}`);
+    for (const r of t.ingress) lines.push(`  tunnel_${id(key)} -.->|"${r.hostname} → ${r.service.replace(/^https?:\/\//, "")}"| ${id(t.node)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

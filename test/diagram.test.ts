@@ -1,0 +1,28 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { test } from "node:test";
+import { renderMermaid } from "../components/mesh/diagram";
+import { validateMesh } from "../stacks/validate";
+import { prodMesh, ROOT } from "./helpers";
+
+const spec = validateMesh(prodMesh());
+const diagram = renderMermaid(spec, "prod");
+
+test("the diagram shows every node with its role, the tunnels with their hostnames, and the allowed flows", () => {
+  assert.match(diagram, /^flowchart LR\n/);
+  assert.match(diagram, /oracle\["oracle<br\/>hub · OptimalOS legacy :3000"\]/);
+  assert.match(diagram, /pop_os\["pop-os<br\/>worker · OptimalOS worker :3000 · gpu"\]/);
+  assert.match(diagram, /tunnel_cockpit\{\{"Cloudflare tunnel cockpit<br\/>fabric\.optimal\.miami"\}\}/);
+  assert.match(diagram, /tunnel_cockpit -\.->\|"fabric\.optimal\.miami → localhost:3000"\| hetzner_cockpit/);
+  assert.match(diagram, /^ {2}oracle -->\|":22 :3000 :11434"\| pop_os$/m);
+  assert.match(diagram, /^ {2}tag_fabric_device -->\|":3000"\| hetzner_cockpit$/m);
+  // Denied flows are absent: pop-os does not SSH to oracle, the cockpit does not reach Ollama.
+  assert.doesNotMatch(diagram, /pop_os -->\|"[^"]*:22/);
+  assert.doesNotMatch(diagram, /hetzner_cockpit -->\|"[^"]*:11434/);
+});
+
+test("the README shows the prod diagram as the plan renders it", () => {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  assert.ok(readme.includes("```mermaid\n" + diagram + "```"), "README's diagram is out of date: copy out/prod/mesh.mmd into it");
+});
