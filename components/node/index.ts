@@ -52,7 +52,7 @@ export class NodeHost extends pulumi.ComponentResource {
       artifact("scripts/bootstrap.sh", script);
       // Before it joins, the node is reached at its first address; its host key is learned on this first contact.
       const first = connectionFor({ host: n.tailnet.firstAddress!, port: n.ssh.port, user, privateKey: args.privateKey });
-      after = [new command.remote.Command(`${name}-bootstrap`, { ...COMMAND_DEFAULTS, connection: first, create: asRoot(user, script), stdin: args.authKey.apply((k) => `${k}\n`) }, { parent: this })];
+      after = [new command.remote.Command(`${name}-bootstrap`, { ...COMMAND_DEFAULTS, connection: first, create: asRoot(user, script), stdin: args.authKey.apply((k) => `${k}\n`) }, { parent: this, additionalSecretOutputs: ["stdin"] })];
     }
 
     const installScript = renderInstallScript(node, n.optimalos.package);
@@ -89,7 +89,7 @@ export class NodeHost extends pulumi.ComponentResource {
       `${name}-deploy`,
       { ...COMMAND_DEFAULTS, connection, create: asRoot(user, deployScript), delete: asRoot(user, removeScript), stdin: bundle, ...(triggers ? { triggers } : {}) },
       // A rebuild replaces this command: the old `delete` must not remove what the new `create` deployed.
-      { parent: this, dependsOn: [install], deleteBeforeReplace: true },
+      { parent: this, dependsOn: [install], deleteBeforeReplace: true, additionalSecretOutputs: ["stdin"] },
     );
 
     const heartbeatScript = renderHeartbeatScript(spec, node);
