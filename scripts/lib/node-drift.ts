@@ -14,6 +14,7 @@ export function parseBundle(bundle: string): BundleEntry[] {
   const entries: BundleEntry[] = [];
   for (const line of bundle.split("\n")) {
     if (line === "end") return entries;
+    if (line === "") continue;
     const [kind, unit, mode, path, data] = line.split(" ");
     if (kind !== "file" || !unit || !mode || !path || data === undefined) throw new Error(`not a bundle line: ${line.slice(0, 60)}`);
     entries.push({ unit, mode, path, content: Buffer.from(data, "base64").toString("utf8") });
@@ -47,4 +48,66 @@ export function compareBundle(entries: readonly BundleEntry[], observed: string,
     else if (got.mode !== e.mode.replace(/^0/, "")) drift.push({ path: e.path, what: "mode" });
   }
   return drift;
+}
+
+/** Runs a command on a node (as root) and returns what it printed. */
+export type NodeExec = (node: string, command: string) => { code: number; stdout: string; stderr: string };
+
+export interface NodeDeploy {
+  readonly node: string;
+  /** The deploy bundle that was (or would be) sent on stdin. */
+  readonly bundle: string;
+  /** Paths not to compare (secret files when the bundle came from an offline plan). */
+  readonly skip?: readonly string[];
+}
+
+export interface NodeReport {
+  readonly node: string;
+  readonly files: number;
+  readonly drift: readonly Drift[];
+  /** Units that are not active or not enabled: `unit: active/enabled`. */
+  readonly units: readonly string[];
+  readonly skipped: readonly string[];
+  /** Set when the node could not be checked at all. */
+  readonly error?: string;
+}
+
+/** Compares each node's deployed files and unit states with its deploy bundle. */
+export function nodeDrift(deploys: readonly NodeDeploy[], exec: NodeExec, progress: (line: string) => void = () => undefined): NodeReport[] {
+  return deploys.map((d) => {
+    progress(`checking ${d.node}`);
+    const entries = parseBundle(d.bundle).filter((e) => !(d.skip ?? []).includes(e.path));
+    const units = [...new Set(parseBundle(d.bundle).map((e) => e.unit))];
+    const skipped = [...(d.skip ?? [])];
+    const addr = exec(d.node, "tailscale ip -4 2>/dev/null | head -n 1 || true");
+    const observed = exec(d.node, observeCommand(entries.map((e) => e.path)));
+    if (observed.code !== 0 || addr.code !== 0) return { node: d.node, files: entries.length, drift: [], units: [], skipped, error: (observed.stderr || addr.stderr).trim() || "unreachable" };
+    const states = exec(d.node, `for u in ${units.join(" ")}; do printf '%s %s %s\\n' "$u" "$(systemctl is-active "$u.service" || true)" "$(systemctl is-enabled "$u.service" || true)"; done`);
+    const badUnits = states.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split(" "))
+      .filter(([, active, enabled]) => active !== "active" || enabled !== "enabled")
+      .map(([u, active, enabled]) => `${u}: ${active}/${enabled}`);
+    return { node: d.node, files: entries.length, drift: compareBundle(entries, observed.stdout, addr.stdout.trim()), units: badUnits, skipped };
+  });
+}
+
+const WHAT: Record<Drift["what"], string> = { missing: "missing", content: "content differs from the deploy", mode: "mode differs from the deploy" };
+
+/** The report as text (markdown-friendly), and whether anything drifted or could not be checked. */
+export function renderNodeDrift(reports: readonly NodeReport[]): { text: string; clean: boolean } {
+  const findings = reports.reduce((n, r) => n + r.drift.length + r.units.length + (r.error ? 1 : 0), 0);
+  const lines = [`node drift: ${findings} finding${findings === 1 ? "" : "s"} on ${reports.filter((r) => r.drift.length + r.units.length > 0 || r.error).length} of ${reports.length} nodes`];
+  for (const r of reports) {
+    if (r.error) lines.push(`- ${r.node}: not checked: ${r.error}`);
+    else if (r.drift.length + r.units.length === 0) lines.push(`- ${r.node}: no drift (${r.files} files)`);
+    else {
+      lines.push(`- ${r.node}:`);
+      for (const d of r.drift) lines.push(`  - ${d.path}: ${WHAT[d.what]}`);
+      for (const u of r.units) lines.push(`  - unit ${u} (expected active/enabled)`);
+    }
+    if (r.skipped.length > 0) lines.push(`  - not compared (secret, unknown offline): ${r.skipped.join(", ")}`);
+  }
+  return { text: `${lines.join("\n")}\n`, clean: findings === 0 };
 }

@@ -108,6 +108,17 @@ export interface Evaluation {
   readonly error?: unknown;
 }
 
+/** Removes Pulumi's secret envelopes from a wire value, keeping what they hold (for tooling that needs the real inputs). */
+export function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SIG_KEY] === SIG_SECRET) return unwrapSecrets(obj.value);
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
 /** Replaces secrets, unknowns and resource references in a wire value with readable stand-ins. */
 export function maskWire(value: unknown): PlainValue {
   if (value === null || value === undefined) return null;

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { asRoot } from "../../components/node/ssh";
 import { nodeUnits } from "../../components/node/units";
-import { compareBundle, observeCommand, parseBundle } from "../../scripts/lib/node-drift";
+import { nodeDrift, renderNodeDrift } from "../../scripts/lib/node-drift";
 import { readStackConfig } from "../../scripts/lib/stackfile";
 import { validateMesh } from "../../stacks/validate";
 import { ensureBase, Lab, labUnavailable, leftovers, log, ROOT } from "./hosts";
@@ -154,13 +154,17 @@ async function main(): Promise<number> {
 
     await scenario("f node drift: a hand-edited unit file is detected", () => {
       sh("oracle", "echo '# hand edit' >> /etc/systemd/system/n8n.service");
-      const drift: string[] = [];
-      for (const c of plan.filter((p) => p.name.endsWith("-deploy"))) {
-        const entries = parseBundle(c.stdin!);
-        const observed = lab.ssh(c.host, c.user, asRoot(c.user, observeCommand(entries.map((e) => e.path)))).stdout;
-        for (const d of compareBundle(entries, observed, sh(c.host, "tailscale ip -4").stdout.trim())) drift.push(`${c.host}:${d.path}:${d.what}`);
-      }
-      assert.deepEqual(drift, ["oracle:/etc/systemd/system/n8n.service:content"]);
+      sh("pop-os", "systemctl disable --quiet ollama.service");
+      // The drift script's own check, with the lab's SSH in place of OpenSSH to the tailnet names.
+      const deploys = plan.filter((p) => p.name.endsWith("-deploy")).map((p) => ({ node: p.host, bundle: p.stdin! }));
+      const user = (node: string) => spec.nodes[node]!.ssh.user;
+      const reports = nodeDrift(deploys, (node, cmd) => lab.ssh(node, user(node), asRoot(user(node), cmd), { allowFail: true }));
+      const drift = reports.flatMap((r) => [...r.drift.map((d) => `${r.node}:${d.path}:${d.what}`), ...r.units.map((u) => `${r.node}:unit ${u}`), ...(r.error ? [`${r.node}:${r.error}`] : [])]);
+      assert.deepEqual(drift, ["oracle:/etc/systemd/system/n8n.service:content", "pop-os:unit ollama: active/disabled"]);
+      const report = renderNodeDrift(reports);
+      assert.equal(report.clean, false);
+      assert.match(report.text, /- oracle:\n {2}- \/etc\/systemd\/system\/n8n\.service: content differs from the deploy/);
+      sh("pop-os", "systemctl enable --quiet ollama.service");
       sh("oracle", "sed -i '/# hand edit/d' /etc/systemd/system/n8n.service");
       return drift.join(", ");
     });

@@ -5,12 +5,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { evaluateOffline, STDOUT_PREFIX } from "../../scripts/lib/offline";
+import { evaluateOffline, STDOUT_PREFIX, unwrapSecrets } from "../../scripts/lib/offline";
 import { readStackConfig } from "../../scripts/lib/stackfile";
 
 const ROOT = path.resolve(__dirname, "../..");
 const COMMAND = "command:remote:Command";
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 export interface PlannedCommand {
   readonly urn: string;
@@ -28,16 +27,6 @@ export interface PlannedCommand {
   readonly triggers?: readonly unknown[];
   readonly dependsOn: readonly string[];
   readonly deleteBeforeReplace: boolean;
-}
-
-function unwrap(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unwrap);
-  if (v !== null && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    if (SECRET_SIG in o) return unwrap(o.value);
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrap(x)]));
-  }
-  return v;
 }
 
 async function main(): Promise<void> {
@@ -59,7 +48,7 @@ async function main(): Promise<void> {
     {
       preview: false,
       state: (type, name, raw) => {
-        if (type === COMMAND) inputs.set(name, unwrap(raw) as Record<string, unknown>);
+        if (type === COMMAND) inputs.set(name, unwrapSecrets(raw) as Record<string, unknown>);
         return undefined;
       },
       id: (type) => (type === "hcloud:index/server:Server" && values["server-id"] ? values["server-id"] : undefined),

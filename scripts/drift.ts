@@ -1,0 +1,87 @@
+// npm run drift -- [--stack prod] [--cloud-only | --nodes-only] [--source state|plan] [--identity FILE] [--report FILE]
+// Cloud drift through the Automation API (a refresh preview that expects no changes) and node
+// drift over SSH (deployed unit and env files and unit states against the deploy). Exit 0: no
+// drift; 1: drift; 2: could not check.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { deploysFromPlan, deploysFromState, NeedsPulumiCli, sshExec, type NodeTarget } from "./lib/deploys";
+import { nodeDrift, renderNodeDrift } from "./lib/node-drift";
+
+const ROOT = path.resolve(__dirname, "..");
+const USAGE = `usage: npm run drift -- [options]
+
+  --stack NAME        the stack (default prod)
+  --cloud-only        only cloud drift: \`pulumi preview --refresh --expect-no-changes\` via the Automation API
+  --nodes-only        only node drift: each node's unit and env files and unit states, over SSH
+  --source state|plan where the expected files come from: the stack's last deploy (default; needs the
+                      Pulumi CLI, logged in) or the offline plan (secret files are then not compared)
+  --identity FILE     SSH private key, with --source plan (from state the stack's key is used)
+  --report FILE       also append the report (markdown) to FILE, e.g. "$GITHUB_STEP_SUMMARY"
+
+Exit status: 0 no drift, 1 drift found, 2 could not check.`;
+
+const progress = (line: string) => process.stderr.write(`drift: ${line}\n`);
+
+async function cloudDrift(stack: string): Promise<{ text: string; clean: boolean }> {
+  progress(`cloud: refresh preview of ${stack} (Automation API)`);
+  const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+  let s;
+  try {
+    s = await LocalWorkspace.selectStack({ stackName: stack, workDir: ROOT });
+  } catch (err) {
+    throw new NeedsPulumiCli(`cloud drift needs the Pulumi CLI, logged in: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+  }
+  try {
+    const r = await s.preview({ refresh: true, expectNoChanges: true, onOutput: (o) => process.stderr.write(o) });
+    const changes = Object.entries(r.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
+    return { text: `cloud drift: none (${r.changeSummary.same ?? 0} resources unchanged)\n`, clean: changes.length === 0 };
+  } catch (err) {
+    return { text: `cloud drift: the refreshed stack differs from the program:\n${err instanceof Error ? err.message : String(err)}\n`, clean: false };
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      stack: { type: "string", default: "prod" },
+      "cloud-only": { type: "boolean", default: false },
+      "nodes-only": { type: "boolean", default: false },
+      source: { type: "string", default: "state" },
+      identity: { type: "string" },
+      report: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.source !== "state" && values.source !== "plan") throw new Error(`--source is state or plan, not ${values.source}`);
+  const stack = values.stack!;
+  const sections: { text: string; clean: boolean }[] = [];
+
+  if (!values["nodes-only"]) sections.push(await cloudDrift(stack));
+  if (!values["cloud-only"]) {
+    progress(`nodes: reading the expected files from the ${values.source === "state" ? "stack's last deploy" : "offline plan"}`);
+    const targets: NodeTarget[] = values.source === "state" ? deploysFromState(ROOT, stack) : await deploysFromPlan(ROOT, stack);
+    const { exec, cleanup } = sshExec(targets, values.identity);
+    try {
+      sections.push(renderNodeDrift(nodeDrift(targets, exec, progress)));
+    } finally {
+      cleanup();
+    }
+  }
+  const text = sections.map((s) => s.text).join("\n");
+  process.stdout.write(text);
+  if (values.report) fs.appendFileSync(values.report, `### Drift of ${stack}\n\n${text}\n`);
+  return sections.every((s) => s.clean) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`drift: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,102 @@
+// Where operator scripts get each node's deploy from: the stack's state (what was last applied,
+// secrets included, through the Pulumi CLI) or the offline plan (secret files left out), and how
+// they reach the node (OpenSSH, host key pinned, commands run as root).
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { asRoot } from "../../components/node/ssh";
+import { nodeUnits } from "../../components/node/units";
+import { validateMesh } from "../../stacks/validate";
+import type { NodeDeploy, NodeExec } from "./node-drift";
+import { evaluateOffline, unwrapSecrets } from "./offline";
+import { readStackConfig } from "./stackfile";
+
+export interface Connection {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly hostKey?: string;
+  /** Present when read from state; from a plan the operator passes --identity. */
+  readonly privateKey?: string;
+}
+
+export interface NodeTarget extends NodeDeploy {
+  readonly connection: Connection;
+}
+
+const DEPLOY = /-node-(.+)-deploy$/;
+
+export class NeedsPulumiCli extends Error {
+  override name = "NeedsPulumiCli";
+}
+
+/** Each node's last applied deploy, from `pulumi stack export --show-secrets`. */
+export function deploysFromState(root: string, stack: string): NodeTarget[] {
+  const r = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  if (r.error !== undefined || r.status !== 0) throw new NeedsPulumiCli(`reading the stack's state needs the Pulumi CLI, logged in (${r.error?.message ?? r.stderr.trim()})`);
+  const doc = JSON.parse(r.stdout) as { deployment: { resources?: { urn: string; type: string; inputs?: Record<string, unknown> }[] } };
+  return (doc.deployment.resources ?? [])
+    .filter((res) => res.type === "command:remote:Command" && DEPLOY.test(res.urn))
+    .map((res) => {
+      const i = res.inputs ?? {};
+      const c = i.connection as { host: string; port?: number; user?: string; hostKey?: string; privateKey?: string };
+      return {
+        node: DEPLOY.exec(res.urn)![1]!,
+        bundle: String(i.stdin ?? ""),
+        connection: { host: c.host, port: c.port ?? 22, user: c.user ?? "root", ...(c.hostKey ? { hostKey: c.hostKey } : {}), ...(c.privateKey ? { privateKey: c.privateKey } : {}) },
+      };
+    })
+    .sort((a, b) => a.node.localeCompare(b.node));
+}
+
+/** Each node's deploy as the offline plan renders it; secret files cannot be rendered offline and are skipped. */
+export async function deploysFromPlan(root: string, stack: string): Promise<NodeTarget[]> {
+  const config = readStackConfig(root, stack);
+  const spec = validateMesh(JSON.parse(config.values["optimal-mesh:mesh"] ?? "null"), stack);
+  const inputs = new Map<string, Record<string, unknown>>();
+  const evaluation = await evaluateOffline(root, config, {
+    preview: false,
+    state: (type, name, raw) => {
+      if (type === "command:remote:Command") inputs.set(name, unwrapSecrets(raw) as Record<string, unknown>);
+      return undefined;
+    },
+  });
+  if (evaluation.error !== undefined) throw evaluation.error;
+  return evaluation.registrations
+    .filter((r) => r.type === "command:remote:Command" && DEPLOY.test(r.name))
+    .map((r) => {
+      const node = DEPLOY.exec(r.name)![1]!;
+      const i = inputs.get(r.name)!;
+      const c = i.connection as { host: string; port?: number; user?: string; hostKey?: string };
+      return {
+        node,
+        bundle: String(i.stdin),
+        skip: nodeUnits(spec, node).flatMap((u) => u.files.filter((f) => f.secret).map((f) => f.path)),
+        connection: { host: c.host, port: c.port ?? 22, user: c.user ?? "root", ...(c.hostKey ? { hostKey: c.hostKey } : {}) },
+      };
+    })
+    .sort((a, b) => a.node.localeCompare(b.node));
+}
+
+/** Runs commands on nodes over OpenSSH as root (sudo for other users), host keys pinned where the stack pins them. */
+export function sshExec(targets: readonly NodeTarget[], identityFile?: string): { exec: NodeExec; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "optimal-mesh-ssh-"));
+  const byNode = new Map(targets.map((t) => [t.node, t.connection]));
+  const exec: NodeExec = (node, command) => {
+    const c = byNode.get(node);
+    if (c === undefined) throw new Error(`no connection for ${node}`);
+    const args = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", String(c.port)];
+    const key = c.privateKey !== undefined ? path.join(dir, `${node}.key`) : identityFile;
+    if (c.privateKey !== undefined) fs.writeFileSync(key!, c.privateKey.endsWith("\n") ? c.privateKey : `${c.privateKey}\n`, { mode: 0o600 });
+    if (key !== undefined) args.push("-i", key, "-o", "IdentitiesOnly=yes");
+    if (c.hostKey !== undefined) {
+      const kh = path.join(dir, `${node}.known_hosts`);
+      fs.writeFileSync(kh, `${c.host} ${c.hostKey}\n`);
+      args.push("-o", `UserKnownHostsFile=${kh}`, "-o", "StrictHostKeyChecking=yes");
+    }
+    const r = spawnSync("ssh", [...args, `${c.user}@${c.host}`, asRoot(c.user, command)], { encoding: "utf8" });
+    return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? r.error?.message ?? "" };
+  };
+  return { exec, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}

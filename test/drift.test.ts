@@ -1,0 +1,49 @@
+// Node drift as pure functions, and the drift command's contract.
+import * as assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { test } from "node:test";
+import { renderBundle } from "../components/node/scripts";
+import { compareBundle, nodeDrift, parseBundle, renderNodeDrift, type NodeExec } from "../scripts/lib/node-drift";
+import { ROOT } from "./helpers";
+
+const bundle = renderBundle([
+  { path: "/etc/systemd/system/a.service", mode: "0644", unit: "a", secret: false, content: "[Service]\nExecStart=/bin/a\n" },
+  { path: "/etc/a.env", mode: "0640", unit: "a", secret: false, content: "HOST=@TAILNET_IPV4@\n" },
+]);
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+test("a bundle reads back as it was rendered", () => {
+  assert.deepEqual(parseBundle(bundle).map((e) => [e.unit, e.mode, e.path, e.content]), [
+    ["a", "0640", "/etc/a.env", "HOST=@TAILNET_IPV4@\n"],
+    ["a", "0644", "/etc/systemd/system/a.service", "[Service]\nExecStart=/bin/a\n"],
+  ]);
+  assert.throws(() => parseBundle("file a 0644 /x eA==\n"), /no end line/);
+});
+
+test("content, mode and missing files are told apart; the tailnet address fills the token as deploy does", () => {
+  const entries = parseBundle(bundle);
+  const ok = `${sha("HOST=100.64.0.9\n")} 640 /etc/a.env\n${sha("[Service]\nExecStart=/bin/a\n")} 644 /etc/systemd/system/a.service\n`;
+  assert.deepEqual(compareBundle(entries, ok, "100.64.0.9"), []);
+  assert.deepEqual(compareBundle(entries, ok, "100.64.0.8"), [{ path: "/etc/a.env", what: "content" }]);
+  assert.deepEqual(compareBundle(entries, ok.replace(" 644 ", " 664 "), "100.64.0.9"), [{ path: "/etc/systemd/system/a.service", what: "mode" }]);
+  assert.deepEqual(compareBundle(entries, "MISSING - /etc/a.env\n", "100.64.0.9").map((d) => d.what), ["missing", "missing"]);
+});
+
+test("a node that cannot be reached is reported, not passed", () => {
+  const down: NodeExec = () => ({ code: 255, stdout: "", stderr: "ssh: connect to host x port 22: Connection refused" });
+  const report = renderNodeDrift(nodeDrift([{ node: "x", bundle }], down));
+  assert.equal(report.clean, false);
+  assert.match(report.text, /- x: not checked: ssh: connect to host x port 22: Connection refused/);
+});
+
+test("npm run drift -- --help documents the command; without the Pulumi CLI it says so and exits 2", () => {
+  const tsx = path.join(ROOT, "node_modules/.bin/tsx");
+  const help = spawnSync(tsx, ["scripts/drift.ts", "--help"], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--nodes-only/);
+  const noCli = spawnSync(tsx, ["scripts/drift.ts", "--nodes-only"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: path.dirname(process.execPath) } });
+  assert.equal(noCli.status, 2);
+  assert.match(noCli.stderr, /needs the Pulumi CLI/);
+});
