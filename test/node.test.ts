@@ -193,6 +193,12 @@ describe("the remote commands of prod", () => {
     });
   }
 
+  test("every command whose delete undoes its create is deleted before it is replaced", () => {
+    const withDelete = resources.filter((r) => r.type === COMMAND && r.inputs.delete !== undefined);
+    assert.deepEqual(withDelete.map((r) => r.name).sort(), ["t-node-hetzner-cockpit-deploy", "t-node-oracle-deploy", "t-node-pop-os-deploy", "t-trust-popos-deploy-authorize"]);
+    for (const r of withDelete) assert.equal(r.deleteBeforeReplace, true, r.name);
+  });
+
   test("a non-root user runs the scripts through sudo, root directly", () => {
     assert.match(String(only(resources, COMMAND, "t-node-pop-os-deploy").inputs.create), /^sudo -n bash -c '/);
     assert.match(String(only(resources, COMMAND, "t-node-hetzner-cockpit-deploy").inputs.create), /^bash -c '/);

@@ -52,7 +52,8 @@ export class SshTrust extends pulumi.ComponentResource {
     new command.remote.Command(
       `${name}-authorize`,
       { ...COMMAND_DEFAULTS, connection: conn(t.to), create: asRoot(to.ssh.user, authorizeScript), delete: asRoot(to.ssh.user, revokeScript), stdin: keygen.stdout },
-      { parent: this, dependsOn: after, additionalSecretOutputs: ["stdin"] },
+      // Its delete revokes what its create authorizes: on replacement the old must go first.
+      { parent: this, dependsOn: after, additionalSecretOutputs: ["stdin"], deleteBeforeReplace: true },
     );
 
     const clientScript = renderTrustClientScript({ keyName: key, user: fromUser, alias, host: t.to, targetUser: t.toUser, hostKey: hostKeyOrPlaceholder(spec, t.to) });

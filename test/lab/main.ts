@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { asRoot } from "../../components/node/ssh";
 import { nodeUnits } from "../../components/node/units";
 import { nodeDrift, renderNodeDrift } from "../../scripts/lib/node-drift";
+import { rebuildPlan } from "../../scripts/lib/rebuild";
 import { readStackConfig } from "../../scripts/lib/stackfile";
 import { validateMesh } from "../../stacks/validate";
 import { ensureBase, Lab, labUnavailable, leftovers, log, ROOT } from "./hosts";
@@ -181,6 +182,9 @@ async function main(): Promise<number> {
     });
 
     await scenario("g disaster recovery: the cockpit is rebuilt from a fresh root", async () => {
+      const rebuild = rebuildPlan(spec, "prod", "hetzner-cockpit");
+      // The server's replacement is the lab's destroy and fresh boot, with a new server id.
+      assert.deepEqual(rebuild.replace, ["prod-cockpit-server"]);
       const t0 = Date.now();
       await lab.destroyHost("hetzner-cockpit");
       await lab.startHost("hetzner-cockpit");
@@ -198,6 +202,21 @@ async function main(): Promise<number> {
       const seconds = (Date.now() - t0) / 1000;
       console.log(`recovery time: ${seconds.toFixed(1)}s from destroy to healthy and re-registered`);
       return `recovered in ${seconds.toFixed(1)}s`;
+    });
+
+    await scenario("i disaster recovery of a home node: pop-os reinstalled, its commands and trust replaced", async () => {
+      const rebuild = rebuildPlan(spec, "prod", "pop-os");
+      const t0 = Date.now();
+      await lab.destroyHost("pop-os");
+      await lab.startHost("pop-os");
+      plan = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--server-id", "rebuilt-1"]);
+      const ex = runner.converge(plan, rebuild.replace);
+      assert.deepEqual(ex.filter((e) => e.op === "create").map((e) => e.name).sort(), [...rebuild.replace].sort());
+      assert.ok(healthy("pop-os"));
+      assert.equal(sh("pop-os", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "pop-os\n");
+      const trust = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
+      assert.equal(trust.stdout.trim(), "carlos", `the trust works again, pinned to the new host key: ${trust.stderr} (ran ${summary(ex)})`);
+      return `${ex.length} commands, recovered in ${((Date.now() - t0) / 1000).toFixed(1)}s`;
     });
   } finally {
     process.removeListener("SIGINT", onSignal);

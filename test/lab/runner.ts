@@ -65,15 +65,18 @@ export class Runner {
     return source.stdout;
   }
 
-  /** Brings the hosts to `plan`; returns every command it ran, in order. Throws CommandFailed on the first failure. */
-  converge(plan: readonly PlannedCommand[]): Execution[] {
+  /**
+   * Brings the hosts to `plan`; returns every command it ran, in order. `replace` names commands to
+   * replace regardless of their inputs, as `pulumi up --replace` does. Throws CommandFailed on the first failure.
+   */
+  converge(plan: readonly PlannedCommand[], replace: readonly string[] = []): Execution[] {
     const log: Execution[] = [];
     for (const c of topological(plan)) {
       const stdin = this.stdinOf(c);
       const prev = this.state.get(c.urn);
       if (prev === undefined) {
         this.state.set(c.urn, { cmd: c, stdin, stdout: c.create === undefined ? "" : this.exec(c, "create", c.create, stdin, log) });
-      } else if (!isDeepStrictEqual(prev.cmd.triggers, c.triggers)) {
+      } else if (!isDeepStrictEqual(prev.cmd.triggers, c.triggers) || replace.includes(c.name)) {
         const removeOld = () => {
           if (prev.cmd.delete !== undefined) this.exec(prev.cmd, "delete", prev.cmd.delete, prev.stdin, log);
         };
