@@ -164,6 +164,8 @@ export class Lab {
       if (user !== "root") run("chroot", [merged, "chown", "-R", `${user}:${user}`, `/${home}/.ssh`]);
     }
     fs.copyFileSync(path.join(STANDINS, "tailscale"), path.join(merged, "usr/bin/tailscale"));
+    fs.mkdirSync(path.join(merged, "usr/lib/lab"), { recursive: true });
+    fs.copyFileSync(path.join(STANDINS, "serve-proxy.js"), path.join(merged, "usr/lib/lab/serve-proxy.js"));
     fs.chmodSync(path.join(merged, "usr/bin/tailscale"), 0o755);
     for (const bin of SERVICE_STANDINS) {
       fs.mkdirSync(path.dirname(path.join(merged, bin)), { recursive: true });

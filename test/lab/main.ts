@@ -9,6 +9,7 @@ import { asRoot } from "../../components/node/ssh";
 import { nodeUnits } from "../../components/node/units";
 import { nodeDrift, renderNodeDrift } from "../../scripts/lib/node-drift";
 import { rebuildPlan } from "../../scripts/lib/rebuild";
+import { runDoctor, type Probe } from "../../scripts/lib/doctor";
 import { readStackConfig } from "../../scripts/lib/stackfile";
 import { validateMesh } from "../../stacks/validate";
 import { ensureBase, Lab, labUnavailable, leftovers, log, ROOT } from "./hosts";
@@ -217,6 +218,34 @@ async function main(): Promise<number> {
       const trust = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
       assert.equal(trust.stdout.trim(), "carlos", `the trust works again, pinned to the new host key: ${trust.stderr} (ran ${summary(ex)})`);
       return `${ex.length} commands, recovered in ${((Date.now() - t0) / 1000).toFixed(1)}s`;
+    });
+
+    await scenario("j doctor: the troubleshooting checks pass on the lab, and a stopped tunnel is diagnosed with its fix", async () => {
+      // The doctor looks from oracle, as an operator's machine on the tailnet would.
+      const from = (cmd: string) => lab.ssh("oracle", "root", cmd, { allowFail: true });
+      const probe: Probe = {
+        // The lab has no tailscale ping: a TCP connect to the node's SSH port over the lab network stands in.
+        reachable: async (node) => from(`timeout 3 bash -c '</dev/tcp/${node}/22'`).code === 0,
+        http: async (url) => {
+          const r = from(`curl -s -o /dev/null -w '%{http_code}' --max-time 3 ${url}`);
+          if (r.code === 7) return "refused";
+          if (r.code === 6) return "unresolved";
+          if (r.code === 28) return "timeout";
+          return r.code === 0 ? Number(r.stdout) : "error";
+        },
+        resolve: async (name) => from(`getent hosts ${name}`).stdout.split(" ")[0] || undefined,
+        run: async (node, cmd) => lab.ssh(node, "root", cmd, { allowFail: true }),
+        publicEdge: false,
+      };
+      const healthyFindings = await runDoctor(spec, probe);
+      assert.deepEqual(healthyFindings.filter((f) => f.status === "fail").map((f) => `${f.check} (${f.target}): ${f.detail}`), []);
+      assert.ok(healthyFindings.filter((f) => f.status === "ok").length >= 14);
+      sh("hetzner-cockpit", "systemctl stop cloudflared.service");
+      const broken = (await runDoctor(spec, probe)).filter((f) => f.status === "fail");
+      sh("hetzner-cockpit", "systemctl start cloudflared.service");
+      assert.deepEqual(broken.map((f) => `${f.check} (${f.target})`), ["cloudflared (cockpit on hetzner-cockpit)"]);
+      assert.match(broken[0]!.fix!, /systemctl status cloudflared. on hetzner-cockpit \(not Tailscale\)/);
+      return `${healthyFindings.filter((f) => f.status === "ok").length} ok, stopped tunnel diagnosed`;
     });
   } finally {
     process.removeListener("SIGINT", onSignal);
