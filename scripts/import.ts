@@ -1,0 +1,69 @@
+// npm run import -- [--stack prod] [--write]
+// Adopting the existing estate in one step: finds the ids of the running server, its primary IP,
+// the tunnels, the zone and the DNS records through the providers' APIs and records them in the
+// stack config, so the first `pulumi up` imports them instead of creating new ones. Without
+// --write it prints the `pulumi config set` commands instead of running them.
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { validateMesh } from "../stacks/validate";
+import { configCommands, discover } from "./lib/adopt";
+import { readStackConfig } from "./lib/stackfile";
+
+const ROOT = path.resolve(__dirname, "..");
+const USAGE = `usage: npm run import -- [--stack NAME] [--write]
+
+Reads HCLOUD_TOKEN, CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID from the environment (the
+account id also from the stack's optimal-mesh:cloudflareAccountId), looks up the ids of what
+already exists and prints the \`pulumi config set --path\` commands that record them; --write runs
+them (needs the Pulumi CLI). HCLOUD_ENDPOINT and CLOUDFLARE_API_BASE point at other API bases.
+SSH host keys are not looked up: pin them from the machines themselves (see docs/first-adoption.md).
+Exit status: 0 everything found, 1 something was not found, 2 could not run.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { stack: { type: "string", default: "prod" }, write: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const stack = values.stack!;
+  const config = readStackConfig(ROOT, stack);
+  const spec = validateMesh(JSON.parse(config.values["optimal-mesh:mesh"] ?? "null"), stack);
+  const need = (name: string, value: string | undefined) => {
+    if (!value) throw new Error(`${name} is not set`);
+    return value;
+  };
+  const { found, missing } = await discover(
+    spec,
+    {
+      hcloud: { base: process.env.HCLOUD_ENDPOINT ?? "https://api.hetzner.cloud/v1", token: need("HCLOUD_TOKEN", process.env.HCLOUD_TOKEN) },
+      cloudflare: {
+        base: process.env.CLOUDFLARE_API_BASE ?? "https://api.cloudflare.com/client/v4",
+        token: need("CLOUDFLARE_API_TOKEN", process.env.CLOUDFLARE_API_TOKEN),
+        accountId: need("CLOUDFLARE_ACCOUNT_ID", process.env.CLOUDFLARE_ACCOUNT_ID ?? config.values["optimal-mesh:cloudflareAccountId"]),
+      },
+    },
+    (line) => process.stderr.write(`import: looking up ${line}\n`),
+  );
+  for (const f of found) process.stderr.write(`import: found ${f.path} = ${String(f.value)} (${f.why})\n`);
+  for (const m of missing) process.stderr.write(`import: not found: ${m.what}: ${m.why}\n`);
+  const commands = configCommands(stack, found);
+  if (!values.write) {
+    process.stdout.write(`${commands.join("\n")}\n`);
+  } else {
+    for (const c of commands) {
+      process.stderr.write(`import: ${c}\n`);
+      const r = spawnSync("sh", ["-c", c], { cwd: ROOT, stdio: "inherit" });
+      if (r.status !== 0) throw new Error(`failed: ${c}`);
+    }
+  }
+  return missing.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`import: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  },
+);

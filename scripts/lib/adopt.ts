@@ -1,0 +1,92 @@
+// Finding the ids of what already exists (server, primary IP, tunnels, zones, DNS records) through
+// the providers' APIs, so the first `pulumi up` adopts the estate instead of creating it again.
+import type { MeshSpec } from "../../stacks/schema";
+
+export interface Apis {
+  /** Hetzner Cloud API base, e.g. https://api.hetzner.cloud/v1 */
+  readonly hcloud: { readonly base: string; readonly token: string };
+  /** Cloudflare API base, e.g. https://api.cloudflare.com/client/v4 */
+  readonly cloudflare: { readonly base: string; readonly token: string; readonly accountId: string };
+}
+
+export interface Found {
+  /** The config path to set, as `pulumi config set --path` takes it. */
+  readonly path: string;
+  readonly value: string | boolean;
+  readonly why: string;
+}
+
+export interface Missing {
+  readonly what: string;
+  readonly why: string;
+}
+
+async function getJson(url: string, token: string): Promise<unknown> {
+  const r = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
+  if (!r.ok) throw new Error(`GET ${url.replace(/\?.*/, "")}: HTTP ${r.status}`);
+  return r.json();
+}
+
+/** Looks up every id the topology needs to adopt what exists; reports what it could not find. */
+export async function discover(spec: MeshSpec, apis: Apis, progress: (line: string) => void = () => undefined): Promise<{ found: Found[]; missing: Missing[] }> {
+  const found: Found[] = [];
+  const missing: Missing[] = [];
+  const hc = (p: string) => getJson(`${apis.hcloud.base}${p}`, apis.hcloud.token);
+  const cf = async (p: string) => ((await getJson(`${apis.cloudflare.base}${p}`, apis.cloudflare.token)) as { result: { id: string; name?: string }[] }).result;
+
+  const h = spec.hetzner;
+  if (h !== undefined) {
+    const address = spec.nodes[h.node]!.publicAddress;
+    if (h.adopt.serverId === undefined) {
+      progress(`hcloud: server named ${h.node}`);
+      const servers = ((await hc(`/servers?name=${encodeURIComponent(h.node)}`)) as { servers: { id: number }[] }).servers;
+      if (servers.length === 1) found.push({ path: "mesh.hetzner.adopt.serverId", value: String(servers[0]!.id), why: `the running server ${h.node}` });
+      else missing.push({ what: `server ${h.node}`, why: `${servers.length} servers have that name` });
+    }
+    if (h.adopt.primaryIpId === undefined && address !== undefined) {
+      progress(`hcloud: primary IP ${address}`);
+      const ips = ((await hc(`/primary_ips?ip=${encodeURIComponent(address)}`)) as { primary_ips: { id: number; name: string }[] }).primary_ips;
+      if (ips.length === 1) found.push({ path: "mesh.hetzner.adopt.primaryIpId", value: String(ips[0]!.id), why: `primary IP ${address} (named ${ips[0]!.name}; the program names it ${h.node}-ipv4)` });
+      else missing.push({ what: `primary IP ${address}`, why: "not found in this Hetzner project" });
+    }
+  }
+
+  const zoneIds = new Map<string, string>();
+  for (const [key, t] of Object.entries(spec.tunnels).sort(([a], [b]) => a.localeCompare(b))) {
+    if (!t.existing && t.adoptId === undefined) continue;
+    if (t.adoptId === undefined) {
+      const name = t.name ?? key;
+      progress(`cloudflare: tunnel named ${name}`);
+      const tunnels = await cf(`/accounts/${apis.cloudflare.accountId}/cfd_tunnel?name=${encodeURIComponent(name)}&is_deleted=false`);
+      if (tunnels.length === 1) found.push({ path: `mesh.tunnels.${key}.adoptId`, value: tunnels[0]!.id, why: `tunnel ${name}` });
+      else missing.push({ what: `tunnel ${name}`, why: tunnels.length === 0 ? `no tunnel has that name: set tunnels.${key}.name to its name in Cloudflare` : `${tunnels.length} tunnels have that name` });
+    }
+    let zoneId = t.zoneId ?? zoneIds.get(t.zone);
+    if (zoneId === undefined) {
+      progress(`cloudflare: zone ${t.zone}`);
+      const zones = await cf(`/zones?name=${encodeURIComponent(t.zone)}`);
+      if (zones.length !== 1) {
+        missing.push({ what: `zone ${t.zone}`, why: "not in this Cloudflare account" });
+        continue;
+      }
+      zoneId = zones[0]!.id;
+      zoneIds.set(t.zone, zoneId);
+    }
+    if (t.zoneId === undefined) found.push({ path: `mesh.tunnels.${key}.zoneId`, value: zoneId, why: `zone ${t.zone}` });
+    for (const host of [...new Set(t.ingress.map((r) => r.hostname))].sort()) {
+      if (t.dnsRecordIds[host] !== undefined) continue;
+      progress(`cloudflare: DNS record ${host}`);
+      const records = await cf(`/zones/${zoneId}/dns_records?name=${encodeURIComponent(host)}&type=CNAME`);
+      if (records.length === 1) found.push({ path: `mesh.tunnels.${key}.dnsRecordIds["${host}"]`, value: records[0]!.id, why: `the CNAME of ${host}` });
+      else missing.push({ what: `DNS record ${host}`, why: records.length === 0 ? "no CNAME with that name (it will be created)" : `${records.length} CNAMEs have that name` });
+    }
+  }
+
+  if (!spec.access.adoptPolicy) found.push({ path: "mesh.access.adoptPolicy", value: true, why: "the tailnet's existing policy is replaced by the generated one, deliberately" });
+  return { found, missing };
+}
+
+/** The commands that record what was found, for the operator to read or for --write to run. */
+export function configCommands(stack: string, found: readonly Found[]): string[] {
+  return found.map((f) => `pulumi config set --stack ${stack} --path '${f.path}' ${typeof f.value === "boolean" ? String(f.value) : `'${f.value}'`}`);
+}

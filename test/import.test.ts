@@ -1,0 +1,102 @@
+// Adoption: the ids of the existing estate looked up from fakes of the Hetzner and Cloudflare
+// APIs on loopback, and the import command end to end against them.
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { configCommands, discover } from "../scripts/lib/adopt";
+import { validateMesh } from "../stacks/validate";
+import { prodMesh, ROOT } from "./helpers";
+
+const ZONE = "0123456789abcdef0123456789abcdef";
+const requests: string[] = [];
+let server: http.Server;
+let base = "";
+
+before(async () => {
+  server = http.createServer((req, res) => {
+    const url = new URL(req.url!, "http://x");
+    requests.push(`${req.headers.authorization} ${url.pathname}${url.search}`);
+    const json = (body: unknown) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    const q = (k: string) => url.searchParams.get(k);
+    if (url.pathname === "/hcloud/servers") return json({ servers: q("name") === "hetzner-cockpit" ? [{ id: 4711 }] : [] });
+    if (url.pathname === "/hcloud/primary_ips") return json({ primary_ips: q("ip") === "178.156.203.234" ? [{ id: 815, name: "cockpit-ip" }] : [] });
+    if (url.pathname === "/cf/accounts/acc1/cfd_tunnel") return json({ result: q("name") === "pi" ? [{ id: "11111111-2222-4333-8444-555555555555" }] : [] });
+    if (url.pathname === "/cf/zones") return json({ result: q("name") === "optimal.miami" ? [{ id: ZONE }] : [] });
+    if (url.pathname === `/cf/zones/${ZONE}/dns_records`) return json({ result: q("name") === "fabric.optimal.miami" ? [{ id: "fedcba9876543210fedcba9876543210" }] : q("name") === "optimal.miami" ? [{ id: "00112233445566778899aabbccddeeff" }] : [] });
+    res.writeHead(404);
+    res.end("{}");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => server.close());
+
+const apis = () => ({ hcloud: { base: `${base}/hcloud`, token: "hc-token" }, cloudflare: { base: `${base}/cf`, token: "cf-token", accountId: "acc1" } });
+
+test("finds every id prod needs to adopt, with the tokens as bearer credentials", async () => {
+  const raw = prodMesh();
+  raw.access.adoptPolicy = false;
+  const { found, missing } = await discover(validateMesh(raw), apis());
+  assert.deepEqual(found.map((f) => [f.path, f.value]), [
+    ["mesh.hetzner.adopt.serverId", "4711"],
+    ["mesh.hetzner.adopt.primaryIpId", "815"],
+    ["mesh.tunnels.cockpit.zoneId", ZONE],
+    ['mesh.tunnels.cockpit.dnsRecordIds["fabric.optimal.miami"]', "fedcba9876543210fedcba9876543210"],
+    ["mesh.tunnels.pi.adoptId", "11111111-2222-4333-8444-555555555555"],
+    ["mesh.tunnels.pi.zoneId", ZONE],
+    ['mesh.tunnels.pi.dnsRecordIds["optimal.miami"]', "00112233445566778899aabbccddeeff"],
+    ["mesh.access.adoptPolicy", true],
+  ]);
+  assert.deepEqual(missing, []);
+  assert.ok(requests.some((r) => r.startsWith("Bearer hc-token /hcloud/servers?name=hetzner-cockpit")));
+  assert.ok(requests.some((r) => r.startsWith("Bearer cf-token /cf/zones?name=optimal.miami")));
+  assert.equal(requests.filter((r) => r.includes("/cf/zones?")).length, 1, "the zone is looked up once");
+  assert.match(configCommands("prod", found)[3]!, /^pulumi config set --stack prod --path 'mesh\.tunnels\.cockpit\.dnsRecordIds\["fabric\.optimal\.miami"\]' 'fedcba9876543210fedcba9876543210'$/);
+});
+
+test("what cannot be found is reported with the reason", async () => {
+  const raw = prodMesh();
+  raw.tunnels.pi.name = "pi-tunnel";
+  const { missing } = await discover(validateMesh(raw), apis());
+  assert.deepEqual(missing.map((m) => m.what), ["tunnel pi-tunnel"]);
+  assert.match(missing[0]!.why, /set tunnels\.pi\.name to its name in Cloudflare/);
+});
+
+test("ids already in the topology are not looked up again", async () => {
+  requests.length = 0;
+  const raw = prodMesh();
+  raw.hetzner.adopt = { serverId: "1", primaryIpId: "2" };
+  await discover(validateMesh(raw), apis());
+  assert.equal(requests.filter((r) => r.includes("/hcloud/")).length, 0);
+});
+
+test("npm run import prints the config commands and exits 0 when everything is found", async () => {
+  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/import.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, HCLOUD_ENDPOINT: `${base}/hcloud`, HCLOUD_TOKEN: "hc", CLOUDFLARE_API_BASE: `${base}/cf`, CLOUDFLARE_API_TOKEN: "cf", CLOUDFLARE_ACCOUNT_ID: "acc1" },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => child.on("exit", r));
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.split("\n").filter((l) => l.startsWith("pulumi config set --stack prod --path")).length, 7);
+  assert.match(stderr, /import: found mesh\.hetzner\.adopt\.serverId = 4711 \(the running server hetzner-cockpit\)/);
+});
+
+test("without tokens it says which is missing and exits 2", async () => {
+  const env = { ...process.env };
+  delete env.HCLOUD_TOKEN;
+  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/import.ts"], { cwd: ROOT, env });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  assert.equal(await new Promise<number | null>((r) => child.on("exit", r)), 2);
+  assert.match(stderr, /HCLOUD_TOKEN is not set/);
+});
