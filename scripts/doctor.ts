@@ -5,14 +5,13 @@
 // Every failure comes with the fix. Exit 0 all ok, 1 something failed, 2 could not run.
 import { spawnSync } from "node:child_process";
 import { lookup } from "node:dns/promises";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { validateMesh } from "../stacks/validate";
 import { deploysFromPlan, deploysFromState, sshExec } from "./lib/deploys";
 import { renderFindings, runDoctor, type Probe } from "./lib/doctor";
-import { readStackConfig } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig } from "./lib/stackfile";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run doctor -- [--stack NAME] [--source state|plan] [--identity FILE]
 
 Runs the troubleshooting checks against the stack's nodes (default prod) from this machine, which

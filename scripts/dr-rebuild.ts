@@ -2,14 +2,13 @@
 // Rebuilds one node: the cockpit (a new server; primary IP, tunnel and DNS kept) or a home node
 // (bootstrap and deploy again), then waits until it is healthy with its heartbeat run, printing
 // each phase with its time. Without --yes it only prints what it would do.
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { validateMesh } from "../stacks/validate";
 import { engineUrn, evaluateOffline } from "./lib/offline";
 import { rebuildPlan } from "./lib/rebuild";
-import { readStackConfig } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig } from "./lib/stackfile";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run dr-rebuild -- <node> [--stack NAME] [--yes] [--timeout SECONDS]
 
 Rebuilds <node> of the stack (default prod): prints the phases and the resources it replaces,
@@ -37,7 +36,7 @@ async function main(): Promise<number> {
   say(`${node} (${plan.kind}) will be rebuilt:`);
   plan.phases.forEach((p, i) => say(`  ${i + 1}. ${p}`));
 
-  const evaluation = await evaluateOffline(ROOT, config);
+  const evaluation = await evaluateOffline(config);
   if (evaluation.error !== undefined) throw evaluation.error;
   const urns = plan.replace.map((name) => {
     const r = evaluation.registrations.find((x) => x.name === name);

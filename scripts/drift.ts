@@ -3,12 +3,12 @@
 // drift over SSH (deployed unit and env files and unit states against the deploy). Exit 0: no
 // drift; 1: drift; 2: could not check.
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { deploysFromPlan, deploysFromState, NeedsPulumiCli, sshExec, type NodeTarget } from "./lib/deploys";
 import { nodeDrift, renderNodeDrift } from "./lib/node-drift";
+import { PROJECT_ROOT } from "./lib/stackfile";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run drift -- [options]
 
   --stack NAME        the stack (default prod)

@@ -4,13 +4,12 @@
 // stack config, so the first `pulumi up` imports them instead of creating new ones. Without
 // --write it prints the `pulumi config set` commands instead of running them.
 import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { validateMesh } from "../stacks/validate";
 import { configCommands, discover } from "./lib/adopt";
-import { readStackConfig } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig } from "./lib/stackfile";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run import -- [--stack NAME] [--write]
 
 Reads HCLOUD_TOKEN, CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID from the environment (the

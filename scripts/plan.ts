@@ -6,10 +6,10 @@ import { parseArgs } from "node:util";
 import { MeshConfigError } from "../stacks/validate";
 import { evaluateOffline } from "./lib/offline";
 import { renderPlan } from "./lib/render-plan";
-import { readStackConfig, StackFileError } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig, StackFileError } from "./lib/stackfile";
 import { writePlanFiles } from "./lib/write-plan";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = PROJECT_ROOT;
 
 const USAGE = `usage: npm run plan -- [--stack NAME] [--config-file FILE] [--out DIR] [--quiet]
 
@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   }
   const stack = values.stack!;
   const config = readStackConfig(ROOT, stack, values["config-file"]);
-  const evaluation = await evaluateOffline(ROOT, config);
+  const evaluation = await evaluateOffline(config);
 
   if (evaluation.error !== undefined) {
     if (evaluation.error instanceof MeshConfigError) {

@@ -55,7 +55,7 @@ export async function deploysFromPlan(root: string, stack: string): Promise<Node
   const config = readStackConfig(root, stack);
   const spec = validateMesh(JSON.parse(config.values["optimal-mesh:mesh"] ?? "null"), stack);
   const inputs = new Map<string, Record<string, unknown>>();
-  const evaluation = await evaluateOffline(root, config, {
+  const evaluation = await evaluateOffline(config, {
     preview: false,
     state: (type, name, raw) => {
       if (type === "command:remote:Command") inputs.set(name, unwrapSecrets(raw) as Record<string, unknown>);

@@ -168,10 +168,13 @@ interface WireResponse {
 type Callback = (err: unknown, resp: WireResponse | undefined) => void;
 
 /**
- * Runs `entry` (the project's index.ts) with `config` under the mock runtime. Must be called once per
+ * Runs the program (index.ts) with `config` under the mock runtime. Must be called once per
  * process: Pulumi's runtime state is global.
  */
-export async function evaluateOffline(root: string, config: StackConfig, options: OfflineOptions = {}): Promise<Evaluation> {
+/** The program: index.ts under tsx, dist/index.js when this file runs compiled. */
+const PROGRAM = path.join(__dirname, "..", "..", "index");
+
+export async function evaluateOffline(config: StackConfig, options: OfflineOptions = {}): Promise<Evaluation> {
   const values: Record<string, string> = { ...config.values };
   for (const key of config.encrypted) values[key] = `<encrypted:${key}>`;
   process.env.PULUMI_CONFIG = JSON.stringify(values);
@@ -238,7 +241,7 @@ export async function evaluateOffline(root: string, config: StackConfig, options
   let exported: Record<string, unknown> = {};
   let error: unknown;
   try {
-    exported = require(path.join(root, "index.ts")) as Record<string, unknown>;
+    exported = require(PROGRAM) as Record<string, unknown>;
   } catch (err) {
     error = err;
   }

@@ -12,6 +12,16 @@ export interface StackConfig {
   readonly encrypted: readonly string[];
 }
 
+/** The folder that holds Pulumi.yaml, found upward from here (the sources or their dist/ build). */
+export const PROJECT_ROOT = findProjectRoot(__dirname);
+
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${from}`);
+  }
+}
+
 export class StackFileError extends Error {
   override name = "StackFileError";
 }

@@ -43,7 +43,6 @@ async function main(): Promise<void> {
   }
   const inputs = new Map<string, Record<string, unknown>>();
   const evaluation = await evaluateOffline(
-    ROOT,
     { ...config, values: { ...config.values, "optimal-mesh:mesh": JSON.stringify(mesh) } },
     {
       preview: false,
