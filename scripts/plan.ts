@@ -11,7 +11,7 @@ import { writePlanFiles } from "./lib/write-plan";
 
 const ROOT = PROJECT_ROOT;
 
-const USAGE = `usage: npm run plan -- [--stack NAME] [--config-file FILE] [--out DIR] [--quiet]
+const USAGE = `usage: npm run plan -- [--stack NAME] [--config-file FILE] [--out DIR] [--quiet] [--stacks]
 
 Evaluates the program offline for one stack (default prod) and writes out/<stack>/:
   plan.txt         the text printed here
@@ -19,7 +19,8 @@ Evaluates the program offline for one stack (default prod) and writes out/<stack
   outputs.json     the stack outputs
   <artifacts>      every rendered file (secret ones are not written)
 --config-file reads the stack's config from FILE instead of Pulumi.<stack>.yaml.
---quiet prints only the summary line.`;
+--quiet prints only the summary line.
+--stacks keeps stack traces while the program runs (slower; for debugging the program).`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
       "config-file": { type: "string" },
       out: { type: "string" },
       quiet: { type: "boolean", default: false },
+      stacks: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -37,7 +39,7 @@ async function main(): Promise<number> {
   }
   const stack = values.stack!;
   const config = readStackConfig(ROOT, stack, values["config-file"]);
-  const evaluation = await evaluateOffline(config);
+  const evaluation = await evaluateOffline(config, { stacks: values.stacks! });
 
   if (evaluation.error !== undefined) {
     if (evaluation.error instanceof MeshConfigError) {
@@ -45,6 +47,7 @@ async function main(): Promise<number> {
       if (evaluation.registrations.length > 0) console.error(`(bug: ${evaluation.registrations.length} resources were registered before validation failed)`);
       return 1;
     }
+    if (!values.stacks) console.error("(the program failed; run again with --stacks for its stack trace)");
     throw evaluation.error;
   }
 

@@ -93,6 +93,11 @@ export interface OfflineOptions {
   readonly preview?: boolean;
   /** Ids to give resources instead of `<name>-id` (the lab: a rebuilt server gets a new id). */
   readonly id?: (type: string, name: string) => string | undefined;
+  /**
+   * Keep stack traces while the program runs. Off by default: the Pulumi SDK records a stack for
+   * every promise it makes, which is most of the time of a large plan; errors keep their messages.
+   */
+  readonly stacks?: boolean;
   /** Answers for provider functions ahead of the offline ones (tests: a canary tunnel token). */
   readonly invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }
@@ -240,6 +245,8 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
 
   let exported: Record<string, unknown> = {};
   let error: unknown;
+  const stackTraceLimit = Error.stackTraceLimit;
+  if (!options.stacks) Error.stackTraceLimit = 0;
   try {
     exported = require(PROGRAM) as Record<string, unknown>;
   } catch (err) {
@@ -265,6 +272,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   }
 
   await settings.disconnect();
+  Error.stackTraceLimit = stackTraceLimit;
   registrations.sort((a, b) => a.urn.localeCompare(b.urn));
   const checks = [...recordedChecks()];
   const notices = [...recordedNotices()];

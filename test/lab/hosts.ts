@@ -135,7 +135,9 @@ export class Lab {
 
     run("ip", ["netns", "add", netns]);
     run("ip", ["-n", netns, "link", "set", "lo", "up"]);
-    run("ip", ["link", "add", "lab0", "netns", netns, "type", "veth", "peer", "name", `p${index}`, "netns", `${NETNS_PREFIX}net`]);
+    // A fixed MAC per host: a rebuilt host keeps its address and MAC, so its peers' ARP caches stay right.
+    const mac = `02:00:00:00:00:${(index + 16).toString(16).padStart(2, "0")}`;
+    run("ip", ["link", "add", "lab0", "address", mac, "netns", netns, "type", "veth", "peer", "name", `p${index}`, "netns", `${NETNS_PREFIX}net`]);
     run("ip", ["-n", netns, "addr", "add", `${host.address}/24`, "dev", "lab0"]);
     run("ip", ["-n", netns, "link", "set", "lab0", "up"]);
     run("ip", ["-n", `${NETNS_PREFIX}net`, "link", "set", `p${index}`, "master", "br0", "up"]);

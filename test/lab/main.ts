@@ -186,8 +186,10 @@ async function main(): Promise<number> {
       const rebuild = rebuildPlan(spec, "prod", "hetzner-cockpit");
       // The server's replacement is the lab's destroy and fresh boot, with a new server id.
       assert.deepEqual(rebuild.replace, ["prod-cockpit-server"]);
-      const t0 = Date.now();
+      const d0 = Date.now();
       await lab.destroyHost("hetzner-cockpit");
+      log(`  hetzner-cockpit destroyed in ${((Date.now() - d0) / 1000).toFixed(1)}s`);
+      const t0 = Date.now();
       await lab.startHost("hetzner-cockpit");
       plan = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--server-id", "rebuilt-1"]);
       const ex = runner.converge(plan);
@@ -201,14 +203,17 @@ async function main(): Promise<number> {
       for (const u of units("hetzner-cockpit")) assert.equal(sh("hetzner-cockpit", `systemctl is-active ${u}.service`).stdout.trim(), "active");
       assert.equal(sh("hetzner-cockpit", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "hetzner-cockpit\n", "re-registered once");
       const seconds = (Date.now() - t0) / 1000;
-      console.log(`recovery time: ${seconds.toFixed(1)}s from destroy to healthy and re-registered`);
+      console.log(`recovery time: ${seconds.toFixed(1)}s from a fresh root's boot to healthy and re-registered`);
       return `recovered in ${seconds.toFixed(1)}s`;
     });
 
     await scenario("i disaster recovery of a home node: pop-os reinstalled, its commands and trust replaced", async () => {
       const rebuild = rebuildPlan(spec, "prod", "pop-os");
-      const t0 = Date.now();
+      const d0 = Date.now();
       await lab.destroyHost("pop-os");
+      log(`  pop-os destroyed in ${((Date.now() - d0) / 1000).toFixed(1)}s`);
+      // Recovery is timed from the fresh machine's first boot, as for the cockpit.
+      const t0 = Date.now();
       await lab.startHost("pop-os");
       plan = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--server-id", "rebuilt-1"]);
       const ex = runner.converge(plan, rebuild.replace);
@@ -217,6 +222,7 @@ async function main(): Promise<number> {
       assert.equal(sh("pop-os", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "pop-os\n");
       const trust = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
       assert.equal(trust.stdout.trim(), "carlos", `the trust works again, pinned to the new host key: ${trust.stderr} (ran ${summary(ex)})`);
+      log(`  ${ex.map((e) => `${e.name.replace(/^prod-/, "")}:${e.op} ${e.seconds.toFixed(1)}s`).join(", ")}`);
       return `${ex.length} commands, recovered in ${((Date.now() - t0) / 1000).toFixed(1)}s`;
     });
 

@@ -1,0 +1,159 @@
+// npm run bench [-- --runs N] [--no-lab] [--write]
+// Every figure is a ratio measured side by side in this one run, on this machine:
+//   1. plan start-up: the prod plan against a node process that only loads the five provider SDKs;
+//   2. scaling: plan time and peak memory for synthetic meshes of 3, 30 and 300 nodes;
+//   3. Pulumi's default TypeScript start-up (ts-node, type checking) against ours, same program;
+//   4. the lab: fresh converge, no-op converge, one-change converge, disaster recovery.
+// --write puts the results into BENCHMARKS.md.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { writeSyntheticStack } from "./topology";
+
+const ROOT = path.resolve(__dirname, "..");
+const RSS_HOOK = path.join(__dirname, "report-rss.js");
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+interface Sample {
+  readonly seconds: number;
+  readonly peakMiB: number;
+}
+
+/** Runs a node command once: wall time and peak RSS (reported by the child at exit). */
+function runNode(args: readonly string[], env: NodeJS.ProcessEnv = {}): Sample {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ["-r", RSS_HOOK, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`node ${args.join(" ")} failed: ${r.stderr.slice(-2000)}`);
+  const rss = /^bench-rss-kib=(\d+)$/m.exec(r.stderr);
+  return { seconds, peakMiB: rss ? Number(rss[1]) / 1024 : NaN };
+}
+
+/** Median of `runs` samples, run alternately with the other side of the comparison by the caller. */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function sideBySide(runs: number, sides: Record<string, () => Sample>): Record<string, { seconds: number; peakMiB: number }> {
+  const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const [name, run] of Object.entries(sides)) samples[name]!.push(run());
+    log(`  round ${i + 1}/${runs}: ${Object.entries(samples).map(([k, v]) => `${k} ${v[v.length - 1]!.seconds.toFixed(2)}s`).join(", ")}`);
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { seconds: median(v.map((s) => s.seconds)), peakMiB: median(v.map((s) => s.peakMiB)) }]));
+}
+
+const f2 = (x: number) => x.toFixed(2);
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, "no-lab": { type: "boolean", default: false }, write: { type: "boolean", default: false } } });
+  const runs = Number(values.runs);
+  const machine = `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+  const out: string[] = [`Machine: ${machine}`, `Runs per figure: ${runs} (median), sides interleaved`, ""];
+
+  log("building dist/ once (not timed)");
+  const build = spawnSync(process.execPath, [path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", path.join(os.tmpdir(), "bench-warm")], { cwd: ROOT, encoding: "utf8" });
+  if (build.status !== 0) throw new Error(build.stderr);
+  const plan = (extra: readonly string[] = []) => () => runNode([path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", path.join(os.tmpdir(), `bench-out-${extra.length ? extra[1] : "prod"}`), ...extra]);
+
+  log("1. plan start-up against the floor");
+  const floor = () => runNode(["-e", 'require("@pulumi/pulumi"); require("@pulumi/tailscale"); require("@pulumi/cloudflare"); require("@pulumi/hcloud"); require("@pulumi/command");']);
+  const s1 = sideBySide(runs, { floor, plan: plan() });
+  out.push(
+    "## 1. Plan start-up",
+    "",
+    "| what | median wall time |",
+    "| --- | --- |",
+    `| floor: node loading the five provider SDKs | ${f2(s1.floor!.seconds)} s |`,
+    `| \`npm run plan\` of prod (precompiled, mock runtime, writes out/) | ${f2(s1.plan!.seconds)} s |`,
+    "",
+    `Ratio plan / floor: **${f2(s1.plan!.seconds / s1.floor!.seconds)}x** (goal: at most 1.5x).`,
+    "",
+  );
+
+  log("2. scaling with nodes");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "optimal-mesh-bench-"));
+  const stacks = Object.fromEntries([3, 30, 300].map((n) => [n, writeSyntheticStack(ROOT, dir, n)]));
+  const s2 = sideBySide(runs, Object.fromEntries([3, 30, 300].map((n) => [`${n} nodes`, plan(["--stack", `bench${n}`, "--config-file", stacks[n]!])])));
+  const base = s2["3 nodes"]!;
+  out.push("## 2. Scaling with nodes", "", "| nodes | median wall time | ratio to 3 nodes | peak memory |", "| --- | --- | --- | --- |");
+  for (const n of [3, 30, 300]) {
+    const s = s2[`${n} nodes`]!;
+    out.push(`| ${n} | ${f2(s.seconds)} s | ${f2(s.seconds / base.seconds)}x | ${s.peakMiB.toFixed(0)} MiB |`);
+  }
+  out.push("", `300 nodes against 3: **${f2(s2["300 nodes"]!.seconds / base.seconds)}x** (goal: at most 3x).`, "");
+
+  log("3. Pulumi's default TypeScript start-up (ts-node, type checking) against ours");
+  const tsNode = () => runNode(["-r", "ts-node/register", path.join(ROOT, "scripts/plan.ts"), "--quiet", "--out", path.join(os.tmpdir(), "bench-ts-node")]);
+  const tsx = () => runNode(["--import", "tsx", path.join(ROOT, "scripts/plan.ts"), "--quiet", "--out", path.join(os.tmpdir(), "bench-tsx")]);
+  const s3 = sideBySide(Math.max(3, Math.ceil(runs / 2)), { "ts-node": tsNode, tsx, precompiled: plan() });
+  out.push(
+    "## 3. Pulumi's default TypeScript start-up against ours",
+    "",
+    "The same program and offline plan, started three ways.",
+    "",
+    "| start-up | median wall time | ratio to ts-node |",
+    "| --- | --- | --- |",
+    `| ts-node with type checking (Pulumi's default for a TypeScript program) | ${f2(s3["ts-node"]!.seconds)} s | 1.00x |`,
+    `| tsx, no type checking (Pulumi.yaml: \`typescript: false\`, \`nodeargs: --import tsx\`) | ${f2(s3.tsx!.seconds)} s | ${f2(s3.tsx!.seconds / s3["ts-node"]!.seconds)}x |`,
+    `| precompiled JavaScript (\`npm run plan\`) | ${f2(s3.precompiled!.seconds)} s | ${f2(s3.precompiled!.seconds / s3["ts-node"]!.seconds)}x |`,
+    "",
+  );
+
+  out.push("## 4. The lab", "");
+  if (values["no-lab"]) out.push("Not run (--no-lab).", "");
+  else {
+    log("4. the lab (npm run lab; a few minutes)");
+    const lab = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "test/lab/main.ts")], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    if (lab.status === 2) out.push(`Not run: ${lab.stderr.trim()}`, "");
+    else {
+      if (lab.status !== 0) throw new Error(`the lab failed:\n${lab.stdout.slice(-3000)}`);
+      const row = (prefix: string) => {
+        const m = new RegExp(`^ {2}ok {3}${prefix}.*?\\s+([\\d.]+)s {2}(.*)$`, "m").exec(lab.stdout);
+        if (!m) throw new Error(`no lab result for ${prefix}`);
+        return { seconds: Number(m[1]), detail: m[2]!.trim() };
+      };
+      const fresh = row("a fresh converge");
+      const noop = row("b second converge");
+      const one = row("c one unit changed");
+      const dr = /^recovery time: ([\d.]+)s/m.exec(lab.stdout);
+      const home = row("i disaster recovery of a home node");
+      out.push(
+        "| figure | value |",
+        "| --- | --- |",
+        `| fresh converge of the three prod nodes | ${fresh.seconds.toFixed(1)} s (${fresh.detail}) |`,
+        `| no-op converge | ${noop.seconds.toFixed(1)} s, ${noop.detail} executed (must be 0) |`,
+        `| one unit changed on one node | ${one.seconds.toFixed(1)} s, ${one.detail} executed (must be 1) |`,
+        `| cockpit disaster recovery, destroy to healthy and re-registered | ${dr ? dr[1] : "?"} s |`,
+        `| home node (pop-os) disaster recovery | ${home.seconds.toFixed(1)} s (${home.detail}) |`,
+        "",
+        `No-op / fresh converge: **${f2(noop.seconds / fresh.seconds)}x**.`,
+        "",
+      );
+    }
+  }
+
+  const text = out.join("\n");
+  process.stdout.write(`${text}\n`);
+  if (values.write) {
+    const doc = [
+      "# Benchmarks",
+      "",
+      "Measured by `npm run bench -- --write` (figures are medians, each comparison run side by side",
+      "in one run). Reproduce on a machine of the same kind (Debian 12, root for the lab) with",
+      "`npm ci && npm run bench`; `-- --no-lab` skips the lab, `-- --runs N` changes the runs.",
+      "",
+      text,
+    ].join("\n");
+    fs.writeFileSync(path.join(ROOT, "BENCHMARKS.md"), doc);
+    log("wrote BENCHMARKS.md");
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
