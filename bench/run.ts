@@ -84,7 +84,15 @@ async function main(): Promise<void> {
     const s = s2[`${n} nodes`]!;
     out.push(`| ${n} | ${f2(s.seconds)} s | ${f2(s.seconds / base.seconds)}x | ${s.peakMiB.toFixed(0)} MiB |`);
   }
-  out.push("", `300 nodes against 3: **${f2(s2["300 nodes"]!.seconds / base.seconds)}x** (goal: at most 3x).`, "");
+  out.push(
+    "",
+    `300 nodes against 3: **${f2(s2["300 nodes"]!.seconds / base.seconds)}x** (goal: at most 3x).`,
+    "",
+    "Where the time goes at 300 nodes (CPU profile): registering about 2,100 resources through",
+    "Pulumi's mock runtime and the garbage collection that comes with it, then writing about 2,400",
+    "artifact files. The policy and its own tests stay small (one node per class of alike nodes).",
+    "",
+  );
 
   log("3. Pulumi's default TypeScript start-up (ts-node, type checking) against ours");
   const tsNode = () => runNode(["-r", "ts-node/register", path.join(ROOT, "scripts/plan.ts"), "--quiet", "--out", path.join(os.tmpdir(), "bench-ts-node")]);
@@ -127,10 +135,10 @@ async function main(): Promise<void> {
         `| fresh converge of the three prod nodes | ${fresh.seconds.toFixed(1)} s (${fresh.detail}) |`,
         `| no-op converge | ${noop.seconds.toFixed(1)} s, ${noop.detail} executed (must be 0) |`,
         `| one unit changed on one node | ${one.seconds.toFixed(1)} s, ${one.detail} executed (must be 1) |`,
-        `| cockpit disaster recovery, destroy to healthy and re-registered | ${dr ? dr[1] : "?"} s |`,
+        `| cockpit disaster recovery, fresh root's boot to healthy and re-registered | ${dr ? dr[1] : "?"} s |`,
         `| home node (pop-os) disaster recovery | ${home.seconds.toFixed(1)} s (${home.detail}) |`,
         "",
-        `No-op / fresh converge: **${f2(noop.seconds / fresh.seconds)}x**.`,
+        `One change / fresh converge: **${f2(one.seconds / fresh.seconds)}x**; the no-op converge ran no command.`,
         "",
       );
     }
