@@ -229,8 +229,10 @@ export function adoptionProblems(spec: MeshSpec): Problem[] {
       problems.push({ path: "mesh.hetzner.adopt.serverId", message: `${h.node} is running at ${address}; without its id a second server would be created`, fix: "set it to the id `hcloud server list` shows" });
     }
   }
+  const trustTargets = new Set(Object.values(spec.sshTrust).map((t) => t.to));
   for (const [name, node] of Object.entries(spec.nodes)) {
-    if (node.tailnet.state === "joined" && node.ssh.hostKey === undefined) {
+    // A node still to join is first reached before it has a pinned key; a trust target never is.
+    if ((node.tailnet.state === "joined" || trustTargets.has(name)) && node.ssh.hostKey === undefined) {
       problems.push({ path: `mesh.nodes.${name}.ssh.hostKey`, message: `${name}'s SSH host key is not pinned; remote commands would trust whatever answers`, fix: `read it on the machine (cat /etc/ssh/ssh_host_ed25519_key.pub) or over a trusted channel and set it here` });
     }
   }

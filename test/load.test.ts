@@ -99,6 +99,16 @@ describe("for real (pulumi preview / up)", () => {
     assert.match(notices.find((n) => n.path === "mesh.tunnels.pi.adoptId")!.message, /tunnel pi exists in Cloudflare/);
   });
 
+  test("a node to bootstrap needs no pinned host key, unless another node's SSH trust targets it", () => {
+    const mesh = adoptedProdMesh();
+    mesh.nodes.oracle.tailnet = { state: "bootstrap", firstAddress: "192.0.2.5" };
+    delete mesh.nodes.oracle.ssh.hostKey;
+    mesh.nodes["pop-os"].tailnet = { state: "bootstrap", firstAddress: "192.0.2.6" };
+    delete mesh.nodes["pop-os"].ssh.hostKey;
+    useConfig({ "optimal-mesh:mesh": mesh, ...allSettings });
+    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ["mesh.nodes.pop-os.ssh.hostKey"]);
+  });
+
   test("a complete stack loads", () => {
     useConfig({ "optimal-mesh:mesh": adoptedProdMesh(), "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" });
     assert.deepEqual(problemsOf(() => loadStack({ offline: false })), []);
