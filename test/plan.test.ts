@@ -100,3 +100,16 @@ test("encrypted settings stay placeholders: the ciphertext never reaches output 
   const everything = r.stdout + r.stderr + Object.values(readTree(out)).join("\n");
   assert.doesNotMatch(everything, /CANARY/);
 });
+
+test("planning again into the same folder leaves exactly the new plan's files (stale ones and their folders go)", () => {
+  const out = path.join(tmpDir("again"), "out");
+  const mesh = prodMesh();
+  mesh.nodes.tycho = { machine: { kind: "vm", arch: "amd64" }, role: "worker", ssh: { user: "root" }, tailnet: { state: "bootstrap", firstAddress: "192.0.2.9" }, optimalos: { mode: "worker", bind: "tailnet" } };
+  assert.equal(runPlan("--stack", "a", "--config-file", writeStackFile(mesh), "--out", out, "--quiet").code, 0);
+  assert.ok(fs.existsSync(path.join(out, "nodes", "tycho", "scripts", "bootstrap.sh")));
+  assert.equal(runPlan("--stack", "a", "--config-file", writeStackFile(prodMesh()), "--out", out, "--quiet").code, 0);
+  assert.equal(fs.existsSync(path.join(out, "nodes", "tycho")), false);
+  const fresh = path.join(tmpDir("fresh"), "out");
+  assert.equal(runPlan("--stack", "a", "--config-file", writeStackFile(prodMesh()), "--out", fresh, "--quiet").code, 0);
+  assert.deepEqual(readTree(out), readTree(fresh));
+});

@@ -1,26 +1,44 @@
 // Writes an offline plan to its out directory: the text, every registration, the outputs and
-// every artifact. Secret artifacts are never written; a marker says so.
+// every artifact. Secret artifacts are never written; a marker says so. Files left from an
+// earlier plan that this one does not write are removed, so the directory is exactly this plan.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SECRET_MASK, type Evaluation } from "./offline";
 
-/** Replaces `outDir` with the plan's files; returns how many were written. */
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => !e.isDirectory())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+/** Brings `outDir` to exactly the plan's files; returns how many it wrote. */
 export function writePlanFiles(outDir: string, text: string, evaluation: Evaluation): number {
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.mkdirSync(outDir, { recursive: true });
-  let count = 0;
-  const write = (rel: string, body: string) => {
-    const file = path.join(outDir, rel);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, body);
-    count++;
-  };
-  write("plan.txt", text);
-  write("resources.json", `${JSON.stringify(evaluation.registrations, null, 2)}\n`);
-  write("outputs.json", `${JSON.stringify(evaluation.outputs, null, 2)}\n`);
+  const files = new Map<string, string>([
+    ["plan.txt", text],
+    ["resources.json", `${JSON.stringify(evaluation.registrations, null, 2)}\n`],
+    ["outputs.json", `${JSON.stringify(evaluation.outputs, null, 2)}\n`],
+  ]);
   for (const artifact of evaluation.artifacts) {
-    if (artifact.secret) write(`${artifact.path}.secret`, `${SECRET_MASK} this artifact holds a secret; it is not written offline\n`);
-    else write(artifact.path, artifact.text);
+    if (artifact.secret) files.set(`${artifact.path}.secret`, `${SECRET_MASK} this artifact holds a secret; it is not written offline\n`);
+    else files.set(artifact.path, artifact.text);
   }
-  return count;
+  // Overwriting is cheap; only what this plan no longer has is deleted (deleting a large tree each run is not).
+  const stale = listFiles(outDir).filter((f) => !files.has(f));
+  for (const f of stale) fs.rmSync(path.join(outDir, f), { force: true });
+  // Folders that held only stale files go too, deepest first.
+  for (const dir of [...new Set(stale.map((f) => path.dirname(path.join(outDir, f))))].sort((a, b) => b.length - a.length)) {
+    for (let d = dir; d !== outDir && d.startsWith(outDir) && fs.existsSync(d) && fs.readdirSync(d).length === 0; d = path.dirname(d)) fs.rmdirSync(d);
+  }
+  const made = new Set<string>();
+  for (const [rel, body] of files) {
+    const dir = path.dirname(path.join(outDir, rel));
+    if (!made.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    fs.writeFileSync(path.join(outDir, rel), body);
+  }
+  return files.size;
 }
