@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the tools the tests check generated text with (Debian packages), when they are missing
-# and this machine can install them (root with apt-get). Otherwise says which tests will skip.
+# Installs the Debian tools the tests use, when they are missing and this machine can install
+# them (root with apt-get): those that check generated text, and those the lab boots hosts with.
+# Otherwise says which tests will skip.
 set -euo pipefail
 
-declare -A package_of=([cloud-init]=cloud-init [shellcheck]=shellcheck [systemd-analyze]=systemd)
+declare -A package_of=([cloud-init]=cloud-init [shellcheck]=shellcheck [systemd-analyze]=systemd
+  [systemd-nspawn]=systemd-container [debootstrap]=debootstrap [ip]=iproute2 [ssh]=openssh-client)
 missing=()
-for tool in cloud-init shellcheck systemd-analyze; do
+for tool in cloud-init shellcheck systemd-analyze systemd-nspawn debootstrap ip ssh; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
