@@ -80,6 +80,16 @@ async function main(): Promise<number> {
     };
     const healthy = (node: string) => sh(node, `curl -fsS --max-time 3 ${healthUrl(node)}`).code === 0;
     const units = (node: string) => nodeUnits(spec, node).map((p) => p.unit.name);
+    /** Destroys a host, boots a fresh one in its place and re-plans (new host key, the server's new id); returns when the fresh boot began, where recovery is timed from. */
+    const reinstall = async (node: string): Promise<number> => {
+      const d0 = Date.now();
+      await lab.destroyHost(node);
+      log(`  ${node} destroyed in ${((Date.now() - d0) / 1000).toFixed(1)}s`);
+      const t0 = Date.now();
+      await lab.startHost(node);
+      plan = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--server-id", "rebuilt-1"]);
+      return t0;
+    };
 
     await scenario("a fresh converge", () => {
       const ex = runner.converge(plan);
@@ -186,12 +196,7 @@ async function main(): Promise<number> {
       const rebuild = rebuildPlan(spec, "prod", "hetzner-cockpit");
       // The server's replacement is the lab's destroy and fresh boot, with a new server id.
       assert.deepEqual(rebuild.replace, ["prod-cockpit-server"]);
-      const d0 = Date.now();
-      await lab.destroyHost("hetzner-cockpit");
-      log(`  hetzner-cockpit destroyed in ${((Date.now() - d0) / 1000).toFixed(1)}s`);
-      const t0 = Date.now();
-      await lab.startHost("hetzner-cockpit");
-      plan = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--server-id", "rebuilt-1"]);
+      const t0 = await reinstall("hetzner-cockpit");
       const ex = runner.converge(plan);
       assert.deepEqual(ex.map((e) => `${e.name}:${e.op}`).sort(), [
         "prod-node-hetzner-cockpit-deploy:create",
@@ -209,13 +214,7 @@ async function main(): Promise<number> {
 
     await scenario("i disaster recovery of a home node: pop-os reinstalled, its commands and trust replaced", async () => {
       const rebuild = rebuildPlan(spec, "prod", "pop-os");
-      const d0 = Date.now();
-      await lab.destroyHost("pop-os");
-      log(`  pop-os destroyed in ${((Date.now() - d0) / 1000).toFixed(1)}s`);
-      // Recovery is timed from the fresh machine's first boot, as for the cockpit.
-      const t0 = Date.now();
-      await lab.startHost("pop-os");
-      plan = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--server-id", "rebuilt-1"]);
+      const t0 = await reinstall("pop-os");
       const ex = runner.converge(plan, rebuild.replace);
       assert.deepEqual(ex.filter((e) => e.op === "create").map((e) => e.name).sort(), [...rebuild.replace].sort());
       assert.ok(healthy("pop-os"));
