@@ -267,7 +267,7 @@ export function renderTrustClientScript(t: ClientTrust): string {
   return renderScript(`SSH client entry ${t.alias} for ${t.user} (key ${t.keyName}), host key pinned.`, [
     { title: "Locate ~/.ssh", body: [`home=${homeOf(t.user)}`, `install -d -m 0700 -o ${shq(t.user)} -g "$(id -gn ${shq(t.user)})" "$home/.ssh"`].join("\n") },
     { title: `Host ${t.alias} in ~/.ssh/config`, body: replaceMarked(t.user, '"$home/.ssh/config"', marker, block.map(shq).join(" "), true) },
-    { title: "Pinned host key in ~/.ssh/known_hosts (no ssh-keyscan)", body: replaceMarked(t.user, '"$home/.ssh/known_hosts"', marker, shq(`${t.alias},${t.host} ${t.hostKey} ${marker}`), false) },
+    { title: "Pinned host key in ~/.ssh/known_hosts (no ssh-keyscan)", body: replaceMarked(t.user, '"$home/.ssh/known_hosts"', marker, shq(`${[...new Set([t.alias, t.host])].join(",")} ${t.hostKey} ${marker}`), false) },
   ]);
 }
 
