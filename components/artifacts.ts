@@ -2,17 +2,18 @@
 // offline plan can write it to out/<stack>/ for review. A real `pulumi up` never reads this.
 import * as pulumi from "@pulumi/pulumi";
 
-const artifacts = new Map<string, pulumi.Output<string>>();
+const artifacts = new Map<string, string | pulumi.Output<string>>();
 
 /** Records `text` under a relative path such as `nodes/oracle/optimalos.service`. Paths are unique. */
 export function recordArtifact(relPath: string, text: pulumi.Input<string>): void {
   if (!/^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/i.test(relPath)) throw new Error(`artifact path "${relPath}" must be relative, without .. or empty parts`);
   if (artifacts.has(relPath)) throw new Error(`artifact ${relPath} was recorded twice`);
-  artifacts.set(relPath, pulumi.output(text));
+  // Plain text stays plain: an Output per file would cost a large plan thousands of promises.
+  artifacts.set(relPath, typeof text === "string" ? text : pulumi.output(text));
 }
 
 /** Every artifact recorded so far, by path. */
-export function recordedArtifacts(): ReadonlyMap<string, pulumi.Output<string>> {
+export function recordedArtifacts(): ReadonlyMap<string, string | pulumi.Output<string>> {
   return artifacts;
 }
 

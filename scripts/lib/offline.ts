@@ -268,7 +268,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   const { recordedArtifacts, recordedChecks, recordedNotices } = await import("../../components/artifacts");
   const artifacts: Artifact[] = [];
   for (const [relPath, text] of [...recordedArtifacts()].sort(([a], [b]) => a.localeCompare(b))) {
-    artifacts.push({ path: relPath, text: await resolve(text), secret: await pulumi.isSecret(text) });
+    artifacts.push(typeof text === "string" ? { path: relPath, text, secret: false } : { path: relPath, text: await resolve(text), secret: await pulumi.isSecret(text) });
   }
 
   await settings.disconnect();
