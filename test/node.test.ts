@@ -222,6 +222,15 @@ describe("the remote commands of prod", () => {
   });
 });
 
+test("a new Hetzner server is joined by its cloud-init, not bootstrapped again over SSH", () => {
+  const mesh = prodMesh();
+  mesh.nodes["hetzner-cockpit"].tailnet = { state: "bootstrap", firstAddress: "178.156.203.234" };
+  const resources = planRegistrations(mesh);
+  assert.equal(commandsOf(resources, "t-node-hetzner-cockpit-bootstrap").length, 0);
+  assert.equal(only(resources, "tailscale:index/tailnetKey:TailnetKey", "t-tailnet-hetzner-cockpit-authkey").inputs.reusable, false);
+  assert.equal(only(resources, "hcloud:index/server:Server").inputs.userData, "[secret]");
+});
+
 describe("adding a node", () => {
   const before = planRegistrations(prodMesh());
   const mesh = prodMesh();

@@ -1,5 +1,5 @@
-// The mesh: composes the estate from a validated MeshSpec. Later components (tailnet, Hetzner
-// cockpit, tunnels, node hosts) become its children here.
+// The mesh: composes the estate from a validated MeshSpec: the tailnet, the Hetzner cockpit, the
+// tunnels, a node host per node and the SSH trust between nodes; exports the node inventory.
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshSpec } from "../../stacks/schema";
 import type { Settings } from "../../stacks/load";
@@ -56,7 +56,8 @@ export class Mesh extends pulumi.ComponentResource {
           node,
           privateKey: args.settings.sshPrivateKey,
           tags: this.tailnet.nodeTags[node]!,
-          ...(args.spec.nodes[node]!.tailnet.state === "bootstrap" ? { authKey: this.tailnet.authKeys[node]! } : {}),
+          // The Hetzner server joins the tailnet from its cloud-init; the node host bootstraps the others.
+          ...(args.spec.nodes[node]!.tailnet.state === "bootstrap" && h?.node !== node ? { authKey: this.tailnet.authKeys[node]! } : {}),
           ...(tunnel !== undefined ? { tunnelToken: tunnel.token } : {}),
           ...(this.cockpit !== undefined && h?.node === node ? { rebuildId: this.cockpit.serverId } : {}),
         },

@@ -46,8 +46,8 @@ export class NodeHost extends pulumi.ComponentResource {
     const artifact = (rel: string, text: string) => recordArtifact(`nodes/${node}/${rel}`, text);
 
     let after: pulumi.Resource[] = [];
-    if (n.tailnet.state === "bootstrap") {
-      if (args.authKey === undefined) throw new pulumi.ResourceError(`${node} is to be bootstrapped but has no auth key`, this);
+    // A node to bootstrap gets its auth key here, unless something else joins it (the cockpit's cloud-init).
+    if (n.tailnet.state === "bootstrap" && args.authKey !== undefined) {
       const script = renderBootstrapScript(node, args.tags);
       artifact("scripts/bootstrap.sh", script);
       // Before it joins, the node is reached at its first address; its host key is learned on this first contact.
