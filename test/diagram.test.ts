@@ -26,3 +26,15 @@ test("the README shows the prod diagram as the plan renders it", () => {
   const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
   assert.ok(readme.includes("```mermaid\n" + diagram + "```"), "README's diagram is out of date: copy out/prod/mesh.mmd into it");
 });
+
+test("a wide flow is drawn through a node of its own, so a large mesh stays readable", () => {
+  const raw = prodMesh();
+  for (let i = 1; i <= 20; i++) {
+    raw.nodes[`w${i}`] = structuredClone(raw.nodes["pop-os"]);
+    raw.access.flows.loom.to.push(`w${i}`);
+  }
+  const big = renderMermaid(validateMesh(raw), "big");
+  assert.match(big, /^ {2}flow_flow_loom\(\["flow:loom :3000"\]\)$/m);
+  assert.match(big, /^ {2}flow_flow_loom --> w20$/m);
+  assert.ok(big.split("\n").length < 200, `${big.split("\n").length} lines`);
+});

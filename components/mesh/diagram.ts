@@ -4,6 +4,8 @@ import type { MeshSpec } from "../../stacks/schema";
 import { accessIntent, type Principal } from "../tailnet/intent";
 
 const id = (name: string) => name.replace(/[^A-Za-z0-9]/g, "_");
+/** Above this many source-target pairs a flow is drawn through a node of its own. */
+const MAX_PAIRS_DRAWN = 8;
 
 function principalId(p: Principal): string {
   if (p.kind === "node") return id(p.name);
@@ -22,13 +24,20 @@ export function renderMermaid(spec: MeshSpec, stack: string): string {
   lines.push('  admins(["admins"])', `  ${id(spec.access.ciTag)}(["CI runner ${spec.access.ciTag}"])`, `  ${id(spec.access.pairedDeviceTag)}(["paired devices ${spec.access.pairedDeviceTag}"])`);
 
   const edges = new Map<string, Set<string>>();
+  const flowLines: string[] = [];
   for (const g of accessIntent(spec)) {
-    for (const s of g.sources) {
-      for (const t of g.targets) {
-        if (s.kind === "node" && s.name === t.node) continue;
-        const key = `${principalId(s)} ${id(t.node)}`;
-        edges.set(key, (edges.get(key) ?? new Set()).add(`:${t.port}`));
-      }
+    const pairs = g.sources.flatMap((s) => g.targets.filter((t) => !(s.kind === "node" && s.name === t.node)).map((t) => ({ s, t })));
+    if (pairs.length > MAX_PAIRS_DRAWN) {
+      // A wide flow goes through one node of its own: 2n edges instead of n².
+      const flow = `flow_${id(g.id)}`;
+      flowLines.push(`  ${flow}(["${g.id} ${[...new Set(g.targets.map((t) => `:${t.port}`))].sort().join(" ")}"])`);
+      for (const s of [...new Set(g.sources.map(principalId))].sort()) flowLines.push(`  ${s} --> ${flow}`);
+      for (const t of [...new Set(g.targets.map((x) => id(x.node)))].sort()) flowLines.push(`  ${flow} --> ${t}`);
+      continue;
+    }
+    for (const { s, t } of pairs) {
+      const key = `${principalId(s)} ${id(t.node)}`;
+      edges.set(key, (edges.get(key) ?? new Set()).add(`:${t.port}`));
     }
   }
   for (const [key, ports] of [...edges].sort(([a], [b]) => a.localeCompare(b))) {
@@ -36,6 +45,7 @@ export function renderMermaid(spec: MeshSpec, stack: string): string {
     lines.push(`  ${from} -->|"${[...ports].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).join(" ")}"| ${to}`);
   }
 
+  lines.push(...flowLines);
   if (Object.keys(spec.tunnels).length > 0) lines.push('  internet((("internet")))');
   for (const key of Object.keys(spec.tunnels).sort()) {
     const t = spec.tunnels[key]!;
