@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact } from "../artifacts";
-import { asRoot, COMMAND_DEFAULTS, connectionFor, type SshAccess } from "./ssh";
+import { asRoot, COMMAND_DEFAULTS, connectionFor, nodeConnection } from "./ssh";
 import {
   renderBootstrapScript,
   renderBundle,
@@ -12,10 +12,8 @@ import {
   renderHeartbeatScript,
   renderInstallScript,
   renderRemoveScript,
-  type BundleFile,
 } from "./scripts";
-import { nodeUnits, renderCloudflaredEnv, renderUnit, unitPath } from "./units";
-
+import { bundleFiles, nodeUnits, unitPath } from "./units";
 
 export interface NodeHostArgs {
   readonly spec: MeshSpec;
@@ -40,8 +38,7 @@ export class NodeHost extends pulumi.ComponentResource {
     const { spec, node } = args;
     const n = spec.nodes[node]!;
     const user = n.ssh.user;
-    const access: SshAccess = { host: node, port: n.ssh.port, user, privateKey: args.privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) };
-    const connection = connectionFor(access);
+    const connection = nodeConnection(spec, node, args.privateKey);
     const triggers = args.rebuildId === undefined ? undefined : [args.rebuildId];
     const artifact = (rel: string, text: string) => recordArtifact(`nodes/${node}/${rel}`, text);
 
@@ -59,30 +56,17 @@ export class NodeHost extends pulumi.ComponentResource {
     artifact("scripts/install.sh", installScript);
     const install = new command.remote.Command(`${name}-install`, { ...COMMAND_DEFAULTS, connection, create: asRoot(user, installScript), ...(triggers ? { triggers } : {}) }, { parent: this, dependsOn: after });
 
+    // Reviewed offline with secret files as placeholders; deployed with the real secrets, on stdin.
     const planned = nodeUnits(spec, node);
     const unitNames = planned.map((p) => p.unit.name);
-    const staticFiles: BundleFile[] = [];
-    for (const p of planned) {
-      const text = renderUnit(p.unit);
-      artifact(`units/${p.unit.name}.service`, text);
-      staticFiles.push({ path: unitPath(p.unit.name), mode: "0644", unit: p.unit.name, secret: false, content: text });
-      for (const f of p.files) {
-        if (f.content !== undefined) {
-          artifact(`files${f.path}`, f.content);
-          staticFiles.push({ ...f, content: f.content });
-        }
-      }
-    }
-    const needsToken = planned.some((p) => p.files.some((f) => f.secret));
-    if (needsToken && args.tunnelToken === undefined) throw new pulumi.ResourceError(`${node} runs cloudflared but hosts no tunnel`, this);
-    const secretFiles = planned.flatMap((p) => p.files.filter((f) => f.secret));
-    for (const f of secretFiles) artifact(`files${f.path}`, renderCloudflaredEnv("<secret: tunnel connector token, not written offline>"));
-    const bundle = pulumi.secret(
-      pulumi.output(args.tunnelToken ?? "").apply((token) => renderBundle([...staticFiles, ...secretFiles.map((f) => ({ ...f, content: renderCloudflaredEnv(token) }))])),
-    );
+    const files = bundleFiles(planned);
+    for (const f of files) artifact(f.path === unitPath(f.unit) ? `units/${f.unit}.service` : `files${f.path}`, f.content);
+    const secretFiles = files.filter((f) => f.secret);
+    if (secretFiles.length > 0 && args.tunnelToken === undefined) throw new pulumi.ResourceError(`${node} runs cloudflared but hosts no tunnel`, this);
+    const bundle = pulumi.secret(pulumi.output(args.tunnelToken ?? "").apply((tunnelToken) => renderBundle(bundleFiles(nodeUnits(spec, node, { tunnelToken })))));
 
     const deployScript = renderDeployScript(spec, node, unitNames);
-    const removeScript = renderRemoveScript(node, unitNames, [...staticFiles, ...secretFiles].map((f) => f.path).sort());
+    const removeScript = renderRemoveScript(node, unitNames, files.map((f) => f.path).sort());
     artifact("scripts/deploy.sh", deployScript);
     artifact("scripts/remove.sh", removeScript);
     this.deploy = new command.remote.Command(

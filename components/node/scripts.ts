@@ -4,17 +4,13 @@ import type { MeshSpec } from "../../stacks/schema";
 import { renderScript, shq, type Step } from "../shell/script";
 import { BUN_INSTALL, installBun, installOptimalos, installTailscale, joinTailnet, OPTIMALOS_ENV_FILE } from "../shell/steps";
 import { TAILNET_IPV4_TOKEN } from "./env";
-import { unitFileName, type NodeFile } from "./units";
+import { unitFileName, type BundleFile } from "./units";
 
 export const STATE_DIR = "/var/lib/optimal-mesh";
 export const BOOTSTRAP_KEY_FILE = "/etc/optimal-mesh/tailscale-authkey";
 
 /** How long a unit may take to become active, how long a restarted one must then stay up, and how long OptimalOS may take to answer. */
 export const HEALTH_TIMEOUT_SECONDS = { active: 30, settle: 3, http: 60 } as const;
-
-export interface BundleFile extends NodeFile {
-  readonly content: string;
-}
 
 /** The deploy payload on stdin: one line per file (unit, mode, path, base64 content), then `end`. */
 export function renderBundle(files: readonly BundleFile[]): string {

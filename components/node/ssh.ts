@@ -1,6 +1,7 @@
 // How remote commands reach a node and run as root there.
 import type * as command from "@pulumi/command";
 import type * as pulumi from "@pulumi/pulumi";
+import type { MeshSpec } from "../../stacks/schema";
 import { shq } from "../shell/script";
 
 /** How a node is reached over SSH; the private key is a secret Output end to end. */
@@ -23,6 +24,12 @@ export function connectionFor(access: SshAccess): command.types.input.remote.Con
     dialErrorLimit: 10,
     perDialTimeout: 15,
   };
+}
+
+/** A node reached by its tailnet name as its SSH user, its host key pinned where the topology pins it. */
+export function nodeConnection(spec: MeshSpec, node: string, privateKey: pulumi.Output<string>): command.types.input.remote.ConnectionArgs {
+  const n = spec.nodes[node]!;
+  return connectionFor({ host: node, port: n.ssh.port, user: n.ssh.user, privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) });
 }
 
 /** The command line that runs `script` as root: directly for root, through `sudo -n` otherwise. */

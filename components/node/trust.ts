@@ -5,7 +5,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact } from "../artifacts";
-import { asRoot, COMMAND_DEFAULTS, connectionFor } from "./ssh";
+import { asRoot, COMMAND_DEFAULTS, nodeConnection } from "./ssh";
 import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "./scripts";
 
 export interface SshTrustArgs {
@@ -34,10 +34,7 @@ export class SshTrust extends pulumi.ComponentResource {
     const to = spec.nodes[t.to]!;
     const fromUser = t.fromUser ?? from.ssh.user;
     const alias = t.hostAlias ?? t.to;
-    const conn = (node: string) => {
-      const n = spec.nodes[node]!;
-      return connectionFor({ host: node, port: n.ssh.port, user: n.ssh.user, privateKey: args.privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) });
-    };
+    const conn = (node: string) => nodeConnection(spec, node, args.privateKey);
     const after = [...(args.after ?? [])];
     const artifact = (rel: string, text: string) => recordArtifact(`trust/${key}/${rel}`, text);
 

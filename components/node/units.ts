@@ -86,11 +86,25 @@ export function renderUnit(u: UnitSpec): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** A unit of a node with the files it reads. `content` of secret files is filled in by the caller. */
+/** A file with what it holds. */
+export interface BundleFile extends NodeFile {
+  readonly content: string;
+}
+
+/** A unit of a node with the files it reads. */
 export interface PlannedUnit {
   readonly unit: UnitSpec;
-  readonly files: readonly (NodeFile & { readonly content?: string })[];
+  readonly files: readonly BundleFile[];
 }
+
+/** The secrets a node's files hold. */
+export interface NodeSecrets {
+  /** Connector token of the tunnel the node runs. */
+  readonly tunnelToken: string;
+}
+
+/** What secret files say offline: visibly not the secret. */
+export const OFFLINE_SECRETS: NodeSecrets = { tunnelToken: "<secret: tunnel connector token, not written offline>" };
 
 /** Where cloudflared reads its connector token (TUNNEL_TOKEN). */
 export const CLOUDFLARED_ENV_FILE = "/etc/cloudflared/tunnel.env";
@@ -100,8 +114,8 @@ export function renderCloudflaredEnv(token: string): string {
   return renderEnvFile("cloudflared connector token (secret)", [["TUNNEL_TOKEN", token]]);
 }
 
-/** Every unit a node runs: OptimalOS first, then its services by name. */
-export function nodeUnits(spec: MeshSpec, node: string): PlannedUnit[] {
+/** Every unit a node runs, OptimalOS first, then its services by name, with its files (secret ones from `secrets`). */
+export function nodeUnits(spec: MeshSpec, node: string, secrets: NodeSecrets = OFFLINE_SECRETS): PlannedUnit[] {
   const n = spec.nodes[node]!;
   const units: PlannedUnit[] = [
     {
@@ -118,14 +132,14 @@ export function nodeUnits(spec: MeshSpec, node: string): PlannedUnit[] {
   for (const name of Object.keys(n.services).sort()) {
     const svc = n.services[name]!;
     const envPath = `/etc/optimal-mesh/${name}.env`;
-    const files: (NodeFile & { content?: string })[] = [];
+    const files: BundleFile[] = [];
     const environmentFiles: string[] = [];
     if (Object.keys(svc.env).length > 0) {
       files.push({ path: envPath, mode: "0640", unit: name, secret: false, content: renderEnvFile(`${name} environment`, Object.keys(svc.env).sort().map((k) => [k, svc.env[k]!] as const)) });
       environmentFiles.push(envPath);
     }
     if (name === "cloudflared") {
-      files.push({ path: CLOUDFLARED_ENV_FILE, mode: "0600", unit: name, secret: true });
+      files.push({ path: CLOUDFLARED_ENV_FILE, mode: "0600", unit: name, secret: true, content: renderCloudflaredEnv(secrets.tunnelToken) });
       environmentFiles.push(CLOUDFLARED_ENV_FILE);
     }
     const common = { name, description: svc.description ?? name, environmentFiles, workingDirectory: svc.workingDirectory, user: svc.user };
@@ -148,4 +162,9 @@ export function nodeUnits(spec: MeshSpec, node: string): PlannedUnit[] {
     }
   }
   return units;
+}
+
+/** Everything a node's deploy installs: each unit file and the files its units read. */
+export function bundleFiles(planned: readonly PlannedUnit[]): BundleFile[] {
+  return planned.flatMap((p) => [{ path: unitPath(p.unit.name), mode: "0644" as const, unit: p.unit.name, secret: false, content: renderUnit(p.unit) }, ...p.files]);
 }
