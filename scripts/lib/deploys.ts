@@ -9,7 +9,7 @@ import { asRoot } from "../../components/node/ssh";
 import { nodeUnits } from "../../components/node/units";
 import { validateMesh } from "../../stacks/validate";
 import type { NodeDeploy, NodeExec } from "./node-drift";
-import { evaluateOffline, unwrapSecrets } from "./offline";
+import { evaluateOffline } from "./offline";
 import { readStackConfig } from "./stackfile";
 
 export interface Connection {
@@ -54,20 +54,13 @@ export function deploysFromState(root: string, stack: string): NodeTarget[] {
 export async function deploysFromPlan(root: string, stack: string): Promise<NodeTarget[]> {
   const config = readStackConfig(root, stack);
   const spec = validateMesh(JSON.parse(config.values["optimal-mesh:mesh"] ?? "null"), stack);
-  const inputs = new Map<string, Record<string, unknown>>();
-  const evaluation = await evaluateOffline(config, {
-    preview: false,
-    state: (type, name, raw) => {
-      if (type === "command:remote:Command") inputs.set(name, unwrapSecrets(raw) as Record<string, unknown>);
-      return undefined;
-    },
-  });
+  const evaluation = await evaluateOffline(config, { preview: false, realInputsOf: ["command:remote:Command"] });
   if (evaluation.error !== undefined) throw evaluation.error;
   return evaluation.registrations
     .filter((r) => r.type === "command:remote:Command" && DEPLOY.test(r.name))
     .map((r) => {
       const node = DEPLOY.exec(r.name)![1]!;
-      const i = inputs.get(r.name)!;
+      const i = evaluation.realInputs.get(r.name)!;
       const c = i.connection as { host: string; port?: number; user?: string; hostKey?: string };
       return {
         node,

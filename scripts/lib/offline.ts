@@ -98,6 +98,11 @@ export interface OfflineOptions {
    * every promise it makes, which is most of the time of a large plan; errors keep their messages.
    */
   readonly stacks?: boolean;
+  /**
+   * Keep the real inputs (secrets unwrapped) of the resources of these types, for tooling that runs
+   * what the plan would run (drift, the lab). Never written anywhere by the plan itself.
+   */
+  readonly realInputsOf?: readonly string[];
   /** Answers for provider functions ahead of the offline ones (tests: a canary tunnel token). */
   readonly invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }
@@ -111,6 +116,8 @@ export interface Evaluation {
   readonly artifacts: readonly Artifact[];
   /** Set when the program threw before finishing (e.g. invalid config). */
   readonly error?: unknown;
+  /** Real inputs by resource name, for the types asked for in `realInputsOf`. */
+  readonly realInputs: ReadonlyMap<string, Record<string, unknown>>;
 }
 
 /** Removes Pulumi's secret envelopes from a wire value, keeping what they hold (for tooling that needs the real inputs). */
@@ -192,17 +199,21 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   const settings = await import("@pulumi/pulumi/runtime/settings");
 
   const preview = options.preview ?? true;
+  const realInputs = new Map<string, Record<string, unknown>>();
   const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
-    newResource: (args) => ({
-      id: options.id?.(args.type, args.name) ?? offlineId(args.type, args.name, args.id, preview),
-      state: {
-        ...args.inputs,
-        ...OFFLINE_STATE[args.type]?.(args.name),
-        // An evaluated `up` has each command's output; a stand-in names the command, so whoever runs the plan can wire in the real one.
-        ...(!preview && args.type === "command:remote:Command" ? { stdout: `${STDOUT_PREFIX}${args.name}>` } : {}),
-        ...options.state?.(args.type, args.name, args.inputs as Record<string, unknown>),
-      },
-    }),
+    newResource: (args) => {
+      if (options.realInputsOf?.includes(args.type)) realInputs.set(args.name, unwrapSecrets(args.inputs) as Record<string, unknown>);
+      return {
+        id: options.id?.(args.type, args.name) ?? offlineId(args.type, args.name, args.id, preview),
+        state: {
+          ...args.inputs,
+          ...OFFLINE_STATE[args.type]?.(args.name),
+          // An evaluated `up` has each command's output; a stand-in names the command, so whoever runs the plan can wire in the real one.
+          ...(!preview && args.type === "command:remote:Command" ? { stdout: `${STDOUT_PREFIX}${args.name}>` } : {}),
+          ...options.state?.(args.type, args.name, args.inputs as Record<string, unknown>),
+        },
+      };
+    },
     call: (args) => {
       const override = options.invoke?.(args.token, args.inputs as Record<string, unknown>);
       if (override !== undefined) return override;
@@ -276,7 +287,8 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   registrations.sort((a, b) => a.urn.localeCompare(b.urn));
   const checks = [...recordedChecks()];
   const notices = [...recordedNotices()];
-  return error === undefined ? { checks, notices, registrations, outputs, artifacts } : { checks, notices, registrations, outputs, artifacts, error };
+  const result = { checks, notices, registrations, outputs, artifacts, realInputs };
+  return error === undefined ? result : { ...result, error };
 }
 
 /**

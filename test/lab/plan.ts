@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { evaluateOffline, STDOUT_PREFIX, unwrapSecrets } from "../../scripts/lib/offline";
+import { evaluateOffline, STDOUT_PREFIX } from "../../scripts/lib/offline";
 import { readStackConfig } from "../../scripts/lib/stackfile";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -41,15 +41,11 @@ async function main(): Promise<void> {
     if (!m) throw new Error(`--set takes NODE.SERVICE.exec=COMMAND, not ${change}`);
     mesh.nodes[m[1]!]!.services[m[2]!]!.exec = m[3]!;
   }
-  const inputs = new Map<string, Record<string, unknown>>();
   const evaluation = await evaluateOffline(
     { ...config, values: { ...config.values, "optimal-mesh:mesh": JSON.stringify(mesh) } },
     {
       preview: false,
-      state: (type, name, raw) => {
-        if (type === COMMAND) inputs.set(name, unwrapSecrets(raw) as Record<string, unknown>);
-        return undefined;
-      },
+      realInputsOf: [COMMAND],
       id: (type) => (type === "hcloud:index/server:Server" && values["server-id"] ? values["server-id"] : undefined),
     },
   );
@@ -57,7 +53,7 @@ async function main(): Promise<void> {
   const commands: PlannedCommand[] = evaluation.registrations
     .filter((r) => r.type === COMMAND)
     .map((r) => {
-      const i = inputs.get(r.name)!;
+      const i = evaluation.realInputs.get(r.name)!;
       const conn = i.connection as { host: string; port?: number; user?: string };
       const str = (k: string) => (typeof i[k] === "string" ? (i[k] as string) : undefined);
       return {
