@@ -1,6 +1,6 @@
 // Cross-field rules over a schema-valid topology. Each returns every problem it finds, with the
 // config path and the fix, so one run reports everything.
-import { DNS_LABEL, type MeshSpec, type NodeSpec } from "./schema";
+import { DNS_LABEL, tunnelHostnames, type MeshSpec, type NodeSpec } from "./schema";
 
 export interface Problem {
   /** Dotted path inside the `mesh` config object, e.g. nodes.oracle.role. */
@@ -154,7 +154,7 @@ export function checkRules(spec: MeshSpec): Problem[] {
     else if (!("cloudflared" in host.services)) {
       add(`${at}.node`, `${tunnel.node} hosts tunnel ${tName} but does not run cloudflared`, `add cloudflared: {} to nodes.${tunnel.node}.services`);
     }
-    const hostnames = new Set(tunnel.ingress.map((r) => r.hostname));
+    const hostnames = new Set(tunnelHostnames(tunnel));
     if (Object.keys(tunnel.dnsRecordIds).length > 0 && tunnel.zoneId === undefined) {
       add(`${at}.zoneId`, "adopting DNS records needs the zone's id", `set zoneId to the id of ${tunnel.zone} (Cloudflare dashboard, zone overview)`);
     }
@@ -242,7 +242,7 @@ export function adoptionProblems(spec: MeshSpec): Problem[] {
       problems.push({ path: `${at}.adoptId`, message: `tunnel ${tName} exists in Cloudflare; without its id a second tunnel would be created`, fix: "set it to the tunnel's id (`cloudflared tunnel list` or the Zero Trust dashboard)" });
     }
     if (tunnel.existing || tunnel.adoptId !== undefined) {
-      for (const host of [...new Set(tunnel.ingress.map((r) => r.hostname))].sort()) {
+      for (const host of tunnelHostnames(tunnel)) {
         if (tunnel.dnsRecordIds[host] === undefined) {
           problems.push({ path: `${at}.dnsRecordIds`, message: `${host} already has a DNS record; creating it again would fail`, fix: `add "${host}: <record id>" (the id the Cloudflare API or dashboard shows)` });
         }

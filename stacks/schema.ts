@@ -217,3 +217,8 @@ export type TunnelSpec = MeshSpec["tunnels"][string];
 export type HetznerSpec = NonNullable<MeshSpec["hetzner"]>;
 export type FlowSpec = MeshSpec["access"]["flows"][string];
 export type TrustSpec = MeshSpec["sshTrust"][string];
+
+/** The hostnames a tunnel serves, once each, sorted (a hostname may have several path rules). */
+export function tunnelHostnames(tunnel: TunnelSpec): string[] {
+  return [...new Set(tunnel.ingress.map((r) => r.hostname))].sort();
+}

@@ -4,6 +4,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshSpec } from "../../stacks/schema";
+import { placeholderFor } from "../../stacks/settings";
 import { recordArtifact } from "../artifacts";
 import { asRoot, COMMAND_DEFAULTS, nodeConnection } from "./ssh";
 import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "./scripts";
@@ -19,7 +20,7 @@ export interface SshTrustArgs {
 
 /** The offline stand-in for a host key the topology does not pin yet. */
 export function hostKeyOrPlaceholder(spec: MeshSpec, node: string): string {
-  return spec.nodes[node]!.ssh.hostKey ?? `<unset:mesh.nodes.${node}.ssh.hostKey>`;
+  return spec.nodes[node]!.ssh.hostKey ?? placeholderFor(`mesh.nodes.${node}.ssh.hostKey`);
 }
 
 export class SshTrust extends pulumi.ComponentResource {

@@ -2,7 +2,7 @@
 // hostname, and the connector token for the hosting node's cloudflared, kept secret.
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import type { TunnelSpec } from "../../stacks/schema";
+import { tunnelHostnames, type TunnelSpec } from "../../stacks/schema";
 import { recordArtifact } from "../artifacts";
 import { renderIngress, tunnelTarget } from "./ingress";
 
@@ -39,7 +39,7 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
     new cloudflare.ZeroTrustTunnelCloudflaredConfig(`${name}-config`, { accountId, tunnelId: cfTunnel.id, config: { ingresses: ingress } }, { parent: this, protect });
 
     const zoneId = tunnel.zoneId !== undefined ? pulumi.output(tunnel.zoneId) : cloudflare.getZoneOutput({ filter: { name: tunnel.zone } }, { parent: this }).apply((z) => z.zoneId ?? z.id);
-    for (const host of [...new Set(tunnel.ingress.map((r) => r.hostname))].sort()) {
+    for (const host of tunnelHostnames(tunnel)) {
       const recordId = tunnel.dnsRecordIds[host];
       new cloudflare.DnsRecord(
         `${name}-dns-${host}`,

@@ -1,6 +1,6 @@
 // Finding the ids of what already exists (server, primary IP, tunnels, zones, DNS records) through
 // the providers' APIs, so the first `pulumi up` adopts the estate instead of creating it again.
-import type { MeshSpec } from "../../stacks/schema";
+import { tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 
 export interface Apis {
   /** Hetzner Cloud API base, e.g. https://api.hetzner.cloud/v1 */
@@ -73,7 +73,7 @@ export async function discover(spec: MeshSpec, apis: Apis, progress: (line: stri
       zoneIds.set(t.zone, zoneId);
     }
     if (t.zoneId === undefined) found.push({ path: `mesh.tunnels.${key}.zoneId`, value: zoneId, why: `zone ${t.zone}` });
-    for (const host of [...new Set(t.ingress.map((r) => r.hostname))].sort()) {
+    for (const host of tunnelHostnames(t)) {
       if (t.dnsRecordIds[host] !== undefined) continue;
       progress(`cloudflare: DNS record ${host}`);
       const records = await cf(`/zones/${zoneId}/dns_records?name=${encodeURIComponent(host)}&type=CNAME`);

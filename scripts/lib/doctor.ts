@@ -1,6 +1,6 @@
 // The operators' troubleshooting table as checks: each failure says what to fix.
 import { renderInventory } from "../../components/mesh/inventory";
-import type { MeshSpec } from "../../stacks/schema";
+import { tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 
 /** How the doctor looks at the mesh; the CLI uses the tailnet, the lab its own hosts. */
 export interface Probe {
@@ -84,7 +84,7 @@ export async function runDoctor(spec: MeshSpec, probe: Probe, progress: (line: s
       : cf.stdout.trim() === "active"
         ? { check: "cloudflared", target: `${key} on ${tunnel.node}`, status: "ok", detail: "active" }
         : { check: "cloudflared", target: `${key} on ${tunnel.node}`, status: "fail", detail: cf.stdout.trim() || "not active", fix: `the tunnel is down: \`systemctl status cloudflared\` on ${tunnel.node} (not Tailscale), or \`pulumi up\` to redeploy it` });
-    for (const host of [...new Set(tunnel.ingress.map((r) => r.hostname))].sort()) {
+    for (const host of tunnelHostnames(tunnel)) {
       if (!probe.publicEdge) {
         add({ check: "tunnel edge", target: host, status: "skipped", detail: "public hostnames are not checked from here" });
         continue;
