@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { validateMesh } from "../stacks/validate";
-import { configCommands, discover } from "./lib/adopt";
+import { configArgs, configCommands, discover } from "./lib/adopt";
 import { PROJECT_ROOT, readStackConfig } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
@@ -50,11 +50,12 @@ async function main(): Promise<number> {
   if (!values.write) {
     process.stdout.write(`${commands.join("\n")}\n`);
   } else {
-    for (const c of commands) {
-      process.stderr.write(`import: ${c}\n`);
-      const r = spawnSync("sh", ["-c", c], { cwd: ROOT, stdio: "inherit" });
-      if (r.status !== 0) throw new Error(`failed: ${c}`);
-    }
+    configArgs(stack, found).forEach((args, i) => {
+      process.stderr.write(`import: ${commands[i]}\n`);
+      // Run without a shell: the values come from the providers' APIs.
+      const r = spawnSync("pulumi", args, { cwd: ROOT, stdio: "inherit" });
+      if (r.status !== 0) throw new Error(`failed: ${commands[i]}`);
+    });
   }
   return missing.length === 0 ? 0 : 1;
 }

@@ -86,7 +86,13 @@ export async function discover(spec: MeshSpec, apis: Apis, progress: (line: stri
   return { found, missing };
 }
 
-/** The commands that record what was found, for the operator to read or for --write to run. */
+/** The `pulumi config set` argument lists that record what was found. */
+export function configArgs(stack: string, found: readonly Found[]): string[][] {
+  return found.map((f) => ["config", "set", "--stack", stack, "--path", f.path, String(f.value)]);
+}
+
+/** The same, as command lines for the operator to read (values quoted for the shell). */
 export function configCommands(stack: string, found: readonly Found[]): string[] {
-  return found.map((f) => `pulumi config set --stack ${stack} --path '${f.path}' ${typeof f.value === "boolean" ? String(f.value) : `'${f.value}'`}`);
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  return configArgs(stack, found).map((args, n) => ["pulumi", ...args.map((a, i) => (i === 5 || (i === 6 && typeof found[n]!.value === "string") ? quote(a) : a))].join(" "));
 }
