@@ -1,11 +1,10 @@
 // The README's promises that are cheap to keep honest: every runbook linked exists, every
 // operator command answers --help.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { ROOT } from "./helpers";
+import { ROOT, runScript } from "./helpers";
 
 const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
 
@@ -16,8 +15,8 @@ test("every runbook the README links exists, and every runbook is linked", () =>
 
 for (const script of ["plan", "drift", "dr-rebuild", "doctor", "import"]) {
   test(`npm run ${script} -- --help explains itself`, () => {
-    const r = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), [`scripts/${script}.ts`, "--help"], { cwd: ROOT, encoding: "utf8" });
-    assert.equal(r.status, 0, r.stderr);
+    const r = runScript(script, ["--help"]);
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^usage: npm run ${script}`));
     assert.ok(readme.includes(`npm run ${script}`), `the README mentions npm run ${script}`);
   });

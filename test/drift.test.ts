@@ -1,12 +1,11 @@
 // Node drift as pure functions, and the drift command's contract.
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { test } from "node:test";
 import { renderBundle } from "../components/node/scripts";
 import { compareBundle, nodeDrift, parseBundle, renderNodeDrift, type NodeExec } from "../scripts/lib/node-drift";
-import { ROOT } from "./helpers";
+import { runScript } from "./helpers";
 
 const bundle = renderBundle([
   { path: "/etc/systemd/system/a.service", mode: "0644", unit: "a", secret: false, content: "[Service]\nExecStart=/bin/a\n" },
@@ -39,11 +38,10 @@ test("a node that cannot be reached is reported, not passed", () => {
 });
 
 test("npm run drift -- --help documents the command; without the Pulumi CLI it says so and exits 2", () => {
-  const tsx = path.join(ROOT, "node_modules/.bin/tsx");
-  const help = spawnSync(tsx, ["scripts/drift.ts", "--help"], { cwd: ROOT, encoding: "utf8" });
-  assert.equal(help.status, 0);
+  const help = runScript("drift", ["--help"]);
+  assert.equal(help.code, 0);
   assert.match(help.stdout, /--nodes-only/);
-  const noCli = spawnSync(tsx, ["scripts/drift.ts", "--nodes-only"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: path.dirname(process.execPath) } });
-  assert.equal(noCli.status, 2);
+  const noCli = runScript("drift", ["--nodes-only"], { ...process.env, PATH: path.dirname(process.execPath) });
+  assert.equal(noCli.code, 2);
   assert.match(noCli.stderr, /needs the Pulumi CLI/);
 });

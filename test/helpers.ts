@@ -69,10 +69,15 @@ export function writeStackFile(mesh: Raw, extra: Record<string, unknown> = {}): 
   return file;
 }
 
+/** Runs an operator command from its TypeScript source in a child process (sync; for the async ones use spawn). */
+export function runScript(name: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsx"), [`scripts/${name}.ts`, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000, env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 /** Runs the offline plan as `npm run plan` does, in a child process. */
 export function runPlan(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsx"), ["scripts/plan.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runScript("plan", args);
 }
 
 /**

@@ -1,11 +1,9 @@
 // What a disaster-recovery rebuild replaces, and the dr-rebuild command without --yes.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { test } from "node:test";
 import { rebuildPlan } from "../scripts/lib/rebuild";
 import { validateMesh } from "../stacks/validate";
-import { prodMesh, ROOT } from "./helpers";
+import { prodMesh, runScript } from "./helpers";
 
 const spec = validateMesh(prodMesh());
 
@@ -26,11 +24,11 @@ test("a home node: its own commands and the trust commands that run on it", () =
 });
 
 test("npm run dr-rebuild without --yes prints the phases and the URNs it would replace, and changes nothing", () => {
-  const r = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/dr-rebuild.ts", "hetzner-cockpit"], { cwd: ROOT, encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
+  const r = runScript("dr-rebuild", ["hetzner-cockpit"]);
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /replace urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:hetzner:HetznerCockpit\$hcloud:index\/server:Server::prod-cockpit-server/);
   assert.match(r.stderr, /nothing done: run again with --yes/);
-  const bad = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/dr-rebuild.ts", "nope"], { cwd: ROOT, encoding: "utf8" });
-  assert.equal(bad.status, 2);
+  const bad = runScript("dr-rebuild", ["nope"]);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no node named "nope"/);
 });
