@@ -54,10 +54,11 @@ async function main(): Promise<number> {
   const text = renderPlan(config, evaluation);
   const outDir = path.resolve(values.out ?? path.join(ROOT, "out", stack));
   const written = writePlanFiles(outDir, text, evaluation);
+  const where = `${path.relative(process.cwd(), outDir) || "."}/`;
 
   if (values.quiet) console.log(text.trimEnd().split("\n").pop());
   else process.stdout.write(text);
-  console.log(`Wrote ${written} files to ${path.relative(process.cwd(), outDir) || "."}/`);
+  console.log(`Wrote ${where}: ${written.files} files (${written.changed} new or changed, ${written.removed} removed, the rest as they were)`);
   return 0;
 }
 

@@ -107,8 +107,22 @@ test("planning again into the same folder leaves exactly the new plan's files (s
   mesh.nodes.tycho = { machine: { kind: "vm", arch: "amd64" }, role: "worker", ssh: { user: "root" }, tailnet: { state: "bootstrap", firstAddress: "192.0.2.9" }, optimalos: { mode: "worker", bind: "tailnet" } };
   assert.equal(runPlan("--stack", "a", "--config-file", writeStackFile(mesh), "--out", out, "--quiet").code, 0);
   assert.ok(fs.existsSync(path.join(out, "nodes", "tycho", "scripts", "bootstrap.sh")));
-  assert.equal(runPlan("--stack", "a", "--config-file", writeStackFile(prodMesh()), "--out", out, "--quiet").code, 0);
+  // Files the new plan does not change keep their modification time; one it changes is rewritten.
+  const untouched = path.join(out, "nodes", "oracle", "units", "optimalos.service");
+  const changed = path.join(out, "inventory.json");
+  const old = new Date("2020-01-01T00:00:00Z");
+  for (const f of [untouched, changed]) fs.utimesSync(f, old, old);
+  const again = runPlan("--stack", "a", "--config-file", writeStackFile(prodMesh()), "--out", out, "--quiet");
+  assert.equal(again.code, 0, again.stderr);
   assert.equal(fs.existsSync(path.join(out, "nodes", "tycho")), false);
+  assert.equal(fs.statSync(untouched).mtimeMs, old.getTime());
+  assert.ok(fs.statSync(changed).mtimeMs > old.getTime(), "inventory.json lost tycho, so it is rewritten");
+  assert.doesNotMatch(fs.readFileSync(changed, "utf8"), /tycho/);
+  const summary = /^Wrote .*: (\d+) files \((\d+) new or changed, (\d+) removed, the rest as they were\)$/m.exec(again.stdout);
+  assert.ok(summary, again.stdout);
+  const [files, rewritten, removed] = summary.slice(1).map(Number) as [number, number, number];
+  assert.ok(rewritten > 0 && rewritten < files / 2, `${rewritten} of ${files} rewritten`);
+  assert.ok(removed >= 5, `${removed} of tycho's files removed`);
   const fresh = path.join(tmpDir("fresh"), "out");
   assert.equal(runPlan("--stack", "a", "--config-file", writeStackFile(prodMesh()), "--out", fresh, "--quiet").code, 0);
   assert.deepEqual(readTree(out), readTree(fresh));

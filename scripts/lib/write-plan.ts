@@ -1,6 +1,7 @@
 // Writes an offline plan to its out directory: the text, every registration, the outputs and
 // every artifact. Secret artifacts are never written; a marker says so. Files left from an
 // earlier plan that this one does not write are removed, so the directory is exactly this plan.
+// A file whose content is unchanged is left alone (it keeps its modification time).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SECRET_MASK, type Evaluation } from "./offline";
@@ -13,8 +14,26 @@ function listFiles(dir: string): string[] {
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
 }
 
-/** Brings `outDir` to exactly the plan's files; returns how many it wrote. */
-export function writePlanFiles(outDir: string, text: string, evaluation: Evaluation): number {
+/** The file's content, or undefined when there is none. */
+function readIfFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+export interface WriteSummary {
+  /** Files the plan consists of. */
+  readonly files: number;
+  /** Of those, written because they were new or different. */
+  readonly changed: number;
+  /** Files of an earlier plan removed. */
+  readonly removed: number;
+}
+
+/** Brings `outDir` to exactly the plan's files. */
+export function writePlanFiles(outDir: string, text: string, evaluation: Evaluation): WriteSummary {
   const files = new Map<string, string>([
     ["plan.txt", text],
     ["resources.json", `${JSON.stringify(evaluation.registrations, null, 2)}\n`],
@@ -31,14 +50,19 @@ export function writePlanFiles(outDir: string, text: string, evaluation: Evaluat
   for (const dir of [...new Set(stale.map((f) => path.dirname(path.join(outDir, f))))].sort((a, b) => b.length - a.length)) {
     for (let d = dir; d !== outDir && d.startsWith(outDir) && fs.existsSync(d) && fs.readdirSync(d).length === 0; d = path.dirname(d)) fs.rmdirSync(d);
   }
+  // Rewriting a file truncates it first, which costs far more than reading it: compare, then write.
   const made = new Set<string>();
+  let changed = 0;
   for (const [rel, body] of files) {
-    const dir = path.dirname(path.join(outDir, rel));
+    const file = path.join(outDir, rel);
+    if (readIfFile(file) === body) continue;
+    const dir = path.dirname(file);
     if (!made.has(dir)) {
       fs.mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
-    fs.writeFileSync(path.join(outDir, rel), body);
+    fs.writeFileSync(file, body);
+    changed++;
   }
-  return files.size;
+  return { files: files.size, changed, removed: stale.length };
 }
