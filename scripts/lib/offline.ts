@@ -1,6 +1,8 @@
 // Evaluates the real index.ts in-process under Pulumi's mock runtime and records every
 // registration as the engine would receive it (type, name, parent, options, inputs with secrets marked).
 import * as path from "node:path";
+import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
+import * as structProto from "google-protobuf/google/protobuf/struct_pb";
 import type { CheckResult } from "../../components/artifacts";
 import type { StackConfig } from "./stackfile";
 
@@ -95,7 +97,9 @@ export interface OfflineOptions {
   readonly id?: (type: string, name: string) => string | undefined;
   /**
    * Keep stack traces while the program runs. Off by default: the Pulumi SDK records a stack for
-   * every promise it makes, which is most of the time of a large plan; errors keep their messages.
+   * every promise it makes and a whole one for every resource (its source position, which an
+   * offline plan does not use), which is most of the time of a large plan; errors keep their
+   * name and message.
    */
   readonly stacks?: boolean;
   /**
@@ -173,11 +177,13 @@ function inputSourcesOf(req: WireRequest): { [k: string]: string[] } {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-interface WireResponse {
-  getUrn(): string;
-}
+type Callback = (err: unknown, resp: unknown) => void;
 
-type Callback = (err: unknown, resp: WireResponse | undefined) => void;
+/** The parts of the SDK's mock monitor a registration uses: its URN scheme and its resource table (reads and outputs use it). */
+interface MockMonitorState {
+  newUrn(parent: string, type: string, name: string): string;
+  readonly resources: Map<string, { urn: string; id: string | null; state: unknown }>;
+}
 
 /**
  * Runs the program (index.ts) with `config` under the mock runtime. Must be called once per
@@ -200,20 +206,22 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
 
   const preview = options.preview ?? true;
   const realInputs = new Map<string, Record<string, unknown>>();
+  /** What the provider answers on create: its inputs echoed back, plus what it would compute. */
+  const newResource = (type: string, name: string, inputs: Record<string, unknown>, importId: string) => {
+    if (options.realInputsOf?.includes(type)) realInputs.set(name, unwrapSecrets(inputs) as Record<string, unknown>);
+    return {
+      id: options.id?.(type, name) ?? offlineId(type, name, importId, preview),
+      state: {
+        ...inputs,
+        ...OFFLINE_STATE[type]?.(name),
+        // An evaluated `up` has each command's output; a stand-in names the command, so whoever runs the plan can wire in the real one.
+        ...(!preview && type === "command:remote:Command" ? { stdout: `${STDOUT_PREFIX}${name}>` } : {}),
+        ...options.state?.(type, name, inputs),
+      },
+    };
+  };
   const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
-    newResource: (args) => {
-      if (options.realInputsOf?.includes(args.type)) realInputs.set(args.name, unwrapSecrets(args.inputs) as Record<string, unknown>);
-      return {
-        id: options.id?.(args.type, args.name) ?? offlineId(args.type, args.name, args.id, preview),
-        state: {
-          ...args.inputs,
-          ...OFFLINE_STATE[args.type]?.(args.name),
-          // An evaluated `up` has each command's output; a stand-in names the command, so whoever runs the plan can wire in the real one.
-          ...(!preview && args.type === "command:remote:Command" ? { stdout: `${STDOUT_PREFIX}${args.name}>` } : {}),
-          ...options.state?.(args.type, args.name, args.inputs as Record<string, unknown>),
-        },
-      };
-    },
+    newResource: (args) => newResource(args.type, args.name, args.inputs as Record<string, unknown>, args.id ?? ""),
     call: (args) => {
       const override = options.invoke?.(args.token, args.inputs as Record<string, unknown>);
       if (override !== undefined) return override;
@@ -224,40 +232,58 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   };
 
   const registrations: Registration[] = [];
-  // Record each registration as the engine receives it. The SDK's mock monitor is wrapped rather
-  // than replaced, so setMocks keeps the runtime's feature flags (secrets among them) as they are.
-  const monitorClass = mocksModule.MockMonitor as unknown as { prototype: { registerResource(req: WireRequest, callback: Callback): Promise<void> } };
-  const register = monitorClass.prototype.registerResource;
-  monitorClass.prototype.registerResource = function (req: WireRequest, callback: Callback): Promise<void> {
-    return register.call(this, req, (err: unknown, resp: WireResponse | undefined) => {
-      if (!err && resp) {
-        registrations.push({
-          urn: resp.getUrn(),
-          type: req.getType(),
-          name: req.getName(),
-          parent: req.getParent() || null,
-          custom: req.getCustom(),
-          protect: req.getProtect() === true,
-          importId: req.getImportid() || null,
-          deleteBeforeReplace: req.getDeletebeforereplace(),
-          ignoreChanges: [...req.getIgnorechangesList()].sort(),
-          replaceOnChanges: [...req.getReplaceonchangesList()].sort(),
-          additionalSecretOutputs: [...new Set(req.getAdditionalsecretoutputsList())].sort(),
-          dependsOn: [...req.getDependenciesList()].sort(),
-          inputSources: inputSourcesOf(req),
-          inputs: maskWire(req.getObject()?.toJavaScript() ?? {}) as { [k: string]: PlainValue },
-        });
-      }
-      callback(err, resp);
-    });
+  // Registrations are answered here rather than by the SDK's mock monitor, which decodes the
+  // inputs into live values and encodes its answer back (a promise per property). The inputs stay
+  // in their wire form, as the engine receives them: recorded as they are, echoed back as the
+  // state (secrets stay secret, unknowns stay unknown). Only this method is replaced, so setMocks
+  // keeps the runtime's feature flags (secrets among them) and reads (`get`) as they are.
+  const monitorClass = mocksModule.MockMonitor as unknown as {
+    prototype: { registerResource(this: MockMonitorState, req: WireRequest, callback: Callback): void };
+  };
+  monitorClass.prototype.registerResource = function (this: MockMonitorState, req: WireRequest, callback: Callback): void {
+    let response: InstanceType<typeof resourceProto.RegisterResourceResponse>;
+    try {
+      const inputs = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+      const result = newResource(req.getType(), req.getName(), inputs, req.getImportid());
+      const urn = this.newUrn(req.getParent(), req.getType(), req.getName());
+      this.resources.set(urn, { urn, id: result.id, state: result.state });
+      response = new resourceProto.RegisterResourceResponse();
+      response.setUrn(urn);
+      response.setId(result.id);
+      response.setObject(structProto.Struct.fromJavaScript(result.state as Parameters<typeof structProto.Struct.fromJavaScript>[0]));
+      registrations.push({
+        urn,
+        type: req.getType(),
+        name: req.getName(),
+        parent: req.getParent() || null,
+        custom: req.getCustom(),
+        protect: req.getProtect() === true,
+        importId: req.getImportid() || null,
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        ignoreChanges: [...req.getIgnorechangesList()].sort(),
+        replaceOnChanges: [...req.getReplaceonchangesList()].sort(),
+        additionalSecretOutputs: [...new Set(req.getAdditionalsecretoutputsList())].sort(),
+        dependsOn: [...req.getDependenciesList()].sort(),
+        inputSources: inputSourcesOf(req),
+        inputs: maskWire(inputs) as { [k: string]: PlainValue },
+      });
+    } catch (err) {
+      callback(err, undefined);
+      return;
+    }
+    callback(null, response);
   };
 
   await pulumi.runtime.setMocks(mocks, config.project, config.stack, preview);
 
   let exported: Record<string, unknown> = {};
   let error: unknown;
-  const stackTraceLimit = Error.stackTraceLimit;
-  if (!options.stacks) Error.stackTraceLimit = 0;
+  const { stackTraceLimit, prepareStackTrace } = Error;
+  if (!options.stacks) {
+    Error.stackTraceLimit = 0;
+    // The SDK lifts the limit while it takes a resource's source position; this keeps that cheap too.
+    Error.prepareStackTrace = (err: Error) => (err.message ? `${err.name}: ${err.message}` : err.name);
+  }
   try {
     exported = require(PROGRAM) as Record<string, unknown>;
   } catch (err) {
@@ -284,6 +310,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
 
   await settings.disconnect();
   Error.stackTraceLimit = stackTraceLimit;
+  Error.prepareStackTrace = prepareStackTrace;
   registrations.sort((a, b) => a.urn.localeCompare(b.urn));
   const checks = [...recordedChecks()];
   const notices = [...recordedNotices()];
