@@ -1,9 +1,11 @@
 // The tailnet: its policy (with its own tests, checked offline first), MagicDNS, and per node
 // either the joined device's tags and key expiry or a single-use auth key for its bootstrap.
+// Joined devices are found in one listing of the tailnet's devices, not one lookup per node.
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact, recordCheck } from "../artifacts";
+import { deviceIdOf } from "./devices";
 import { describeFailures, evaluatePolicy } from "./evaluate";
 import { nodeTags, policyInventory } from "./intent";
 import { renderPolicy } from "./policy";
@@ -31,10 +33,15 @@ export class Tailnet extends pulumi.ComponentResource {
   public readonly nodeTags: Record<string, string[]>;
   /** Single-use auth keys for nodes to bootstrap, by node name; secret. */
   public readonly authKeys: Record<string, pulumi.Output<string>>;
+  private readonly acl: tailscale.Acl;
+  private readonly spec: MeshSpec;
+  private readonly name: string;
 
   constructor(name: string, args: TailnetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("optimal-mesh:tailnet:Tailnet", name, {}, opts);
     const { spec } = args;
+    this.spec = spec;
+    this.name = name;
 
     const text = renderPolicy(spec, { stack: args.stack });
     const evaluation = evaluatePolicy(text, policyInventory(spec));
@@ -43,7 +50,7 @@ export class Tailnet extends pulumi.ComponentResource {
     recordCheck({ name: "tailnet policy tests", passed: evaluation.cases.filter((c) => c.pass).length, failed: evaluation.cases.length - evaluation.cases.filter((c) => c.pass).length, failures });
     if (failures.length > 0) throw new pulumi.ResourceError(`the rendered tailnet policy fails its own checks:\n  ${failures.join("\n  ")}`, this);
 
-    const acl = new tailscale.Acl(
+    const acl = (this.acl = new tailscale.Acl(
       `${name}-policy`,
       {
         acl: text,
@@ -52,11 +59,12 @@ export class Tailnet extends pulumi.ComponentResource {
         resetAclOnDestroy: false,
       },
       { parent: this, protect: true },
-    );
+    ));
     new tailscale.DnsPreferences(`${name}-dns`, { magicDns: true }, { parent: this });
 
     this.nodeTags = {};
     this.authKeys = {};
+    const stable: string[] = [];
     for (const node of Object.keys(spec.nodes).sort()) {
       const tags = nodeTags(spec, node);
       this.nodeTags[node] = tags;
@@ -81,14 +89,31 @@ export class Tailnet extends pulumi.ComponentResource {
         );
         this.authKeys[node] = pulumi.secret(key.key);
       }
-      if (joined) {
-        const device = tailscale.getDeviceOutput({ hostname: node, waitFor: "60s" }, { parent: this });
-        new tailscale.DeviceTags(`${name}-${node}-tags`, { deviceId: device.id, tags }, { parent: this, dependsOn: [acl] });
-        new tailscale.DeviceKey(`${name}-${node}-key`, { deviceId: device.id, keyExpiryDisabled: keyExpiryDisabled(spec, node) }, { parent: this });
-      }
+      // A machine this program rebuilds is looked up once it is back (adoptRebuiltDevice).
+      if (joined && !rebuildable) stable.push(node);
+    }
+    if (stable.length > 0) {
+      const listing = tailscale.getDevicesOutput({}, { parent: this });
+      for (const node of stable) this.deviceSettings(node, listing.apply((r) => deviceIdOf(r.devices ?? [], node)));
     }
 
     this.policy = pulumi.output(text);
     this.registerOutputs({ policy: this.policy, nodeTags: this.nodeTags, authKeys: this.authKeys });
+  }
+
+  /**
+   * Tags and key expiry of the joined machine this program (re)builds (the Hetzner server). Its
+   * device is looked up after `ready`, a command that reached it over the tailnet: a rebuilt server
+   * is a new device, which does not exist while the program starts.
+   */
+  public adoptRebuiltDevice(node: string, ready: pulumi.Resource): void {
+    if (this.spec.hetzner?.node !== node || this.spec.nodes[node]!.tailnet.state !== "joined") throw new Error(`${node} is not a joined machine this program builds`);
+    const listing = tailscale.getDevicesOutput({}, { parent: this, dependsOn: [ready] });
+    this.deviceSettings(node, listing.apply((r) => deviceIdOf(r.devices ?? [], node)));
+  }
+
+  private deviceSettings(node: string, deviceId: pulumi.Output<string>): void {
+    new tailscale.DeviceTags(`${this.name}-${node}-tags`, { deviceId, tags: this.nodeTags[node]! }, { parent: this, dependsOn: [this.acl] });
+    new tailscale.DeviceKey(`${this.name}-${node}-key`, { deviceId, keyExpiryDisabled: keyExpiryDisabled(this.spec, node) }, { parent: this });
   }
 }

@@ -2,7 +2,6 @@
 // registration as the engine would receive it (type, name, parent, options, inputs with secrets marked).
 import * as path from "node:path";
 import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
-import * as structProto from "google-protobuf/google/protobuf/struct_pb";
 import type { CheckResult } from "../../components/artifacts";
 import type { StackConfig } from "./stackfile";
 
@@ -45,11 +44,21 @@ export interface Artifact {
   readonly secret: boolean;
 }
 
+/** The mesh's node names in a stack's config, for offline answers about its machines (none if the config is unreadable: validation reports that). */
+function meshNodeNames(config: StackConfig): string[] {
+  try {
+    const mesh = JSON.parse(config.values["optimal-mesh:mesh"] ?? "{}") as { nodes?: unknown };
+    return mesh.nodes !== null && typeof mesh.nodes === "object" ? Object.keys(mesh.nodes).sort() : [];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Offline answers for the provider functions the program calls (data sources). Each returns a
  * visibly fake value; anything not listed fails the plan instead of being guessed.
  */
-const OFFLINE_INVOKES: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>> = {
+const OFFLINE_INVOKES: Readonly<Record<string, (inputs: Record<string, unknown>, config: StackConfig) => Record<string, unknown>>> = {
   "cloudflare:index/getZone:getZone": (inputs) => {
     const name = String((inputs.filter as { name?: unknown } | undefined)?.name);
     return { id: `offline-zone-${name}`, zoneId: `offline-zone-${name}`, name };
@@ -59,10 +68,11 @@ const OFFLINE_INVOKES: Readonly<Record<string, (inputs: Record<string, unknown>)
     tunnelId: inputs.tunnelId,
     token: `<offline:tunnel-token:${String(inputs.tunnelId)}>`,
   }),
-  "tailscale:index/getDevice:getDevice": (inputs) => {
-    const hostname = String(inputs.hostname ?? inputs.name);
-    return { id: `offline-device-${hostname}`, nodeId: `offline-node-${hostname}`, hostname, name: `${hostname}.offline.ts.net`, addresses: [], tags: [], authorized: true };
-  },
+  // The tailnet as if every node of the stack were on it under its own name.
+  "tailscale:index/getDevices:getDevices": (_inputs, config) => ({
+    id: "offline-tailnet",
+    devices: meshNodeNames(config).map((node) => ({ id: `offline-device-${node}`, nodeId: `offline-node-${node}`, hostname: node, name: `${node}.offline.ts.net`, addresses: [], tags: [], authorized: true })),
+  }),
 };
 
 /**
@@ -177,7 +187,17 @@ function inputSourcesOf(req: WireRequest): { [k: string]: string[] } {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-type Callback = (err: unknown, resp: unknown) => void;
+type Callback = (err: unknown, resp: RegisterResponse | undefined) => void;
+
+/** What the SDK reads of a RegisterResourceResponse. */
+interface RegisterResponse {
+  getUrn(): string;
+  getId(): string;
+  getObject(): { toJavaScript(): Record<string, unknown> };
+  getPropertydependenciesMap(): undefined;
+  getResult(): number;
+  toString(): string;
+}
 
 /** The parts of the SDK's mock monitor a registration uses: its URN scheme and its resource table (reads and outputs use it). */
 interface MockMonitorState {
@@ -227,7 +247,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
       if (override !== undefined) return override;
       const answer = OFFLINE_INVOKES[args.token];
       if (answer === undefined) throw new Error(`offline plan: no offline answer for provider function ${args.token}`);
-      return answer(args.inputs as Record<string, unknown>);
+      return answer(args.inputs as Record<string, unknown>, config);
     },
   };
 
@@ -237,20 +257,28 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   // in their wire form, as the engine receives them: recorded as they are, echoed back as the
   // state (secrets stay secret, unknowns stay unknown). Only this method is replaced, so setMocks
   // keeps the runtime's feature flags (secrets among them) and reads (`get`) as they are.
+  // The answer is the plain response the SDK itself makes when it has no engine (the getters its
+  // registration reads), not a protobuf message: encoding the state only for the SDK to decode it
+  // again, and the SDK printing every message into a debug line, were a tenth of a large plan.
   const monitorClass = mocksModule.MockMonitor as unknown as {
     prototype: { registerResource(this: MockMonitorState, req: WireRequest, callback: Callback): void };
   };
   monitorClass.prototype.registerResource = function (this: MockMonitorState, req: WireRequest, callback: Callback): void {
-    let response: InstanceType<typeof resourceProto.RegisterResourceResponse>;
+    let response: RegisterResponse;
     try {
       const inputs = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
       const result = newResource(req.getType(), req.getName(), inputs, req.getImportid());
       const urn = this.newUrn(req.getParent(), req.getType(), req.getName());
       this.resources.set(urn, { urn, id: result.id, state: result.state });
-      response = new resourceProto.RegisterResourceResponse();
-      response.setUrn(urn);
-      response.setId(result.id);
-      response.setObject(structProto.Struct.fromJavaScript(result.state as Parameters<typeof structProto.Struct.fromJavaScript>[0]));
+      const state = result.state;
+      response = {
+        getUrn: () => urn,
+        getId: () => result.id,
+        getObject: () => ({ toJavaScript: () => state }),
+        getPropertydependenciesMap: () => undefined,
+        getResult: () => resourceProto.Result.SUCCESS,
+        toString: () => `registered ${urn}`,
+      };
       registrations.push({
         urn,
         type: req.getType(),

@@ -22,6 +22,7 @@ export function rebuildPlan(spec: MeshSpec, stack: string, node: string): Rebuil
         "delete the server and create a new one from the pinned image, keeping the primary IP, firewall, tunnel and DNS",
         "first boot: cloud-init hardens SSH, joins the tailnet with a fresh single-use key, installs cloudflared, Bun and OptimalOS",
         "install, deploy and heartbeat run again (their triggers follow the server id)",
+        "once deployed, the new server's tailnet device is looked up and gets its tags and key expiry",
       ],
     };
   }

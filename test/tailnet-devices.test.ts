@@ -1,0 +1,75 @@
+// Joined nodes' tailnet devices: found in one listing of the tailnet by their MagicDNS name; the
+// server this program rebuilds is looked up only once its node host has reached it.
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { deviceIdOf, type TailnetDevice } from "../components/tailnet/devices";
+import { evaluateOffline } from "../scripts/lib/offline";
+import type { StackConfig } from "../scripts/lib/stackfile";
+import { prodMesh } from "./helpers";
+
+const device = (name: string, id: string, hostname = name.split(".")[0]!): TailnetDevice => ({ id, name: `${name}.tail1234.ts.net`, hostname });
+
+describe("deviceIdOf", () => {
+  test("picks the device whose MagicDNS name is the node's, whatever the machine calls itself", () => {
+    const devices = [device("oracle", "d1"), device("pop-os", "d2", "carlos-desktop"), device("pop-os-laptop", "d3")];
+    assert.equal(deviceIdOf(devices, "oracle"), "d1");
+    assert.equal(deviceIdOf(devices, "pop-os"), "d2");
+  });
+
+  test("a missing device names the node's config and both ways to fix it", () => {
+    assert.throws(
+      () => deviceIdOf([device("oracle", "d1")], "pop-os"),
+      (err: Error) =>
+        /no device is named pop-os, but mesh\.nodes\.pop-os\.tailnet\.state is "joined"/.test(err.message) &&
+        /tailscale up --hostname=pop-os/.test(err.message) &&
+        /set mesh\.nodes\.pop-os\.tailnet\.state: bootstrap/.test(err.message),
+    );
+    // A machine that joined under another name is pointed at.
+    assert.throws(() => deviceIdOf([device("popos", "d9", "pop-os")], "pop-os"), /a device with that hostname is on the tailnet as popos\.tail1234\.ts\.net/);
+  });
+
+  test("a stale device of a rebuilt machine is reported with the new one, not silently tagged", () => {
+    const devices = [device("hetzner-cockpit", "old"), device("hetzner-cockpit-1", "new", "hetzner-cockpit"), device("hetzner-cockpit-tools", "other")];
+    assert.throws(
+      () => deviceIdOf(devices, "hetzner-cockpit"),
+      (err: Error) =>
+        /2 devices stand for node hetzner-cockpit: hetzner-cockpit\.tail1234\.ts\.net \(id old\), hetzner-cockpit-1\.tail1234\.ts\.net \(id new\)/.test(err.message) &&
+        /remove the stale one/.test(err.message),
+    );
+    // Another machine whose name merely starts with the node's is no twin.
+    assert.equal(deviceIdOf([device("hetzner-cockpit", "old"), device("hetzner-cockpit-tools", "other")], "hetzner-cockpit"), "old");
+  });
+});
+
+test("an evaluated up lists the tailnet once for the home nodes, and once more for the cockpit after its deploy", async () => {
+  const config: StackConfig = { project: "optimal-mesh", stack: "t", values: { "optimal-mesh:mesh": JSON.stringify(prodMesh()) }, encrypted: [] };
+  const events: string[] = [];
+  const tailnet = [device("oracle", "id-oracle", "raspberrypi"), device("pop-os", "id-pop-os"), device("hetzner-cockpit", "id-cockpit")];
+  const evaluation = await evaluateOffline(config, {
+    preview: false,
+    state: (_type, name) => {
+      events.push(`register ${name}`);
+      return undefined;
+    },
+    invoke: (token) => {
+      if (token !== "tailscale:index/getDevices:getDevices") return undefined;
+      events.push("list devices");
+      return { id: "tailnet", devices: tailnet };
+    },
+  });
+  assert.equal(evaluation.error, undefined);
+  const lists = events.flatMap((e, i) => (e === "list devices" ? [i] : []));
+  assert.equal(lists.length, 2, events.join("\n"));
+  assert.ok(lists[1]! > events.indexOf("register t-node-hetzner-cockpit-deploy"), "the cockpit's device is looked up after its deploy");
+  const deviceIds = Object.fromEntries(
+    evaluation.registrations.filter((r) => r.type === "tailscale:index/deviceTags:DeviceTags" || r.type === "tailscale:index/deviceKey:DeviceKey").map((r) => [r.name, r.inputs.deviceId]),
+  );
+  assert.deepEqual(deviceIds, {
+    "t-tailnet-hetzner-cockpit-key": "id-cockpit",
+    "t-tailnet-hetzner-cockpit-tags": "id-cockpit",
+    "t-tailnet-oracle-key": "id-oracle",
+    "t-tailnet-oracle-tags": "id-oracle",
+    "t-tailnet-pop-os-key": "id-pop-os",
+    "t-tailnet-pop-os-tags": "id-pop-os",
+  });
+});
