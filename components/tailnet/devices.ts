@@ -13,26 +13,39 @@ export interface TailnetDevice {
 const label = (d: TailnetDevice) => d.name.split(".")[0]!;
 
 /**
- * The id of `node`'s device. A node joins with `--hostname=<node>`, so its MagicDNS name is the
- * node's name; when the name was taken (a stale device of a rebuilt machine), the new device gets
- * `<node>-1`: both are reported rather than tagging the wrong one.
+ * Finds nodes' devices in one listing: the id of a node's device. A node joins with
+ * `--hostname=<node>`, so its MagicDNS name is the node's name; when the name was taken (a stale
+ * device of a rebuilt machine), the new device gets `<node>-1`: both are reported rather than
+ * tagging the wrong one. The listing is indexed once, so a large tailnet costs one pass.
  */
-export function deviceIdOf(devices: readonly TailnetDevice[], node: string): string {
-  const twin = new RegExp(`^${node.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-\\d+$`);
-  const named = devices.filter((d) => label(d) === node);
-  const twins = devices.filter((d) => d.hostname === node && twin.test(label(d)));
-  const candidates = [...named, ...twins];
-  if (named.length === 1 && twins.length === 0) return named[0]!.id;
-  if (candidates.length > 1) {
-    throw new Error(
-      `tailnet: ${candidates.length} devices stand for node ${node}: ${candidates.map((d) => `${d.name} (id ${d.id})`).join(", ")}.\n` +
-        `  fix: remove the stale one in the Tailscale admin console (a rebuilt machine joins anew), then run again`,
-    );
+export function deviceFinder(devices: readonly TailnetDevice[]): (node: string) => string {
+  const byLabel = new Map<string, TailnetDevice[]>();
+  const byHostname = new Map<string, TailnetDevice[]>();
+  for (const d of devices) {
+    byLabel.set(label(d), [...(byLabel.get(label(d)) ?? []), d]);
+    byHostname.set(d.hostname, [...(byHostname.get(d.hostname) ?? []), d]);
   }
-  const sameHost = devices.filter((d) => d.hostname === node);
-  throw new Error(
-    `tailnet: no device is named ${node}, but mesh.nodes.${node}.tailnet.state is "joined"` +
-      (sameHost.length > 0 ? ` (a device with that hostname is on the tailnet as ${sameHost.map((d) => d.name).join(", ")})` : "") +
-      `.\n  fix: join the machine with \`tailscale up --hostname=${node}\` (or rename its device to ${node}), or set mesh.nodes.${node}.tailnet.state: bootstrap`,
-  );
+  return (node) => {
+    const named = byLabel.get(node) ?? [];
+    const sameHost = byHostname.get(node) ?? [];
+    const twins = sameHost.filter((d) => label(d).startsWith(`${node}-`) && /^\d+$/.test(label(d).slice(node.length + 1)));
+    if (named.length === 1 && twins.length === 0) return named[0]!.id;
+    const candidates = [...named, ...twins];
+    if (candidates.length > 1) {
+      throw new Error(
+        `tailnet: ${candidates.length} devices stand for node ${node}: ${candidates.map((d) => `${d.name} (id ${d.id})`).join(", ")}.\n` +
+          `  fix: remove the stale one in the Tailscale admin console (a rebuilt machine joins anew), then run again`,
+      );
+    }
+    throw new Error(
+      `tailnet: no device is named ${node}, but mesh.nodes.${node}.tailnet.state is "joined"` +
+        (sameHost.length > 0 ? ` (a device with that hostname is on the tailnet as ${sameHost.map((d) => d.name).join(", ")})` : "") +
+        `.\n  fix: join the machine with \`tailscale up --hostname=${node}\` (or rename its device to ${node}), or set mesh.nodes.${node}.tailnet.state: bootstrap`,
+    );
+  };
+}
+
+/** The id of `node`'s device in `devices` (see deviceFinder). */
+export function deviceIdOf(devices: readonly TailnetDevice[], node: string): string {
+  return deviceFinder(devices)(node);
 }

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact, recordCheck } from "../artifacts";
-import { deviceIdOf } from "./devices";
+import { deviceFinder } from "./devices";
 import { describeFailures, evaluatePolicy } from "./evaluate";
 import { nodeTags, policyInventory } from "./intent";
 import { renderPolicy } from "./policy";
@@ -94,7 +94,8 @@ export class Tailnet extends pulumi.ComponentResource {
     }
     if (stable.length > 0) {
       const listing = tailscale.getDevicesOutput({}, { parent: this });
-      for (const node of stable) this.deviceSettings(node, listing.apply((r) => deviceIdOf(r.devices ?? [], node)));
+      let find: ((node: string) => string) | undefined;
+      for (const node of stable) this.deviceSettings(node, listing.apply((r) => (find ??= deviceFinder(r.devices ?? []))(node)));
     }
 
     this.policy = pulumi.output(text);
@@ -109,7 +110,7 @@ export class Tailnet extends pulumi.ComponentResource {
   public adoptRebuiltDevice(node: string, ready: pulumi.Resource): void {
     if (this.spec.hetzner?.node !== node || this.spec.nodes[node]!.tailnet.state !== "joined") throw new Error(`${node} is not a joined machine this program builds`);
     const listing = tailscale.getDevicesOutput({}, { parent: this, dependsOn: [ready] });
-    this.deviceSettings(node, listing.apply((r) => deviceIdOf(r.devices ?? [], node)));
+    this.deviceSettings(node, listing.apply((r) => deviceFinder(r.devices ?? [])(node)));
   }
 
   private deviceSettings(node: string, deviceId: pulumi.Output<string>): void {
