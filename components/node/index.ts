@@ -63,7 +63,11 @@ export class NodeHost extends pulumi.ComponentResource {
     for (const f of files) artifact(f.path === unitPath(f.unit) ? `units/${f.unit}.service` : `files${f.path}`, f.content);
     const secretFiles = files.filter((f) => f.secret);
     if (secretFiles.length > 0 && args.tunnelToken === undefined) throw new pulumi.ResourceError(`${node} runs cloudflared but hosts no tunnel`, this);
-    const bundle = pulumi.secret(pulumi.output(args.tunnelToken ?? "").apply((tunnelToken) => renderBundle(bundleFiles(nodeUnits(spec, node, { tunnelToken })))));
+    // The bundle is secret either way; only a node with secret files renders it again, with them.
+    const bundle =
+      secretFiles.length === 0
+        ? pulumi.secret(renderBundle(files))
+        : pulumi.secret(args.tunnelToken!.apply((tunnelToken) => renderBundle(bundleFiles(nodeUnits(spec, node, { tunnelToken })))));
 
     const deployScript = renderDeployScript(spec, node, unitNames);
     const removeScript = renderRemoveScript(node, unitNames, files.map((f) => f.path).sort());
