@@ -38,3 +38,21 @@ test("a wide flow is drawn through a node of its own, so a large mesh stays read
   assert.match(big, /^ {2}flow_flow_loom --> w20$/m);
   assert.ok(big.split("\n").length < 200, `${big.split("\n").length} lines`);
 });
+
+test("a flow of up to 8 source-target pairs is drawn edge by edge; the 9th pair draws it through its own node", () => {
+  const withWorkers = (n: number) => {
+    const raw = prodMesh();
+    for (let i = 1; i <= n; i++) {
+      raw.nodes[`w${i}`] = structuredClone(raw.nodes["pop-os"]);
+      raw.access.flows.llm.to.push(`w${i}`);
+    }
+    return renderMermaid(validateMesh(raw), "edge");
+  };
+  const eight = withWorkers(7); // oracle to pop-os and w1..w7
+  assert.doesNotMatch(eight, /flow_flow_llm/);
+  assert.match(eight, /^ {2}oracle -->\|":11434"\| w7$/m);
+  const nine = withWorkers(8);
+  assert.match(nine, /^ {2}oracle --> flow_flow_llm$/m);
+  assert.match(nine, /^ {2}flow_flow_llm --> w8$/m);
+  assert.doesNotMatch(nine, /oracle -->\|":11434"\| w8/);
+});

@@ -26,8 +26,11 @@ export function renderMermaid(spec: MeshSpec, stack: string): string {
   const edges = new Map<string, Set<string>>();
   const flowLines: string[] = [];
   for (const g of accessIntent(spec)) {
-    const pairs = g.sources.flatMap((s) => g.targets.filter((t) => !(s.kind === "node" && s.name === t.node)).map((t) => ({ s, t })));
-    if (pairs.length > MAX_PAIRS_DRAWN) {
+    // Counted before any is drawn: a wide flow has n² pairs.
+    const targetsAt = new Map<string, number>();
+    for (const t of g.targets) targetsAt.set(t.node, (targetsAt.get(t.node) ?? 0) + 1);
+    const selfPairs = g.sources.reduce((k, s) => k + (s.kind === "node" ? (targetsAt.get(s.name) ?? 0) : 0), 0);
+    if (g.sources.length * g.targets.length - selfPairs > MAX_PAIRS_DRAWN) {
       // A wide flow goes through one node of its own: 2n edges instead of n².
       const flow = `flow_${id(g.id)}`;
       flowLines.push(`  ${flow}(["${g.id} ${[...new Set(g.targets.map((t) => `:${t.port}`))].sort().join(" ")}"])`);
@@ -35,9 +38,12 @@ export function renderMermaid(spec: MeshSpec, stack: string): string {
       for (const t of [...new Set(g.targets.map((x) => id(x.node)))].sort()) flowLines.push(`  ${flow} --> ${t}`);
       continue;
     }
-    for (const { s, t } of pairs) {
-      const key = `${principalId(s)} ${id(t.node)}`;
-      edges.set(key, (edges.get(key) ?? new Set()).add(`:${t.port}`));
+    for (const s of g.sources) {
+      for (const t of g.targets) {
+        if (s.kind === "node" && s.name === t.node) continue;
+        const key = `${principalId(s)} ${id(t.node)}`;
+        edges.set(key, (edges.get(key) ?? new Set()).add(`:${t.port}`));
+      }
     }
   }
   for (const [key, ports] of [...edges].sort(([a], [b]) => a.localeCompare(b))) {
