@@ -22,9 +22,14 @@ export function adminSelectors(spec: MeshSpec): string[] {
   return [...(adminEmails(spec).length > 0 ? [ADMIN_GROUP] : []), ...autogroups];
 }
 
-/** Tags that select a group of nodes (roles, cockpit, capabilities) and their members. */
+const groupTagsOf = new WeakMap<MeshSpec, Map<string, Set<string>>>();
+
+/** Tags that select a group of nodes (roles, cockpit, capabilities) and their members (once per spec: every rule asks). */
 function groupTags(spec: MeshSpec): Map<string, Set<string>> {
+  const known = groupTagsOf.get(spec);
+  if (known !== undefined) return known;
   const members = new Map<string, Set<string>>();
+  groupTagsOf.set(spec, members);
   for (const name of Object.keys(spec.nodes)) {
     for (const tag of nodeTags(spec, name)) {
       if (tag === nodeTag(name)) continue;
@@ -103,11 +108,16 @@ export function policyTests(spec: MeshSpec): TestCase[] {
     const n = spec.nodes[node]!;
     return [...new Set([n.ssh.port, n.optimalos.port, ...Object.values(n.services).flatMap((s) => (s.port === undefined ? [] : [s.port]))])].sort((a, b) => a - b);
   };
+  // Each node's part in every grant, gathered in one pass over the grants.
+  const asSource = new Map<string, Set<string>>(names.map((n) => [n, new Set()]));
+  const asTarget = new Map<string, string[]>(names.map((n) => [n, []]));
+  for (const g of grants) {
+    for (const p of g.sources) if (p.kind === "node") asSource.get(p.name)!.add(g.id);
+    for (const t of g.targets) asTarget.get(t.node)!.push(`${g.id}@${t.port}`);
+  }
   const membership = new Map<string, string>();
   for (const node of names) {
-    const asSource = grants.filter((g) => g.sources.some((p) => p.kind === "node" && p.name === node)).map((g) => g.id);
-    const asTarget = grants.flatMap((g) => g.targets.filter((t) => t.node === node).map((t) => `${g.id}@${t.port}`));
-    membership.set(node, JSON.stringify([asSource, asTarget.sort(), probesOf(node)]));
+    membership.set(node, JSON.stringify([grants.map((g) => g.id).filter((id) => asSource.get(node)!.has(id)), asTarget.get(node)!.sort(), probesOf(node)]));
   }
   const classes = new Map<string, string[]>();
   for (const node of names) classes.set(membership.get(node)!, [...(classes.get(membership.get(node)!) ?? []), node]);
