@@ -127,3 +127,28 @@ test("planning again into the same folder leaves exactly the new plan's files (s
   assert.equal(runPlan("--stack", "a", "--config-file", writeStackFile(prodMesh()), "--out", fresh, "--quiet").code, 0);
   assert.deepEqual(readTree(out), readTree(fresh));
 });
+
+test("the out directory's list of plan files finds stale files without a walk, and never reaches outside", () => {
+  const root = tmpDir("list");
+  const out = path.join(root, "out");
+  assert.equal(runPlan("--out", out, "--quiet").code, 0);
+  const listed = fs.readFileSync(path.join(out, ".plan-files"), "utf8").trimEnd().split("\n");
+  assert.ok(listed.includes("plan.txt") && listed.includes("nodes/oracle/units/optimalos.service"), listed.join(", "));
+  assert.ok(!listed.includes(".plan-files"));
+  // A file the plan did not write is not its to remove; one the list names and the plan no longer has is.
+  fs.writeFileSync(path.join(out, "notes.md"), "mine\n");
+  fs.writeFileSync(path.join(out, "nodes", "oracle", "old.sh"), "stale\n");
+  fs.writeFileSync(path.join(root, "outside.txt"), "keep\n");
+  fs.appendFileSync(path.join(out, ".plan-files"), "nodes/oracle/old.sh\n../outside.txt\n/etc/hostname\n");
+  const again = runPlan("--out", out, "--quiet");
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /\(0 new or changed, 1 removed, the rest as they were\)/);
+  assert.equal(fs.existsSync(path.join(out, "nodes", "oracle", "old.sh")), false);
+  assert.equal(fs.readFileSync(path.join(out, "notes.md"), "utf8"), "mine\n");
+  assert.equal(fs.readFileSync(path.join(root, "outside.txt"), "utf8"), "keep\n");
+  // Without the list (a plan stopped half way), the directory is walked: everything not planned goes.
+  fs.rmSync(path.join(out, ".plan-files"));
+  assert.equal(runPlan("--out", out, "--quiet").code, 0);
+  assert.equal(fs.existsSync(path.join(out, "notes.md")), false);
+  assert.deepEqual(fs.readFileSync(path.join(out, ".plan-files"), "utf8").trimEnd().split("\n"), listed);
+});

@@ -1,7 +1,8 @@
 // Writes an offline plan to its out directory: the text, every registration, the outputs and
 // every artifact. Secret artifacts are never written; a marker says so. Files left from an
 // earlier plan that this one does not write are removed, so the directory is exactly this plan.
-// A file whose content is unchanged is left alone (it keeps its modification time).
+// A file whose content is unchanged is left alone (it keeps its modification time). What a plan
+// wrote is listed in PLAN_FILES, so the next one finds stale files without walking the tree.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SECRET_MASK, type Evaluation } from "./offline";
@@ -39,6 +40,20 @@ export interface WriteSummary {
   readonly removed: number;
 }
 
+/** The out directory's list of the files its last plan wrote, one path per line. */
+export const PLAN_FILES = ".plan-files";
+
+/**
+ * The files the last plan wrote: its list, or, without one (a plan stopped half way, or none
+ * yet), every file there.
+ */
+function previousFiles(outDir: string): string[] {
+  const listed = readIfFile(path.join(outDir, PLAN_FILES));
+  if (listed === undefined) return listFiles(outDir).filter((f) => f !== PLAN_FILES);
+  // Only paths inside the directory are taken from the list; it is a file anyone could edit.
+  return listed.split("\n").filter((f) => f !== "" && !path.isAbsolute(f) && !f.split("/").includes("..") && !f.split("/").includes("."));
+}
+
 /** Brings `outDir` to exactly the plan's files. */
 export function writePlanFiles(outDir: string, text: string, evaluation: Evaluation): WriteSummary {
   const files = new Map<string, string>([
@@ -51,7 +66,9 @@ export function writePlanFiles(outDir: string, text: string, evaluation: Evaluat
     else files.set(artifact.path, artifact.text);
   }
   // Overwriting is cheap; only what this plan no longer has is deleted (deleting a large tree each run is not).
-  const stale = listFiles(outDir).filter((f) => !files.has(f));
+  const stale = previousFiles(outDir).filter((f) => !files.has(f));
+  // Until this plan is written, the list is gone: a plan stopped half way leaves the next one to walk.
+  fs.rmSync(path.join(outDir, PLAN_FILES), { force: true });
   for (const f of stale) fs.rmSync(path.join(outDir, f), { force: true });
   // Folders that held only stale files go too, deepest first.
   for (const dir of [...new Set(stale.map((f) => path.dirname(path.join(outDir, f))))].sort((a, b) => b.length - a.length)) {
@@ -71,5 +88,6 @@ export function writePlanFiles(outDir: string, text: string, evaluation: Evaluat
     fs.writeFileSync(file, body);
     changed++;
   }
+  fs.writeFileSync(path.join(outDir, PLAN_FILES), `${[...files.keys()].sort().join("\n")}\n`);
   return { files: files.size, changed, removed: stale.length };
 }
