@@ -117,6 +117,8 @@ export interface OfflineOptions {
    * what the plan would run (drift, the lab). Never written anywhere by the plan itself.
    */
   readonly realInputsOf?: readonly string[];
+  /** The program module to evaluate instead of this project's index (the benchmarks' SDK floor). */
+  readonly program?: string;
   /** Answers for provider functions ahead of the offline ones (tests: a canary tunnel token). */
   readonly invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }
@@ -313,7 +315,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
     Error.prepareStackTrace = (err: Error) => (err.message ? `${err.name}: ${err.message}` : err.name);
   }
   try {
-    exported = require(PROGRAM) as Record<string, unknown>;
+    exported = require(options.program ?? PROGRAM) as Record<string, unknown>;
   } catch (err) {
     error = err;
   }

@@ -13,7 +13,8 @@ function digest(text: string): string {
 /** One input value on one line: short values inline, long ones as size and digest (full text in resources.json). */
 export function summarize(value: PlainValue): string {
   if (typeof value === "string") {
-    const lines = value.split("\n").length;
+    let lines = 1;
+    for (let i = value.indexOf("\n"); i !== -1; i = value.indexOf("\n", i + 1)) lines++;
     if (lines === 1 && value.length <= INLINE_LIMIT) return JSON.stringify(value);
     return `<text: ${lines} line${lines === 1 ? "" : "s"}, ${Buffer.byteLength(value)} bytes, sha256 ${digest(value)}>`;
   }
@@ -46,7 +47,9 @@ export function renderTree(registrations: readonly Registration[]): string[] {
   const names = new Map(registrations.map((r) => [r.urn, r.name]));
   for (const r of registrations) {
     const parent = r.parent !== null && urns.has(r.parent) ? r.parent : null;
-    children.set(parent, [...(children.get(parent) ?? []), r]);
+    const siblings = children.get(parent);
+    if (siblings === undefined) children.set(parent, [r]);
+    else siblings.push(r);
   }
   const lines: string[] = [];
   const walk = (parent: string | null, depth: number) => {
