@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { writeSyntheticStack } from "./topology";
 
 const ROOT = path.resolve(__dirname, "..");
+const f2 = (x: number) => x.toFixed(2);
 const RSS_HOOK = path.join(__dirname, "report-rss.js");
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -37,22 +38,36 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function sideBySide(runs: number, sides: Record<string, () => Sample>): Record<string, { seconds: number; peakMiB: number }> {
+interface Figure {
+  readonly seconds: number;
+  readonly peakMiB: number;
+  /** Each round's wall time, in round order. */
+  readonly rounds: readonly number[];
+}
+
+/**
+ * A ratio taken round by round (both sides of a round ran back to back, so a slow spell of a
+ * shared machine hits both): its median and its range over the rounds.
+ */
+function roundRatio(a: Figure, b: Figure): string {
+  const ratios = a.rounds.map((t, i) => t / b.rounds[i]!);
+  return `${f2(median(ratios))}x (rounds ${f2(Math.min(...ratios))}-${f2(Math.max(...ratios))}x)`;
+}
+
+function sideBySide(runs: number, sides: Record<string, () => Sample>): Record<string, Figure> {
   const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
   for (let i = 0; i < runs; i++) {
     for (const [name, run] of Object.entries(sides)) samples[name]!.push(run());
     log(`  round ${i + 1}/${runs}: ${Object.entries(samples).map(([k, v]) => `${k} ${v[v.length - 1]!.seconds.toFixed(2)}s`).join(", ")}`);
   }
-  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { seconds: median(v.map((s) => s.seconds)), peakMiB: median(v.map((s) => s.peakMiB)) }]));
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { seconds: median(v.map((s) => s.seconds)), peakMiB: median(v.map((s) => s.peakMiB)), rounds: v.map((s) => s.seconds) }]));
 }
-
-const f2 = (x: number) => x.toFixed(2);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, "no-lab": { type: "boolean", default: false }, write: { type: "boolean", default: false } } });
   const runs = Number(values.runs);
   const machine = `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
-  const out: string[] = [`Machine: ${machine}`, `Runs per figure: ${runs} (median), sides interleaved`, ""];
+  const out: string[] = [`Machine: ${machine}`, `Runs per figure: ${runs} (median), sides interleaved; key ratios also taken round by round, with their range (this machine's noise)`, ""];
 
   log("building dist/ once (not timed)");
   const build = spawnSync(process.execPath, [path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", path.join(os.tmpdir(), "bench-warm")], { cwd: ROOT, encoding: "utf8" });
@@ -70,7 +85,7 @@ async function main(): Promise<void> {
     `| floor: node loading the five provider SDKs | ${f2(s1.floor!.seconds)} s |`,
     `| \`npm run plan\` of prod (precompiled, mock runtime, writes out/) | ${f2(s1.plan!.seconds)} s |`,
     "",
-    `Ratio plan / floor: **${f2(s1.plan!.seconds / s1.floor!.seconds)}x** (goal: at most 1.5x).`,
+    `Ratio plan / floor: **${f2(s1.plan!.seconds / s1.floor!.seconds)}x** (goal: at most 1.5x); round by round: ${roundRatio(s1.plan!, s1.floor!)}.`,
     "",
   );
 
@@ -107,7 +122,8 @@ async function main(): Promise<void> {
   }
   out.push(
     "",
-    `300 nodes against 3: **${f2(s2["300 nodes"]!.seconds / base.seconds)}x** (goal: at most 3x); Pulumi's SDK alone, registering the same resources: ${f2(s2["300 nodes, SDK alone"]!.seconds / floorBase.seconds)}x.`,
+    `300 nodes against 3: **${f2(s2["300 nodes"]!.seconds / base.seconds)}x** (goal: at most 3x); round by round: ${roundRatio(s2["300 nodes"]!, base)}.`,
+    `Pulumi's SDK alone, registering the same resources: ${f2(s2["300 nodes, SDK alone"]!.seconds / floorBase.seconds)}x; round by round: ${roundRatio(s2["300 nodes, SDK alone"]!, floorBase)}.`,
     "",
     "\"SDK alone\" replays the plan's own registrations (types, names, parents, options, inputs and",
     "which input comes from which resource, from its resources.json) through the same provider",
