@@ -6,10 +6,9 @@
 import { spawnSync } from "node:child_process";
 import { lookup } from "node:dns/promises";
 import { parseArgs } from "node:util";
-import { validateMesh } from "../stacks/validate";
 import { deploysFromPlan, deploysFromState, sshExec } from "./lib/deploys";
 import { renderFindings, runDoctor, type Probe } from "./lib/doctor";
-import { PROJECT_ROOT, readStackConfig } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run doctor -- [--stack NAME] [--source state|plan] [--identity FILE]
@@ -38,7 +37,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const stack = values.stack!;
-  const spec = validateMesh(JSON.parse(readStackConfig(ROOT, stack).values["optimal-mesh:mesh"] ?? "null"), stack);
+  const spec = stackMesh(readStackConfig(ROOT, stack));
   let ssh: ReturnType<typeof sshExec> | undefined;
   try {
     const targets = values.source === "plan" ? await deploysFromPlan(ROOT, stack) : deploysFromState(ROOT, stack);

@@ -3,10 +3,9 @@
 // (bootstrap and deploy again), then waits until it is healthy with its heartbeat run, printing
 // each phase with its time. Without --yes it only prints what it would do.
 import { parseArgs } from "node:util";
-import { validateMesh } from "../stacks/validate";
 import { engineUrn, evaluateOffline } from "./lib/offline";
 import { rebuildPlan } from "./lib/rebuild";
-import { PROJECT_ROOT, readStackConfig } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run dr-rebuild -- <node> [--stack NAME] [--yes] [--timeout SECONDS]
@@ -31,7 +30,7 @@ async function main(): Promise<number> {
   const stack = values.stack!;
   const node = positionals[0]!;
   const config = readStackConfig(ROOT, stack);
-  const spec = validateMesh(JSON.parse(config.values["optimal-mesh:mesh"] ?? "null"), stack);
+  const spec = stackMesh(config);
   const plan = rebuildPlan(spec, stack, node);
   say(`${node} (${plan.kind}) will be rebuilt:`);
   plan.phases.forEach((p, i) => say(`  ${i + 1}. ${p}`));

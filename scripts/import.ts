@@ -5,9 +5,8 @@
 // --write it prints the `pulumi config set` commands instead of running them.
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import { validateMesh } from "../stacks/validate";
 import { configArgs, configCommands, discover } from "./lib/adopt";
-import { PROJECT_ROOT, readStackConfig } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run import -- [--stack NAME] [--write]
@@ -27,7 +26,7 @@ async function main(): Promise<number> {
   }
   const stack = values.stack!;
   const config = readStackConfig(ROOT, stack);
-  const spec = validateMesh(JSON.parse(config.values["optimal-mesh:mesh"] ?? "null"), stack);
+  const spec = stackMesh(config);
   const need = (name: string, value: string | undefined) => {
     if (!value) throw new Error(`${name} is not set`);
     return value;

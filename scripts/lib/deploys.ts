@@ -7,10 +7,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { asRoot } from "../../components/node/ssh";
 import { nodeUnits } from "../../components/node/units";
-import { validateMesh } from "../../stacks/validate";
 import type { NodeDeploy, NodeExec } from "./node-drift";
 import { evaluateOffline } from "./offline";
-import { readStackConfig } from "./stackfile";
+import { readStackConfig, stackMesh } from "./stackfile";
 
 export interface Connection {
   readonly host: string;
@@ -53,7 +52,7 @@ export function deploysFromState(root: string, stack: string): NodeTarget[] {
 /** Each node's deploy as the offline plan renders it; secret files cannot be rendered offline and are skipped. */
 export async function deploysFromPlan(root: string, stack: string): Promise<NodeTarget[]> {
   const config = readStackConfig(root, stack);
-  const spec = validateMesh(JSON.parse(config.values["optimal-mesh:mesh"] ?? "null"), stack);
+  const spec = stackMesh(config);
   const evaluation = await evaluateOffline(config, { preview: false, realInputsOf: ["command:remote:Command"] });
   if (evaluation.error !== undefined) throw evaluation.error;
   return evaluation.registrations

@@ -3,6 +3,7 @@
 import * as path from "node:path";
 import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
 import type { CheckResult } from "../../components/artifacts";
+import { MESH_KEY } from "../../stacks/validate";
 import type { StackConfig } from "./stackfile";
 
 /** Pulumi's wire markers (sdk/nodejs/runtime/rpc.ts). */
@@ -47,7 +48,7 @@ export interface Artifact {
 /** The mesh's node names in a stack's config, for offline answers about its machines (none if the config is unreadable: validation reports that). */
 function meshNodeNames(config: StackConfig): string[] {
   try {
-    const mesh = JSON.parse(config.values["optimal-mesh:mesh"] ?? "{}") as { nodes?: unknown };
+    const mesh = JSON.parse(config.values[MESH_KEY] ?? "{}") as { nodes?: unknown };
     return mesh.nodes !== null && typeof mesh.nodes === "object" ? Object.keys(mesh.nodes).sort() : [];
   } catch {
     return [];

@@ -2,6 +2,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import type { MeshSpec } from "../../stacks/schema";
+import { MESH_KEY, validateMesh } from "../../stacks/validate";
 
 export interface StackConfig {
   readonly project: string;
@@ -64,4 +66,9 @@ export function readStackConfig(root: string, stack: string, configFile?: string
     values[key] = typeof value === "string" ? value : JSON.stringify(value);
   }
   return { project: project.name, stack, values, encrypted: encrypted.sort() };
+}
+
+/** The stack's topology, validated (a MeshConfigError names every problem), for the operator commands. */
+export function stackMesh(config: StackConfig): MeshSpec {
+  return validateMesh(JSON.parse(config.values[MESH_KEY] ?? "null"), config.stack);
 }
