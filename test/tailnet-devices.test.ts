@@ -2,14 +2,16 @@
 // server this program rebuilds is looked up only once its node host has reached it.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { deviceIdOf, type TailnetDevice } from "../components/tailnet/devices";
+import { deviceFinder, type TailnetDevice } from "../components/tailnet/devices";
 import { evaluateOffline } from "../scripts/lib/offline";
 import type { StackConfig } from "../scripts/lib/stackfile";
 import { prodMesh } from "./helpers";
 
 const device = (name: string, id: string, hostname = name.split(".")[0]!): TailnetDevice => ({ id, name: `${name}.tail1234.ts.net`, hostname });
 
-describe("deviceIdOf", () => {
+const deviceIdOf = (devices: readonly TailnetDevice[], node: string) => deviceFinder(devices)(node);
+
+describe("deviceFinder", () => {
   test("picks the device whose MagicDNS name is the node's, whatever the machine calls itself", () => {
     const devices = [device("oracle", "d1"), device("pop-os", "d2", "carlos-desktop"), device("pop-os-laptop", "d3")];
     assert.equal(deviceIdOf(devices, "oracle"), "d1");

@@ -65,7 +65,7 @@ export class Mesh extends pulumi.ComponentResource {
       );
     }
     // The server's device is found once its node host has reached it over the tailnet.
-    if (h !== undefined && args.spec.nodes[h.node]!.tailnet.state === "joined") this.tailnet.adoptRebuiltDevice(h.node, this.hosts[h.node]!.deploy);
+    if (h !== undefined) this.tailnet.adoptRebuiltDevice(this.hosts[h.node]!.deploy);
     for (const key of Object.keys(args.spec.sshTrust).sort()) {
       const t = args.spec.sshTrust[key]!;
       new SshTrust(`${name}-trust-${key}`, { spec: args.spec, key, privateKey: args.settings.sshPrivateKey, after: [this.hosts[t.from]!.deploy, this.hosts[t.to]!.deploy] }, { parent: this });

@@ -21,9 +21,14 @@ const label = (d: TailnetDevice) => d.name.split(".")[0]!;
 export function deviceFinder(devices: readonly TailnetDevice[]): (node: string) => string {
   const byLabel = new Map<string, TailnetDevice[]>();
   const byHostname = new Map<string, TailnetDevice[]>();
+  const add = (index: Map<string, TailnetDevice[]>, key: string, d: TailnetDevice) => {
+    const list = index.get(key);
+    if (list === undefined) index.set(key, [d]);
+    else list.push(d);
+  };
   for (const d of devices) {
-    byLabel.set(label(d), [...(byLabel.get(label(d)) ?? []), d]);
-    byHostname.set(d.hostname, [...(byHostname.get(d.hostname) ?? []), d]);
+    add(byLabel, label(d), d);
+    add(byHostname, d.hostname, d);
   }
   return (node) => {
     const named = byLabel.get(node) ?? [];
@@ -43,9 +48,4 @@ export function deviceFinder(devices: readonly TailnetDevice[]): (node: string) 
         `.\n  fix: join the machine with \`tailscale up --hostname=${node}\` (or rename its device to ${node}), or set mesh.nodes.${node}.tailnet.state: bootstrap`,
     );
   };
-}
-
-/** The id of `node`'s device in `devices` (see deviceFinder). */
-export function deviceIdOf(devices: readonly TailnetDevice[], node: string): string {
-  return deviceFinder(devices)(node);
 }

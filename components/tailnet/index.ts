@@ -92,29 +92,31 @@ export class Tailnet extends pulumi.ComponentResource {
       // A machine this program rebuilds is looked up once it is back (adoptRebuiltDevice).
       if (joined && !rebuildable) stable.push(node);
     }
-    if (stable.length > 0) {
-      const listing = tailscale.getDevicesOutput({}, { parent: this });
-      let find: ((node: string) => string) | undefined;
-      for (const node of stable) this.deviceSettings(node, listing.apply((r) => (find ??= deviceFinder(r.devices ?? []))(node)));
-    }
+    this.deviceSettings(stable);
 
     this.policy = pulumi.output(text);
     this.registerOutputs({ policy: this.policy, nodeTags: this.nodeTags, authKeys: this.authKeys });
   }
 
   /**
-   * Tags and key expiry of the joined machine this program (re)builds (the Hetzner server). Its
-   * device is looked up after `ready`, a command that reached it over the tailnet: a rebuilt server
-   * is a new device, which does not exist while the program starts.
+   * Tags and key expiry of the Hetzner server, when it is a joined node. Its device is looked up
+   * after `ready`, a command that reached it over the tailnet: a rebuilt server is a new device,
+   * which does not exist while the program starts.
    */
-  public adoptRebuiltDevice(node: string, ready: pulumi.Resource): void {
-    if (this.spec.hetzner?.node !== node || this.spec.nodes[node]!.tailnet.state !== "joined") throw new Error(`${node} is not a joined machine this program builds`);
-    const listing = tailscale.getDevicesOutput({}, { parent: this, dependsOn: [ready] });
-    this.deviceSettings(node, listing.apply((r) => deviceFinder(r.devices ?? [])(node)));
+  public adoptRebuiltDevice(ready: pulumi.Resource): void {
+    const node = this.spec.hetzner?.node;
+    if (node !== undefined && this.spec.nodes[node]!.tailnet.state === "joined") this.deviceSettings([node], [ready]);
   }
 
-  private deviceSettings(node: string, deviceId: pulumi.Output<string>): void {
-    new tailscale.DeviceTags(`${this.name}-${node}-tags`, { deviceId, tags: this.nodeTags[node]! }, { parent: this, dependsOn: [this.acl] });
-    new tailscale.DeviceKey(`${this.name}-${node}-key`, { deviceId, keyExpiryDisabled: keyExpiryDisabled(this.spec, node) }, { parent: this });
+  /** Tags and key expiry of joined nodes' devices, found in one listing of the tailnet taken after `after`. */
+  private deviceSettings(nodes: readonly string[], after: pulumi.Resource[] = []): void {
+    if (nodes.length === 0) return;
+    const listing = tailscale.getDevicesOutput({}, { parent: this, dependsOn: after });
+    let find: ((node: string) => string) | undefined;
+    for (const node of nodes) {
+      const deviceId = listing.apply((r) => (find ??= deviceFinder(r.devices ?? []))(node));
+      new tailscale.DeviceTags(`${this.name}-${node}-tags`, { deviceId, tags: this.nodeTags[node]! }, { parent: this, dependsOn: [this.acl] });
+      new tailscale.DeviceKey(`${this.name}-${node}-key`, { deviceId, keyExpiryDisabled: keyExpiryDisabled(this.spec, node) }, { parent: this });
+    }
   }
 }
