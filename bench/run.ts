@@ -72,7 +72,9 @@ async function main(): Promise<void> {
   log("building dist/ once (not timed)");
   const build = spawnSync(process.execPath, [path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", path.join(os.tmpdir(), "bench-warm")], { cwd: ROOT, encoding: "utf8" });
   if (build.status !== 0) throw new Error(build.stderr);
-  const plan = (extra: readonly string[] = []) => () => runNode([path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", path.join(os.tmpdir(), `bench-out-${extra.length ? extra[1] : "prod"}`), ...extra]);
+  /** Where the plan of a stack writes (each stack its own, so a re-plan compares with its own files). */
+  const planOut = (stack: string) => path.join(os.tmpdir(), `bench-out-${stack}`);
+  const plan = (stack = "prod", extra: readonly string[] = []) => () => runNode([path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", planOut(stack), "--stack", stack, ...extra]);
 
   log("1. plan start-up against the floor");
   const floor = () => runNode(["-e", 'require("@pulumi/pulumi"); require("@pulumi/tailscale"); require("@pulumi/cloudflare"); require("@pulumi/hcloud"); require("@pulumi/command");']);
@@ -94,21 +96,23 @@ async function main(): Promise<void> {
   const stacks = Object.fromEntries([3, 30, 300].map((n) => [n, writeSyntheticStack(ROOT, dir, n)]));
   // The SDK floor: each plan's own registrations replayed through the same offline runtime with no
   // program around them (bench/replay-program.js), from the resources.json the plan wrote.
-  const planOut = (n: number) => path.join(os.tmpdir(), `bench-out-bench${n}`);
-  const floor2 = (n: number) => () => runNode([path.join(__dirname, "sdk-floor.js"), path.join(planOut(n), "resources.json")]);
+  const resourcesOf = (n: number) => path.join(planOut(`bench${n}`), "resources.json");
   const sides: Record<string, () => Sample> = {};
-  for (const n of [3, 30, 300]) sides[`${n} nodes`] = plan(["--stack", `bench${n}`, "--config-file", stacks[n]!]);
-  for (const n of [3, 300]) sides[`${n} nodes, SDK alone`] = floor2(n);
-  for (const n of [3, 30, 300]) sides[`${n} nodes`]!(); // writes each plan's resources.json for the replay (not timed)
+  for (const n of [3, 30, 300]) sides[`${n} nodes`] = plan(`bench${n}`, ["--config-file", stacks[n]!]);
+  for (const n of [3, 300]) sides[`${n} nodes, SDK alone`] = () => runNode([path.join(__dirname, "sdk-floor.js"), resourcesOf(n)]);
+  // Each plan once, untimed, for the resources.json the replay reads; the replay must register all of it.
+  const registrations: Record<number, number> = {};
+  for (const n of [3, 30, 300]) {
+    sides[`${n} nodes`]!();
+    registrations[n] = (JSON.parse(fs.readFileSync(resourcesOf(n), "utf8")) as unknown[]).length;
+  }
   for (const n of [3, 300]) {
-    const planned = (JSON.parse(fs.readFileSync(path.join(planOut(n), "resources.json"), "utf8")) as unknown[]).length;
-    const replayed = spawnSync(process.execPath, [path.join(__dirname, "sdk-floor.js"), path.join(planOut(n), "resources.json")], { cwd: ROOT, encoding: "utf8" });
-    if (replayed.status !== 0 || !replayed.stdout.includes(`replayed ${planned} registrations`)) throw new Error(`the replay of ${n} nodes did not register the plan's ${planned} resources: ${replayed.stdout}${replayed.stderr}`);
+    const replayed = spawnSync(process.execPath, [path.join(__dirname, "sdk-floor.js"), resourcesOf(n)], { cwd: ROOT, encoding: "utf8" });
+    if (replayed.status !== 0 || !replayed.stdout.includes(`replayed ${registrations[n]} registrations`)) throw new Error(`the replay of ${n} nodes did not register the plan's ${registrations[n]} resources: ${replayed.stdout}${replayed.stderr}`);
   }
   const s2 = sideBySide(runs, sides);
   const base = s2["3 nodes"]!;
   const floorBase = s2["3 nodes, SDK alone"]!;
-  const registrations = (n: number) => (JSON.parse(fs.readFileSync(path.join(planOut(n), "resources.json"), "utf8")) as unknown[]).length.toLocaleString("en-US");
   out.push(
     "## 2. Scaling with nodes",
     "",
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
   for (const n of [3, 30, 300]) {
     const s = s2[`${n} nodes`]!;
     const f = s2[`${n} nodes, SDK alone`];
-    out.push(`| ${n} | ${registrations(n)} | ${f2(s.seconds)} s | ${f2(s.seconds / base.seconds)}x | ${s.peakMiB.toFixed(0)} MiB | ${f ? `${f2(f.seconds)} s | ${f2(f.seconds / floorBase.seconds)}x` : "- | -"} |`);
+    out.push(`| ${n} | ${registrations[n]!.toLocaleString("en-US")} | ${f2(s.seconds)} s | ${f2(s.seconds / base.seconds)}x | ${s.peakMiB.toFixed(0)} MiB | ${f ? `${f2(f.seconds)} s | ${f2(f.seconds / floorBase.seconds)}x` : "- | -"} |`);
   }
   out.push(
     "",
