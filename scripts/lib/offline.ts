@@ -273,11 +273,10 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
       const result = newResource(req.getType(), req.getName(), inputs, req.getImportid());
       const urn = this.newUrn(req.getParent(), req.getType(), req.getName());
       this.resources.set(urn, { urn, id: result.id, state: result.state });
-      const state = result.state;
       response = {
         getUrn: () => urn,
         getId: () => result.id,
-        getObject: () => ({ toJavaScript: () => state }),
+        getObject: () => ({ toJavaScript: () => result.state }),
         getPropertydependenciesMap: () => undefined,
         getResult: () => resourceProto.Result.SUCCESS,
         toString: () => `registered ${urn}`,

@@ -51,7 +51,7 @@ function previousFiles(outDir: string): string[] {
   const listed = readIfFile(path.join(outDir, PLAN_FILES));
   if (listed === undefined) return listFiles(outDir).filter((f) => f !== PLAN_FILES);
   // Only paths inside the directory are taken from the list; it is a file anyone could edit.
-  return listed.split("\n").filter((f) => f !== "" && !path.isAbsolute(f) && !f.split("/").includes("..") && !f.split("/").includes("."));
+  return listed.split("\n").filter((f) => f !== "" && !path.isAbsolute(f) && f.split("/").every((part) => part !== ".." && part !== "."));
 }
 
 /** Brings `outDir` to exactly the plan's files. */
@@ -65,7 +65,7 @@ export function writePlanFiles(outDir: string, text: string, evaluation: Evaluat
     if (artifact.secret) files.set(`${artifact.path}.secret`, `${SECRET_MASK} this artifact holds a secret; it is not written offline\n`);
     else files.set(artifact.path, artifact.text);
   }
-  // Overwriting is cheap; only what this plan no longer has is deleted (deleting a large tree each run is not).
+  // Only what this plan no longer has is deleted (deleting and rewriting a large tree each run is slow).
   const stale = previousFiles(outDir).filter((f) => !files.has(f));
   // Until this plan is written, the list is gone: a plan stopped half way leaves the next one to walk.
   fs.rmSync(path.join(outDir, PLAN_FILES), { force: true });
