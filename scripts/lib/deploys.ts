@@ -26,6 +26,12 @@ export interface NodeTarget extends NodeDeploy {
 
 const DEPLOY = /-node-(.+)-deploy$/;
 
+/** How to reach a node, from a remote command's `connection` input (the private key only when it is there). */
+function connectionOf(input: unknown): Connection {
+  const c = input as { host: string; port?: number; user?: string; hostKey?: string; privateKey?: string };
+  return { host: c.host, port: c.port ?? 22, user: c.user ?? "root", ...(c.hostKey ? { hostKey: c.hostKey } : {}), ...(c.privateKey ? { privateKey: c.privateKey } : {}) };
+}
+
 export class NeedsPulumiCli extends Error {
   override name = "NeedsPulumiCli";
 }
@@ -39,12 +45,7 @@ export function deploysFromState(root: string, stack: string): NodeTarget[] {
     .filter((res) => res.type === "command:remote:Command" && DEPLOY.test(res.urn))
     .map((res) => {
       const i = res.inputs ?? {};
-      const c = i.connection as { host: string; port?: number; user?: string; hostKey?: string; privateKey?: string };
-      return {
-        node: DEPLOY.exec(res.urn)![1]!,
-        bundle: String(i.stdin ?? ""),
-        connection: { host: c.host, port: c.port ?? 22, user: c.user ?? "root", ...(c.hostKey ? { hostKey: c.hostKey } : {}), ...(c.privateKey ? { privateKey: c.privateKey } : {}) },
-      };
+      return { node: DEPLOY.exec(res.urn)![1]!, bundle: String(i.stdin ?? ""), connection: connectionOf(i.connection) };
     })
     .sort((a, b) => a.node.localeCompare(b.node));
 }
@@ -60,13 +61,9 @@ export async function deploysFromPlan(root: string, stack: string): Promise<Node
     .map((r) => {
       const node = DEPLOY.exec(r.name)![1]!;
       const i = evaluation.realInputs.get(r.name)!;
-      const c = i.connection as { host: string; port?: number; user?: string; hostKey?: string };
-      return {
-        node,
-        bundle: String(i.stdin),
-        skip: nodeUnits(spec, node).flatMap((u) => u.files.filter((f) => f.secret).map((f) => f.path)),
-        connection: { host: c.host, port: c.port ?? 22, user: c.user ?? "root", ...(c.hostKey ? { hostKey: c.hostKey } : {}) },
-      };
+      // The plan's connection holds only a placeholder key: the operator passes --identity.
+      const { privateKey: _placeholder, ...connection } = connectionOf(i.connection);
+      return { node, bundle: String(i.stdin), skip: nodeUnits(spec, node).flatMap((u) => u.files.filter((f) => f.secret).map((f) => f.path)), connection };
     })
     .sort((a, b) => a.node.localeCompare(b.node));
 }
