@@ -3,6 +3,7 @@
 // (bootstrap and deploy again), then waits until it is healthy with its heartbeat run, printing
 // each phase with its time. Without --yes it only prints what it would do.
 import { parseArgs } from "node:util";
+import { selectStack } from "./lib/deploys";
 import { engineUrn, evaluateOffline } from "./lib/offline";
 import { rebuildPlan } from "./lib/rebuild";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
@@ -49,10 +50,7 @@ async function main(): Promise<number> {
   }
 
   say("phase: replace (pulumi up)");
-  const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-  const s = await LocalWorkspace.selectStack({ stackName: stack, workDir: ROOT }).catch((err: unknown) => {
-    throw new Error(`needs the Pulumi CLI, logged in: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
-  });
+  const s = await selectStack(ROOT, stack);
   const up = await s.up({ replace: urns, onOutput: (o) => process.stderr.write(o) });
   say(`phase: replace done (${JSON.stringify(up.summary.resourceChanges ?? {})})`);
 

@@ -4,7 +4,7 @@
 // drift; 1: drift; 2: could not check.
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { deploysFromPlan, deploysFromState, NeedsPulumiCli, sshExec, type NodeTarget } from "./lib/deploys";
+import { deploysFromPlan, deploysFromState, selectStack, sshExec, type NodeTarget } from "./lib/deploys";
 import { nodeDrift, renderNodeDrift } from "./lib/node-drift";
 import { PROJECT_ROOT } from "./lib/stackfile";
 
@@ -25,13 +25,7 @@ const progress = (line: string) => process.stderr.write(`drift: ${line}\n`);
 
 async function cloudDrift(stack: string): Promise<{ text: string; clean: boolean }> {
   progress(`cloud: refresh preview of ${stack} (Automation API)`);
-  const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-  let s;
-  try {
-    s = await LocalWorkspace.selectStack({ stackName: stack, workDir: ROOT });
-  } catch (err) {
-    throw new NeedsPulumiCli(`cloud drift needs the Pulumi CLI, logged in: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
-  }
+  const s = await selectStack(ROOT, stack);
   try {
     const r = await s.preview({ refresh: true, expectNoChanges: true, onOutput: (o) => process.stderr.write(o) });
     const changes = Object.entries(r.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);

@@ -36,6 +36,16 @@ export class NeedsPulumiCli extends Error {
   override name = "NeedsPulumiCli";
 }
 
+/** The stack through the Automation API; without a logged-in Pulumi CLI, a NeedsPulumiCli that says so. */
+export async function selectStack(root: string, stack: string): Promise<import("@pulumi/pulumi/automation").Stack> {
+  const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+  try {
+    return await LocalWorkspace.selectStack({ stackName: stack, workDir: root });
+  } catch (err) {
+    throw new NeedsPulumiCli(`needs the Pulumi CLI, logged in: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+  }
+}
+
 /** Each node's last applied deploy, from `pulumi stack export --show-secrets`. */
 export function deploysFromState(root: string, stack: string): NodeTarget[] {
   const r = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
