@@ -218,6 +218,11 @@ export type HetznerSpec = NonNullable<MeshSpec["hetzner"]>;
 export type FlowSpec = MeshSpec["access"]["flows"][string];
 export type TrustSpec = MeshSpec["sshTrust"][string];
 
+/** An SSH trust's trusting user and the name it uses for the target, defaults filled in. */
+export function trustEnds(spec: MeshSpec, trust: TrustSpec): { fromUser: string; alias: string } {
+  return { fromUser: trust.fromUser ?? spec.nodes[trust.from]!.ssh.user, alias: trust.hostAlias ?? trust.to };
+}
+
 /** The hostnames a tunnel serves, once each, sorted (a hostname may have several path rules). */
 export function tunnelHostnames(tunnel: TunnelSpec): string[] {
   return [...new Set(tunnel.ingress.map((r) => r.hostname))].sort();

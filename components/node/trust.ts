@@ -3,7 +3,7 @@
 // trusting user's ssh config gets the Host entry and the target's pinned host key.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { MeshSpec } from "../../stacks/schema";
+import { trustEnds, type MeshSpec } from "../../stacks/schema";
 import { placeholderFor } from "../../stacks/settings";
 import { recordArtifact } from "../artifacts";
 import { asRoot, COMMAND_DEFAULTS, nodeConnection } from "./ssh";
@@ -33,8 +33,7 @@ export class SshTrust extends pulumi.ComponentResource {
     const t = spec.sshTrust[key]!;
     const from = spec.nodes[t.from]!;
     const to = spec.nodes[t.to]!;
-    const fromUser = t.fromUser ?? from.ssh.user;
-    const alias = t.hostAlias ?? t.to;
+    const { fromUser, alias } = trustEnds(spec, t);
     const conn = (node: string) => nodeConnection(spec, node, args.privateKey);
     const after = [...(args.after ?? [])];
     const artifact = (rel: string, text: string) => recordArtifact(`trust/${key}/${rel}`, text);
