@@ -1,6 +1,6 @@
 // The operators' troubleshooting table as checks: each failure says what to fix.
 import { renderInventory } from "../../components/mesh/inventory";
-import { tunnelHostnames, type MeshSpec } from "../../stacks/schema";
+import { trustEnds, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 
 /** How the doctor looks at the mesh; the CLI uses the tailnet, the lab its own hosts. */
 export interface Probe {
@@ -31,6 +31,15 @@ export async function runDoctor(spec: MeshSpec, probe: Probe, progress: (line: s
     out.push(f);
     progress(`${f.status.padEnd(7)} ${f.check} (${f.target}): ${f.detail}`);
   };
+  /** Whether a unit is active on a node: skipped without SSH, else ok or the fix. */
+  const unitActive = async (check: string, target: string, node: string, unit: string, fix: string) => {
+    const r = await probe.run(node, `systemctl is-active ${unit}`);
+    add(r === undefined
+      ? { check, target, status: "skipped", detail: "no SSH to the node" }
+      : r.stdout.trim() === "active"
+        ? { check, target, status: "ok", detail: "active" }
+        : { check, target, status: "fail", detail: r.stdout.trim() || "not active", fix });
+  };
   for (const entry of renderInventory(spec)) {
     const node = entry.name;
     const n = spec.nodes[node]!;
@@ -39,12 +48,7 @@ export async function runDoctor(spec: MeshSpec, probe: Probe, progress: (line: s
       ? { check: "tailnet reachability", target: node, status: "ok", detail: "answers tailscale ping" }
       : { check: "tailnet reachability", target: node, status: "fail", detail: "does not answer on the tailnet", fix: `is tailscaled up on ${node}? \`tailscale status\` there, then \`tailscale up\`` });
 
-    const unit = await probe.run(node, "systemctl is-active optimalos.service");
-    add(unit === undefined
-      ? { check: "optimalos.service", target: node, status: "skipped", detail: "no SSH to the node" }
-      : unit.stdout.trim() === "active"
-        ? { check: "optimalos.service", target: node, status: "ok", detail: "active" }
-        : { check: "optimalos.service", target: node, status: "fail", detail: unit.stdout.trim() || "not active", fix: `a Loom step pinned to ${node} stays pending until it runs: \`systemctl status optimalos\` and \`journalctl -u optimalos\` on ${node}, or \`pulumi up\` to redeploy` });
+    await unitActive("optimalos.service", node, node, "optimalos.service", `a Loom step pinned to ${node} stays pending until it runs: \`systemctl status optimalos\` and \`journalctl -u optimalos\` on ${node}, or \`pulumi up\` to redeploy`);
 
     const health = await probe.http(`${entry.baseUrl}${n.optimalos.healthPath}`);
     if (health === 200) add({ check: "OptimalOS reachable by peers", target: node, status: "ok", detail: `${entry.baseUrl} answers` });
@@ -67,8 +71,7 @@ export async function runDoctor(spec: MeshSpec, probe: Probe, progress: (line: s
   }
 
   for (const [key, t] of Object.entries(spec.sshTrust).sort(([a], [b]) => a.localeCompare(b))) {
-    const user = t.fromUser ?? spec.nodes[t.from]!.ssh.user;
-    const alias = t.hostAlias ?? t.to;
+    const { fromUser: user, alias } = trustEnds(spec, t);
     const pinned = await probe.run(t.from, `ssh-keygen -F ${alias} -f "$(getent passwd ${user} | cut -d: -f6)/.ssh/known_hosts" >/dev/null && echo pinned`);
     add(pinned === undefined
       ? { check: "SSH trust host key", target: `${key}: ${t.from} -> ${t.to}`, status: "skipped", detail: "no SSH to the node" }
@@ -78,12 +81,7 @@ export async function runDoctor(spec: MeshSpec, probe: Probe, progress: (line: s
   }
 
   for (const [key, tunnel] of Object.entries(spec.tunnels).sort(([a], [b]) => a.localeCompare(b))) {
-    const cf = await probe.run(tunnel.node, "systemctl is-active cloudflared.service");
-    add(cf === undefined
-      ? { check: "cloudflared", target: `${key} on ${tunnel.node}`, status: "skipped", detail: "no SSH to the node" }
-      : cf.stdout.trim() === "active"
-        ? { check: "cloudflared", target: `${key} on ${tunnel.node}`, status: "ok", detail: "active" }
-        : { check: "cloudflared", target: `${key} on ${tunnel.node}`, status: "fail", detail: cf.stdout.trim() || "not active", fix: `the tunnel is down: \`systemctl status cloudflared\` on ${tunnel.node} (not Tailscale), or \`pulumi up\` to redeploy it` });
+    await unitActive("cloudflared", `${key} on ${tunnel.node}`, tunnel.node, "cloudflared.service", `the tunnel is down: \`systemctl status cloudflared\` on ${tunnel.node} (not Tailscale), or \`pulumi up\` to redeploy it`);
     for (const host of tunnelHostnames(tunnel)) {
       if (!probe.publicEdge) {
         add({ check: "tunnel edge", target: host, status: "skipped", detail: "public hostnames are not checked from here" });
