@@ -1,6 +1,7 @@
 // Node drift: what a node's deploy bundle says each file should be, against what the node has.
 import { createHash } from "node:crypto";
 import { TAILNET_IPV4_TOKEN } from "../../components/node/env";
+import { shq } from "../../components/shell/script";
 
 export interface BundleEntry {
   readonly unit: string;
@@ -24,7 +25,7 @@ export function parseBundle(bundle: string): BundleEntry[] {
 
 /** The shell command that reports, for each path, its sha256 and mode (or MISSING). */
 export function observeCommand(paths: readonly string[]): string {
-  const quoted = paths.map((p) => `'${p.replace(/'/g, "'\\''")}'`).join(" ");
+  const quoted = paths.map(shq).join(" ");
   return `for f in ${quoted}; do if [ -f "$f" ]; then printf '%s %s %s\\n' "$(sha256sum < "$f" | cut -d' ' -f1)" "$(stat -c %a "$f")" "$f"; else printf 'MISSING - %s\\n' "$f"; fi; done`;
 }
 
@@ -76,8 +77,9 @@ export interface NodeReport {
 export function nodeDrift(deploys: readonly NodeDeploy[], exec: NodeExec, progress: (line: string) => void = () => undefined): NodeReport[] {
   return deploys.map((d) => {
     progress(`checking ${d.node}`);
-    const entries = parseBundle(d.bundle).filter((e) => !(d.skip ?? []).includes(e.path));
-    const units = [...new Set(parseBundle(d.bundle).map((e) => e.unit))];
+    const bundle = parseBundle(d.bundle);
+    const entries = bundle.filter((e) => !(d.skip ?? []).includes(e.path));
+    const units = [...new Set(bundle.map((e) => e.unit))];
     const skipped = [...(d.skip ?? [])];
     const addr = exec(d.node, "tailscale ip -4 2>/dev/null | head -n 1 || true");
     const observed = exec(d.node, observeCommand(entries.map((e) => e.path)));
