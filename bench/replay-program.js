@@ -6,6 +6,7 @@
 "use strict";
 const fs = require("node:fs");
 const pulumi = require("@pulumi/pulumi");
+const { SECRET_MASK } = require("../dist/scripts/lib/offline");
 
 const PACKAGES = {
   command: require("@pulumi/command"),
@@ -31,7 +32,7 @@ function classOf(type) {
 
 /** A masked plan value back to an input: secrets become secret again. */
 function input(value) {
-  if (value === "[secret]") return pulumi.secret("secret");
+  if (value === SECRET_MASK) return pulumi.secret("secret");
   if (Array.isArray(value)) return value.map(input);
   if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, input(v)]));
   return value;
