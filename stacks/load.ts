@@ -30,6 +30,16 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, i), key.slice(i + 1)];
 }
 
+/** The topology as the engine passes it: JSON text for a mapping, the bare text for a scalar (which validation then reports). */
+function meshValue(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /** Loads and validates the stack; throws one MeshConfigError listing every problem. */
 export function loadStack(options: LoadOptions): LoadedStack {
   const stack = pulumi.getStack();
@@ -37,7 +47,7 @@ export function loadStack(options: LoadOptions): LoadedStack {
   const notices: Problem[] = [];
   let spec: MeshSpec | undefined;
   try {
-    spec = validateMesh(new pulumi.Config("optimal-mesh").getObject<unknown>("mesh"));
+    spec = validateMesh(meshValue(new pulumi.Config("optimal-mesh").get("mesh")));
     (options.offline ? notices : problems).push(...adoptionProblems(spec));
   } catch (err) {
     if (!(err instanceof MeshConfigError)) throw err;

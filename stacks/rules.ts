@@ -1,6 +1,7 @@
 // Cross-field rules over a schema-valid topology. Each returns every problem it finds, with the
 // config path and the fix, so one run reports everything.
-import { DNS_LABEL, tunnelHostnames, type MeshSpec, type NodeSpec } from "./schema";
+import { DNS_LABEL, KEY_NAME } from "./grammar";
+import { tunnelHostnames, type MeshSpec, type NodeSpec } from "./schema";
 
 export interface Problem {
   /** Dotted path inside the `mesh` config object, e.g. nodes.oracle.role. */
@@ -18,7 +19,6 @@ export const SERVICE_CATALOG: Readonly<Record<string, { readonly requires: reado
 
 /** The pseudo-source in access flows for devices paired by the cockpit. */
 export const PAIRED_DEVICES = "paired-devices";
-const SERVICE_NAME = /^[a-z][a-z0-9-]{0,40}$/;
 const LOCAL_ORIGIN_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** Every capability a service needs on its node: its own list plus the catalog's. */
@@ -111,7 +111,7 @@ export function checkRules(spec: MeshSpec): Problem[] {
     const ports = new Map<number, string>([[node.ssh.port, "ssh"], [os.port, "optimalos"]]);
     for (const [svcName, svc] of Object.entries(node.services)) {
       const svcAt = `${at}.services.${svcName}`;
-      if (!SERVICE_NAME.test(svcName)) add(svcAt, `service name "${svcName}" cannot be a systemd unit name`, "use a lowercase name such as n8n or strapi");
+      if (!KEY_NAME.test(svcName)) add(svcAt, `service name "${svcName}" cannot be a systemd unit name`, "use a lowercase name such as n8n or strapi");
       if (svcName === "optimalos") add(svcAt, "OptimalOS is configured under optimalos, not services", `move it to ${at}.optimalos`);
       if (svc.port !== undefined) {
         const clash = ports.get(svc.port);
@@ -149,6 +149,7 @@ export function checkRules(spec: MeshSpec): Problem[] {
   }
   for (const [tName, tunnel] of Object.entries(spec.tunnels)) {
     const at = `tunnels.${tName}`;
+    if (!KEY_NAME.test(tName)) add(at, `tunnel name "${tName}" cannot name its resources`, "use a lowercase name of letters, digits and hyphens, such as cockpit");
     const host = known(tunnel.node) ? nodes[tunnel.node] : undefined;
     if (host === undefined) add(`${at}.node`, `no node named "${tunnel.node}"`, `name one of: ${nodeList}`);
     else if (!("cloudflared" in host.services)) {
@@ -187,6 +188,7 @@ export function checkRules(spec: MeshSpec): Problem[] {
 
   for (const [fName, flow] of Object.entries(spec.access.flows)) {
     const at = `access.flows.${fName}`;
+    if (!KEY_NAME.test(fName)) add(at, `flow name "${fName}" cannot be a policy rule's name`, "use a lowercase name of letters, digits and hyphens, such as loom");
     if (flow.reply && flow.service !== "optimalos") add(`${at}.reply`, `only OptimalOS reports results back; ${flow.service} does not`, "remove reply, or make it a flow of service: optimalos");
     if (flow.reply && flow.from.includes(PAIRED_DEVICES)) add(`${at}.reply`, "nothing in the mesh calls back into paired devices", `remove reply, or move ${PAIRED_DEVICES} to a flow of its own`);
     flow.from.forEach((src, i) => {

@@ -1,26 +1,40 @@
 // The topology schema: what one stack's `optimal-mesh:mesh` config may say, with its defaults.
 // Cross-field rules (exactly one hub, ingress targets, ...) live in rules.ts.
 import { z } from "zod";
+import { isIPv4, isIPv6 } from "node:net";
+import { DNS_LABEL, GRAMMAR, HOSTNAME, IPV4, RESERVED_ENV, ingressPathProblem, type Grammar } from "./grammar";
 
-/** A Tailscale machine name, also a MagicDNS label: lowercase letters, digits and inner hyphens. */
-export const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
-const TAG_WORD = /^[a-z][a-z0-9-]{0,30}$/;
+export { DNS_LABEL } from "./grammar";
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const HCLOUD_ID = /^[1-9][0-9]*$/;
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const CIDR = /^(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(?:3[0-2]|[12]?\d)|[0-9a-f:]+\/(?:12[0-8]|1[01]\d|[1-9]?\d))$/;
-const PRINCIPAL = /^(?:autogroup:admin|autogroup:owner|autogroup:network-admin|autogroup:it-admin|[^@\s:]+@[^@\s:]+\.[^@\s:]+)$/;
+const HCLOUD_ID = /^[1-9][0-9]{0,18}$/;
+const AUTOGROUPS = ["autogroup:admin", "autogroup:owner", "autogroup:network-admin", "autogroup:it-admin"] as const;
+
+/** An IPv4 or IPv6 network in CIDR notation. */
+function isCidr(value: string): boolean {
+  const m = /^([0-9a-fA-F.:]{2,39})\/([0-9]{1,3})$/.exec(value);
+  if (m === null) return false;
+  const bits = Number(m[2]);
+  return (isIPv4(m[1]!) && bits <= 32) || (isIPv6(m[1]!) && bits <= 128);
+}
+
+/** A string field with its grammar. */
+const str = (grammar: Grammar) => z.string().regex(grammar.pattern, grammar.message);
+const text = () => str(GRAMMAR.text);
+const envMap = () =>
+  z.record(
+    str(GRAMMAR.envName).refine((k) => !RESERVED_ENV.test(k), "this name decides which programs a root process loads; the topology may not set it (give the service's exec an absolute path instead)"),
+    str(GRAMMAR.envValue),
+  );
 
 /** The name a node reaches OptimalOS's peers by; also the Tailscale `target_host`. */
 export type NodeName = string;
 
 const port = () =>
   z.number({ error: "must be a port number (1-65535)" }).int("must be a whole number").min(1, "must be at least 1").max(65535, "must be at most 65535");
-const capability = () => z.string().regex(TAG_WORD, "must be a lowercase word usable in a Tailscale tag, e.g. gpu");
-const nodeRef = () => z.string().min(1, "must name a node");
+const capability = () => str(GRAMMAR.capability);
+/** A reference to a node; the rules check that it names one (and say which exist). */
+const nodeRef = () => z.string().regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,63}$/u, "must name a node (its Tailscale name)");
 
 /** Builds the schema; `strict` rejects unknown keys (the real check), lenient strips them so cross-field rules still run. */
 export function meshSchema(strict: boolean) {
@@ -34,17 +48,17 @@ export function meshSchema(strict: boolean) {
     /** Runs in Docker rather than as a native binary. Default false. */
     docker: z.boolean().default(false),
     /** Docker image (with docker: true), pinned by tag or digest. */
-    image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9._-]+)?(?:@sha256:[0-9a-f]{64})?$/, "must be an image reference such as arizephoenix/phoenix:version-8").optional(),
+    image: str(GRAMMAR.image).optional(),
     /** The command systemd starts (ExecStart), an absolute path and its arguments; well-known services have a default. */
-    exec: z.string().regex(/^\/\S+(?: [^\n%]*)?$/, "must start with an absolute path, on one line, without %").optional(),
+    exec: str(GRAMMAR.exec).optional(),
     /** The user the service runs as. Default root. */
-    user: z.string().regex(UNIX_USER, "must be a Unix user name").optional(),
+    user: str(GRAMMAR.unixUser).optional(),
     /** Working directory (absolute). */
-    workingDirectory: z.string().regex(/^\/\S*$/, "must be an absolute path").optional(),
+    workingDirectory: str(GRAMMAR.absolutePath).optional(),
     /** Environment for the service (not secrets). Default {}. */
-    env: z.record(z.string().regex(ENV_NAME, "environment names are UPPER_SNAKE_CASE"), z.string().regex(/^[^'\n\r\0]*$/, "must be one line without single quotes")).default({}),
+    env: envMap().default({}),
     /** One line for humans. */
-    description: z.string().optional(),
+    description: text().optional(),
   });
 
   const optimalos = obj({
@@ -60,23 +74,23 @@ export function meshSchema(strict: boolean) {
     /** Share a loopback-bound port on the tailnet with `tailscale serve --tcp`. Default false. */
     tailscaleServe: z.boolean().default(false),
     /** Extra environment for the service (OPTIMALOS_HOST and PORT are derived, not set here). Default {}. */
-    env: z.record(z.string().regex(ENV_NAME, "environment names are UPPER_SNAKE_CASE"), z.string().regex(/^[^'\n\r\0]*$/, "must be one line without single quotes")).default({}),
+    env: envMap().default({}),
     /** Path that answers 200 when OptimalOS is healthy. Default /health. */
-    healthPath: z.string().regex(/^\/\S*$/, "must be an absolute URL path such as /health").default("/health"),
+    healthPath: str(GRAMMAR.healthPath).default("/health"),
     /** What `bun add -g` installs. Default optimalos. */
-    package: z.string().min(1).default("optimalos"),
+    package: str(GRAMMAR.packageSpec).default("optimalos"),
   });
 
   const node = obj({
     /** One line for humans. */
-    description: z.string().optional(),
+    description: text().optional(),
     machine: obj({
       /** raspberry-pi, desktop, cloud-server or vm. */
       kind: z.enum(["raspberry-pi", "desktop", "cloud-server", "vm"]),
       /** CPU architecture, as Debian names it. */
       arch: z.enum(["arm64", "amd64"]),
       /** Free text, e.g. the GPU model. */
-      model: z.string().optional(),
+      model: text().optional(),
     }),
     /** hub runs the scheduled (cron) strands; exactly one node holds this lease. */
     role: z.enum(["hub", "worker"]),
@@ -84,11 +98,11 @@ export function meshSchema(strict: boolean) {
     capabilities: z.array(capability()).default([]),
     ssh: obj({
       /** The user remote commands log in as; root or a user with passwordless sudo. */
-      user: z.string().regex(UNIX_USER, "must be a Unix user name such as root or carlos"),
+      user: str(GRAMMAR.unixUser),
       /** SSH port. Default 22. */
       port: port().default(22),
       /** The node's SSH host key (`ssh-ed25519 AAAA...`), pinned instead of trusting on first use. */
-      hostKey: z.string().regex(/^(?:ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+$/, "must be one host key line such as 'ssh-ed25519 AAAA...'").optional(),
+      hostKey: str(GRAMMAR.hostKey).optional(),
     }),
     tailnet: obj({
       /** joined: already on the tailnet; bootstrap: to be joined by this program. */
@@ -96,7 +110,7 @@ export function meshSchema(strict: boolean) {
       /** The node's Tailscale IPv4 (100.64.0.0/10) where known. */
       address: z.string().regex(IPV4, "must be an IPv4 address such as 100.94.77.114").optional(),
       /** Where to reach the node before it is on the tailnet (LAN or public address); required for bootstrap. */
-      firstAddress: z.string().min(1).optional(),
+      firstAddress: str(GRAMMAR.address).optional(),
       /** Disable node key expiry. Default: true for servers (raspberry-pi, cloud-server, vm), false for desktops. */
       keyExpiryDisabled: z.boolean().optional(),
     }),
@@ -111,15 +125,17 @@ export function meshSchema(strict: boolean) {
     /** The node this server is. */
     node: nodeRef(),
     /** Hetzner server type. Default ccx13. */
-    serverType: z.string().min(1).default("ccx13"),
+    serverType: str(GRAMMAR.hcloudName).default("ccx13"),
     /** Hetzner location, e.g. ash. */
-    location: z.string().min(1),
+    location: str(GRAMMAR.hcloudName),
     /** Pinned image name, e.g. ubuntu-24.04. */
-    image: z.string().min(1),
+    image: str(GRAMMAR.hcloudName),
     /** Hetzner backups. Default true. */
     backups: z.boolean().default(true),
     /** Sources allowed to reach SSH (22) from the internet. */
-    sshSources: z.array(z.string().regex(CIDR, "must be a CIDR such as 203.0.113.7/32")).min(1, "list at least one source, or use the tailnet"),
+    sshSources: z
+      .array(z.string().refine(isCidr, "must be a CIDR such as 203.0.113.7/32 or 2001:db8::/32"))
+      .min(1, "list at least one source, or use the tailnet"),
     /** Ids of the running server and primary IP, to adopt instead of create. */
     adopt: obj({
       serverId: z.string().regex(HCLOUD_ID, "must be the numeric Hetzner id, as a string").optional(),
@@ -131,9 +147,15 @@ export function meshSchema(strict: boolean) {
     /** Public hostname, e.g. fabric.optimal.miami. */
     hostname: z.string().regex(HOSTNAME, "must be a lowercase DNS name such as fabric.optimal.miami"),
     /** Optional path regex, as cloudflared takes it. */
-    path: z.string().min(1).optional(),
+    path: z
+      .string()
+      .superRefine((p, ctx) => {
+        const problem = ingressPathProblem(p);
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional(),
     /** Origin on the hosting node, e.g. http://localhost:3000. */
-    service: z.string().regex(/^https?:\/\/[^/\s]+$/, "must be an origin such as http://localhost:3000"),
+    service: str(GRAMMAR.origin),
   });
 
   const tunnel = obj({
@@ -142,7 +164,7 @@ export function meshSchema(strict: boolean) {
     /** The Cloudflare zone the hostnames live in. */
     zone: z.string().regex(HOSTNAME, "must be a zone name such as optimal.miami"),
     /** The tunnel's name in Cloudflare. Default: its key in tunnels. */
-    name: z.string().min(1).max(64).optional(),
+    name: str(GRAMMAR.tunnelName).optional(),
     /** The tunnel already exists (created by hand): it must be adopted before the first `up`. Default false. */
     existing: z.boolean().default(false),
     /** Id of the existing tunnel to adopt. */
@@ -150,7 +172,7 @@ export function meshSchema(strict: boolean) {
     /** The zone's id; looked up by name when absent, required to adopt DNS records. */
     zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare zone id (32 hex digits)").optional(),
     /** Ids of existing DNS records to adopt, by hostname. Default {}. */
-    dnsRecordIds: z.record(z.string(), z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare record id (32 hex digits)")).default({}),
+    dnsRecordIds: z.record(z.string().regex(HOSTNAME, "must be a hostname of this tunnel"), z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare record id (32 hex digits)")).default({}),
     /** Unprotect this tunnel, its config and records so that removing it next is allowed. Default false. */
     retire: z.boolean().default(false),
     ingress: z.array(ingress).min(1, "a tunnel needs at least one hostname"),
@@ -158,11 +180,11 @@ export function meshSchema(strict: boolean) {
 
   const flow = obj({
     /** Nodes (or `paired-devices`) that open connections. */
-    from: z.array(z.string().min(1)).min(1),
+    from: z.array(nodeRef()).min(1),
     /** Nodes that accept them. */
     to: z.array(nodeRef()).min(1),
     /** The service on the target nodes: optimalos or a service name. */
-    service: z.string().min(1),
+    service: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, "must be optimalos or the name of a service"),
     /** The targets also call back (report results). Default false. */
     reply: z.boolean().default(false),
   });
@@ -172,11 +194,14 @@ export function meshSchema(strict: boolean) {
      * Who administers the mesh: emails (put in group:mesh-admins) or autogroup:admin / owner /
      * network-admin / it-admin. Emails also let the policy test admin access. Default [autogroup:admin].
      */
-    admins: z.array(z.string().regex(PRINCIPAL, "must be an email or one of autogroup:admin, autogroup:owner, autogroup:network-admin, autogroup:it-admin")).min(1).default(["autogroup:admin"]),
+    admins: z
+      .array(z.union([z.enum(AUTOGROUPS), str(GRAMMAR.email)], { error: `must be an email or one of ${AUTOGROUPS.join(", ")}` }))
+      .min(1)
+      .default(["autogroup:admin"]),
     /** Tag carried by devices the cockpit pairs. Default tag:fabric-device. */
-    pairedDeviceTag: z.string().regex(/^tag:[a-z][a-z0-9-]*$/, "must be tag:name").default("tag:fabric-device"),
+    pairedDeviceTag: str(GRAMMAR.tag).default("tag:fabric-device"),
     /** Tag of the automation runner (drift checks). Default tag:ci. */
-    ciTag: z.string().regex(/^tag:[a-z][a-z0-9-]*$/, "must be tag:name").default("tag:ci"),
+    ciTag: str(GRAMMAR.tag).default("tag:ci"),
     /** The policy already exists and may be overwritten on first `up`. Default false. */
     adoptPolicy: z.boolean().default(false),
     /** The service flows to allow, by name. */
@@ -187,13 +212,13 @@ export function meshSchema(strict: boolean) {
     /** Node that holds the private key. */
     from: nodeRef(),
     /** Local user on `from` that uses it. Default: that node's ssh.user. */
-    fromUser: z.string().regex(UNIX_USER).optional(),
+    fromUser: str(GRAMMAR.unixUser).optional(),
     /** Node whose authorized_keys trusts it. */
     to: nodeRef(),
     /** The user on `to`. */
-    toUser: z.string().regex(UNIX_USER, "must be a Unix user name"),
+    toUser: str(GRAMMAR.unixUser),
     /** Host alias in the ssh config of `from`. Default: the target's name. */
-    hostAlias: z.string().regex(DNS_LABEL).optional(),
+    hostAlias: z.string().regex(DNS_LABEL, "must be a host alias: lowercase letters, digits and inner hyphens").optional(),
   });
 
   return obj({
@@ -203,7 +228,7 @@ export function meshSchema(strict: boolean) {
     access: access.default({ admins: ["autogroup:admin"], pairedDeviceTag: "tag:fabric-device", ciTag: "tag:ci", adoptPolicy: false, flows: {} }),
     heartbeat: obj({
       /** The registration command run on each node once OptimalOS is healthy; {node} is the node's name. */
-      command: z.string().regex(/\{node\}/, "must contain {node}").default("optimal infra heartbeat --name {node}"),
+      command: str(GRAMMAR.heartbeat).regex(/\{node\}/, "must contain {node}").default("optimal infra heartbeat --name {node}"),
     }).default({ command: "optimal infra heartbeat --name {node}" }),
     /** SSH trust between nodes, by key name (popos-deploy). Default {}. */
     sshTrust: z.record(z.string(), trust).default({}),

@@ -77,6 +77,40 @@ function suggest(key: string, allowed: readonly string[]): string | undefined {
   return best !== undefined && bestScore <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
+/** The path as `pulumi config set --path` takes it, from the mesh value down. */
+function meshPath(path: readonly PropertyKey[]): string {
+  return underMesh({ path: dotted(path), message: "", fix: "" }).path;
+}
+
+/** A problem's path from the mesh value down, as `pulumi config set --path` takes it. */
+function underMesh(p: Problem): Problem {
+  return { ...p, path: p.path === "" ? "mesh" : p.path.startsWith("[") ? `mesh${p.path}` : `mesh.${p.path}` };
+}
+
+/** What a value is, in the words of a YAML stack file. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "string") return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)})`;
+  return `a ${typeof value} (${String(value)})`;
+}
+
+const EXPECTED: Readonly<Record<string, string>> = { object: "a mapping", array: "a list", record: "a mapping", string: "a string", number: "a number", boolean: "true or false", int: "a whole number" };
+
+/** Keys that name a property every JavaScript object has: as data they would be dropped or shadow it. */
+const RESERVED_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), "prototype"]);
+
+/** Every key anywhere in `raw` that is an Object.prototype name, with its path. */
+function reservedKeyProblems(raw: unknown, path: PropertyKey[] = []): Problem[] {
+  if (raw === null || typeof raw !== "object") return [];
+  if (Array.isArray(raw)) return raw.flatMap((v, i) => reservedKeyProblems(v, [...path, i]));
+  return Object.keys(raw).flatMap((key) => [
+    ...(RESERVED_KEYS.has(key) ? [{ path: dotted([...path, key]), message: `"${key}" cannot be used as a key (every JavaScript object has it)`, fix: "rename the key" }] : []),
+    ...reservedKeyProblems((raw as Record<string, unknown>)[key], [...path, key]),
+  ]);
+}
+
 function issueProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
   const out: Problem[] = [];
   for (const issue of issues) {
@@ -94,10 +128,12 @@ function issueProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
       out.push({ path: dotted(issue.path), message: `key: ${issue.issues[0]?.message ?? issue.message}`, fix: "rename the key" });
     } else if (issue.code === "invalid_union" || issue.code === "invalid_value") {
       out.push({ path: dotted(issue.path), message: issue.message, fix: "use one of the values listed" });
-    } else if (issue.code === "invalid_type" && issue.input === undefined) {
-      out.push({ path: dotted(issue.path), message: `is required (${issue.expected})`, fix: `set ${dotted(issue.path)}` });
+    } else if (issue.code === "invalid_type") {
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (issue.input === undefined) out.push({ path: dotted(issue.path), message: `is required (${expected})`, fix: `set ${meshPath(issue.path)}` });
+      else out.push({ path: dotted(issue.path), message: `must be ${expected}, not ${kindOf(issue.input)}`, fix: `write ${meshPath(issue.path)} as ${expected}` });
     } else {
-      out.push({ path: dotted(issue.path), message: issue.message, fix: `correct ${dotted(issue.path) || "the value"}` });
+      out.push({ path: dotted(issue.path), message: issue.message, fix: `correct ${meshPath(issue.path)}` });
     }
   }
   return out;
@@ -108,14 +144,16 @@ export function validateMesh(raw: unknown, stack?: string): MeshSpec {
   if (raw === undefined || raw === null) {
     throw new MeshConfigError([{ path: "mesh", message: `${MESH_KEY} is not set`, fix: `add the topology under config: ${MESH_KEY}: in Pulumi.<stack>.yaml` }], stack);
   }
-  const strict = strictSchema.safeParse(raw);
+  // A key such as __proto__ would vanish in parsing; report it before anything else.
+  const reserved = reservedKeyProblems(raw);
+  if (reserved.length > 0) throw new MeshConfigError(reserved.map(underMesh), stack);
+  const strict = strictSchema.safeParse(raw, { reportInput: true });
   const problems = strict.success ? [] : issueProblems(strict.error.issues);
   // Unknown keys alone must not hide the cross-field problems: check those on the stripped spec too.
   const spec = strict.success ? strict.data : lenientSchema.safeParse(raw).data;
   if (spec !== undefined) problems.push(...checkRules(spec));
   if (problems.length > 0) {
-    // Paths as `pulumi config set --path` takes them.
-    throw new MeshConfigError(problems.map((p) => ({ ...p, path: p.path === "" ? "mesh" : `mesh.${p.path}` })), stack);
+    throw new MeshConfigError(problems.map(underMesh), stack);
   }
   return spec!;
 }
