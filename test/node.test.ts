@@ -126,7 +126,7 @@ describe("scripts", () => {
     const units = nodeUnits(spec, node).map((p) => p.unit.name);
     scripts[`${node}-deploy.sh`] = renderDeployScript(spec, node, units);
     scripts[`${node}-remove.sh`] = renderRemoveScript(node, units, ["/etc/systemd/system/optimalos.service"]);
-    scripts[`${node}-install.sh`] = renderInstallScript(node, spec.nodes[node]!.optimalos.package);
+    scripts[`${node}-install.sh`] = renderInstallScript(spec, node);
     scripts[`${node}-heartbeat.sh`] = renderHeartbeatScript(spec, node);
   }
 

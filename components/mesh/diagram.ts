@@ -2,6 +2,7 @@
 // flows the tailnet policy allows.
 import type { MeshSpec } from "../../stacks/schema";
 import { accessIntent, type Principal } from "../tailnet/intent";
+import { commentText, mermaidText as label } from "../text/escape";
 
 const id = (name: string) => name.replace(/[^A-Za-z0-9]/g, "_");
 /** Above this many source-target pairs a flow is drawn through a node of its own. */
@@ -14,14 +15,14 @@ function principalId(p: Principal): string {
 }
 
 export function renderMermaid(spec: MeshSpec, stack: string): string {
-  const lines = ["flowchart LR", `  %% The optimal-mesh stack "${stack}", generated from its topology.`, '  subgraph tailnet["tailnet"]'];
+  const lines = ["flowchart LR", `  %% The optimal-mesh stack "${commentText(stack)}", generated from its topology.`, '  subgraph tailnet["tailnet"]'];
   for (const name of Object.keys(spec.nodes).sort()) {
     const n = spec.nodes[name]!;
     const facts = [n.role, `OptimalOS ${n.optimalos.mode} :${n.optimalos.port}`, ...n.capabilities];
-    lines.push(`    ${id(name)}["${name}<br/>${facts.join(" · ")}"]`);
+    lines.push(`    ${id(name)}["${label(name)}<br/>${facts.map(label).join(" · ")}"]`);
   }
   lines.push("  end");
-  lines.push('  admins(["admins"])', `  ${id(spec.access.ciTag)}(["CI runner ${spec.access.ciTag}"])`, `  ${id(spec.access.pairedDeviceTag)}(["paired devices ${spec.access.pairedDeviceTag}"])`);
+  lines.push('  admins(["admins"])', `  ${id(spec.access.ciTag)}(["CI runner ${label(spec.access.ciTag)}"])`, `  ${id(spec.access.pairedDeviceTag)}(["paired devices ${label(spec.access.pairedDeviceTag)}"])`);
 
   const edges = new Map<string, Set<string>>();
   const flowLines: string[] = [];
@@ -33,7 +34,7 @@ export function renderMermaid(spec: MeshSpec, stack: string): string {
     if (g.sources.length * g.targets.length - selfPairs > MAX_PAIRS_DRAWN) {
       // A wide flow goes through one node of its own: 2n edges instead of n².
       const flow = `flow_${id(g.id)}`;
-      flowLines.push(`  ${flow}(["${g.id} ${[...new Set(g.targets.map((t) => `:${t.port}`))].sort().join(" ")}"])`);
+      flowLines.push(`  ${flow}(["${label(g.id)} ${[...new Set(g.targets.map((t) => `:${t.port}`))].sort().join(" ")}"])`);
       for (const s of [...new Set(g.sources.map(principalId))].sort()) flowLines.push(`  ${s} --> ${flow}`);
       for (const t of [...new Set(g.targets.map((x) => id(x.node)))].sort()) flowLines.push(`  ${flow} --> ${t}`);
       continue;
@@ -54,10 +55,10 @@ export function renderMermaid(spec: MeshSpec, stack: string): string {
   lines.push(...flowLines);
   if (Object.keys(spec.tunnels).length > 0) lines.push('  internet((("internet")))');
   for (const key of Object.keys(spec.tunnels).sort()) {
-    const t = spec.tunnels[key]!;
-    lines.push(`  tunnel_${id(key)}{{"Cloudflare tunnel ${key}<br/>${t.ingress.map((r) => r.hostname).join("<br/>")}"}}`);
+    const tunnel = spec.tunnels[key]!;
+    lines.push(`  tunnel_${id(key)}{{"Cloudflare tunnel ${label(key)}<br/>${tunnel.ingress.map((r) => label(r.hostname)).join("<br/>")}"}}`);
     lines.push(`  internet --> tunnel_${id(key)}`);
-    for (const r of t.ingress) lines.push(`  tunnel_${id(key)} -.->|"${r.hostname} → ${r.service.replace(/^https?:\/\//, "")}"| ${id(t.node)}`);
+    for (const r of tunnel.ingress) lines.push(`  tunnel_${id(key)} -.->|"${label(r.hostname)} → ${label(r.service.replace(/^https?:\/\//, ""))}"| ${id(tunnel.node)}`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -52,7 +52,7 @@ export class NodeHost extends pulumi.ComponentResource {
       after = [new command.remote.Command(`${name}-bootstrap`, { ...COMMAND_DEFAULTS, connection: first, create: asRoot(user, script), stdin: args.authKey.apply((k) => `${k}\n`) }, { parent: this, additionalSecretOutputs: ["stdin"] })];
     }
 
-    const installScript = renderInstallScript(node, n.optimalos.package);
+    const installScript = renderInstallScript(spec, node);
     artifact("scripts/install.sh", installScript);
     const install = new command.remote.Command(`${name}-install`, { ...COMMAND_DEFAULTS, connection, create: asRoot(user, installScript), ...(triggers ? { triggers } : {}) }, { parent: this, dependsOn: after });
 

@@ -2,8 +2,8 @@
 // safe to run twice, and takes secrets only on stdin.
 import type { MeshSpec } from "../../stacks/schema";
 import { renderScript, shq, type Step } from "../shell/script";
-import { BUN_INSTALL, installBun, installOptimalos, installTailscale, joinTailnet, OPTIMALOS_ENV_FILE } from "../shell/steps";
-import { TAILNET_IPV4_TOKEN } from "./env";
+import { installBun, installOptimalos, installTailscale, joinTailnet, ROOT_PATH } from "../shell/steps";
+import { optimalosEnvExports, TAILNET_IPV4_TOKEN } from "./env";
 import { unitFileName, type BundleFile } from "./units";
 
 export const STATE_DIR = "/var/lib/optimal-mesh";
@@ -18,11 +18,11 @@ export function renderBundle(files: readonly BundleFile[]): string {
   return `${[...lines, "end"].join("\n")}\n`;
 }
 
-/** The OptimalOS health URL as the node itself reaches it ($addr is its tailnet IPv4 in the script). */
+/** The OptimalOS health URL as the node itself reaches it, as one shell word ($addr is its tailnet IPv4 in the script). */
 export function localHealthUrl(spec: MeshSpec, node: string): string {
   const os = spec.nodes[node]!.optimalos;
   const host = os.bind === "tailnet" ? "${addr}" : "127.0.0.1";
-  return `http://${host}:${os.port}${os.healthPath}`;
+  return `"http://${host}:${os.port}"${shq(os.healthPath)}`;
 }
 
 /** Reads the bundle, installs what changed atomically, restarts only what changed, gates on health, rolls back on failure. */
@@ -121,7 +121,7 @@ export function renderDeployScript(spec: MeshSpec, node: string, units: readonly
         "    fi",
         "  done",
         `  for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.http}); do`,
-        `    if curl -fsS -o /dev/null --max-time 2 "${localHealthUrl(spec, node)}"; then return 0; fi`,
+        `    if curl -fsS -o /dev/null --max-time 2 ${localHealthUrl(spec, node)}; then return 0; fi`,
         "    sleep 1",
         "  done",
         '  log "OptimalOS does not answer its health URL"',
@@ -178,27 +178,34 @@ export function renderBootstrapScript(node: string, tags: readonly string[]): st
   ]);
 }
 
-export function renderInstallScript(node: string, pkg: string): string {
-  return renderScript(`Install Bun and OptimalOS on ${node}.`, [installBun(), installOptimalos(pkg)]);
+export function renderInstallScript(spec: MeshSpec, node: string): string {
+  return renderScript(`Install Bun and OptimalOS on ${node}.`, [installBun(), installOptimalos(spec.nodes[node]!.optimalos.package, optimalosEnvExports(spec, node))]);
+}
+
+/** The heartbeat command line as shell words: each word of the topology's command quoted, {node} filled in. */
+export function heartbeatCommand(spec: MeshSpec, node: string): string {
+  return spec.heartbeat.command
+    .split(" ")
+    .map((word) => shq(word.replaceAll("{node}", node)))
+    .join(" ");
 }
 
 /** Waits for OptimalOS, then registers the node (the heartbeat command from the topology). */
 export function renderHeartbeatScript(spec: MeshSpec, node: string): string {
-  const command = spec.heartbeat.command.replaceAll("{node}", node);
   return renderScript(`Register ${node} with its heartbeat once OptimalOS is healthy.`, [
     {
       title: "Wait for OptimalOS",
       body: [
         ...(spec.nodes[node]!.optimalos.bind === "tailnet" ? ["addr=$(tailscale ip -4 | head -n 1)"] : []),
         `for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.http}); do`,
-        `  if curl -fsS -o /dev/null --max-time 2 "${localHealthUrl(spec, node)}"; then break; fi`,
+        `  if curl -fsS -o /dev/null --max-time 2 ${localHealthUrl(spec, node)}; then break; fi`,
         "  sleep 1",
         "done",
       ].join("\n"),
     },
     {
       title: "Heartbeat",
-      body: [`export PATH="${BUN_INSTALL}/bin:$PATH"`, "set -a", "# shellcheck source=/dev/null", `. ${OPTIMALOS_ENV_FILE}`, "set +a", command].join("\n"),
+      body: [`export PATH=${ROOT_PATH}`, optimalosEnvExports(spec, node), heartbeatCommand(spec, node)].join("\n"),
     },
   ]);
 }

@@ -4,6 +4,8 @@ import { shq, type Step } from "./script";
 /** Where Bun lives on every node; its bin directory holds the OptimalOS CLI. */
 export const BUN_INSTALL = "/opt/bun";
 export const OPTIMALOS_ENV_FILE = "/etc/optimalos/optimalos.env";
+/** The PATH of every root step that runs OptimalOS: fixed here, never taken from config. */
+export const ROOT_PATH = `${BUN_INSTALL}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 /** Adds a signed third-party apt repository and installs one package from it, unless present. */
 function aptFromRepo(pkg: string, keyUrl: string, keyring: string, sourceLine: string): string {
@@ -61,7 +63,7 @@ export function joinTailnet(args: JoinTailnet): Step {
     title: `Join the tailnet as ${args.hostname}`,
     body: [
       "if ! tailscale status >/dev/null 2>&1; then",
-      `  log "joining the tailnet as ${args.hostname}"`,
+      `  log ${shq(`joining the tailnet as ${args.hostname}`)}`,
       `  tailscale up --auth-key=file:${key} --hostname=${shq(args.hostname)} --advertise-tags=${shq(args.tags.join(","))}`,
       "fi",
       `rm -f ${key}`,
@@ -87,23 +89,21 @@ export function installBun(): Step {
   };
 }
 
-/** Installs OptimalOS from `pkg` with bun and runs `optimalos init` once per package spec. */
-export function installOptimalos(pkg: string): Step {
+/**
+ * Installs OptimalOS from `pkg` with bun and runs `optimalos init` once per package spec, with
+ * OptimalOS's settings as `env` gives them (export lines) and the fixed root PATH.
+ */
+export function installOptimalos(pkg: string, env: string): Step {
   const marker = "/var/lib/optimal-mesh/optimalos-installed";
   return {
     title: `OptimalOS (${pkg}), installed once per package spec`,
     body: [
       `if [ "$(cat ${marker} 2>/dev/null || true)" != ${shq(pkg)} ]; then`,
-      `  log "installing OptimalOS from ${pkg.replace(/["$`\\]/g, "")}"`,
+      `  log ${shq(`installing OptimalOS from ${pkg}`)}`,
+      `  export PATH=${ROOT_PATH}`,
       `  BUN_INSTALL=${BUN_INSTALL} ${BUN_INSTALL}/bin/bun add -g ${shq(pkg)}`,
       `  ln -sf ${BUN_INSTALL}/bin/optimalos /usr/local/bin/optimalos`,
-      // The environment is there on a cockpit's first boot; on a home node the deploy writes it later.
-      `  if [ -f ${OPTIMALOS_ENV_FILE} ]; then`,
-      "    set -a",
-      "    # shellcheck source=/dev/null",
-      `    . ${OPTIMALOS_ENV_FILE}`,
-      "    set +a",
-      "  fi",
+      ...env.split("\n").map((line) => `  ${line}`),
       "  optimalos init",
       `  install -d -m 0755 ${marker.slice(0, marker.lastIndexOf("/"))}`,
       `  printf '%s\\n' ${shq(pkg)} > ${marker}`,

@@ -1,10 +1,16 @@
 // HuJSON as the policy uses it: JSON plus // comments. A small, stable writer and a reader.
+// Strings and keys are written by JSON.stringify; a comment never holds a line break.
+import { commentText } from "../text/escape";
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** A value with a comment line written above it (in objects and arrays). */
 export class Commented {
-  constructor(readonly comment: string, readonly value: Json) {}
+  readonly comment: string;
+  constructor(comment: string, readonly value: Json) {
+    // A line break would end the comment and turn the rest of it into policy.
+    this.comment = commentText(comment);
+  }
 }
 
 type Doc = Json | Commented | Doc[] | { [k: string]: Doc };
@@ -51,7 +57,7 @@ function write(v: Doc, indent: string): string {
 
 /** Writes `doc` with `header` lines as leading comments. Key order is the caller's. */
 export function writeHujson(header: readonly string[], doc: Doc): string {
-  return `${header.map((l) => `// ${l}`).join("\n")}\n${write(doc, "")}\n`;
+  return `${header.map((l) => `// ${commentText(l)}`).join("\n")}\n${write(doc, "")}\n`;
 }
 
 /** Reads HuJSON: drops comments and trailing commas outside strings, then parses as JSON. */
