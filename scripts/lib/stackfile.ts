@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type { MeshSpec } from "../../stacks/schema";
+import { OPERATOR_SETTINGS } from "../../stacks/settings";
 import { MESH_KEY, validateMesh } from "../../stacks/validate";
 
 export interface StackConfig {
@@ -28,19 +29,70 @@ export class StackFileError extends Error {
   override name = "StackFileError";
 }
 
+/** A stack file larger than this is refused unread (a 300-node topology is about 200 KB). */
+export const MAX_STACK_FILE_BYTES = 4 * 1024 * 1024;
+/** At most this many values once YAML aliases are expanded, as every consumer (JSON, the engine) expands them. */
+export const MAX_STACK_VALUES = 200_000;
+
+/** Counts the values of a loaded document as if its aliases were copies; stops counting past the bound. */
+function expandedSize(value: unknown, budget: { left: number }): void {
+  if (--budget.left < 0) return;
+  if (Array.isArray(value)) for (const v of value) expandedSize(v, budget);
+  else if (value !== null && typeof value === "object") for (const v of Object.values(value)) expandedSize(v, budget);
+}
+
 function readYaml(file: string): unknown {
+  let bytes: Buffer;
+  try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_STACK_FILE_BYTES) throw new StackFileError(`${file} is ${size} bytes; a stack file may hold at most ${MAX_STACK_FILE_BYTES} (is it the right file?)`);
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    if (err instanceof StackFileError) throw err;
+    throw new StackFileError(`${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); create it, or pass --stack with an existing stack`);
+  }
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    // Invalid UTF-8 is refused, not turned into U+FFFD and written out as if it were the value.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw new StackFileError(`${file} does not exist; create it, or pass --stack with an existing stack`);
+    const at = firstInvalidUtf8(bytes);
+    throw new StackFileError(`${file} is not valid UTF-8 (first bad byte at offset ${at}); save it as UTF-8`);
   }
+  let doc: unknown;
   try {
     // js-yaml rejects duplicate keys, so two nodes with one name never silently merge.
-    return yaml.load(text, { filename: file });
+    doc = yaml.load(text, { filename: file });
   } catch (err) {
     throw new StackFileError(`${file} is not valid YAML: ${(err as Error).message}`);
   }
+  const budget = { left: MAX_STACK_VALUES };
+  expandedSize(doc, budget);
+  if (budget.left < 0) throw new StackFileError(`${file} expands to more than ${MAX_STACK_VALUES} values (YAML aliases that multiply?); write the values out, without nested aliases`);
+  return doc;
+}
+
+/** The offset of the first byte that does not belong to a valid UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let lo = 0;
+  let hi = bytes.length;
+  // The longest valid prefix, by bisection; a cut inside a sequence is retried a few bytes later.
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    let ok = false;
+    for (let end = mid; end <= Math.min(mid + 3, bytes.length) && !ok; end++) {
+      try {
+        decoder.decode(bytes.subarray(0, end));
+        ok = true;
+      } catch {
+        /* not valid up to here */
+      }
+    }
+    if (ok) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -65,7 +117,21 @@ export function readStackConfig(root: string, stack: string, configFile?: string
     }
     values[key] = typeof value === "string" ? value : JSON.stringify(value);
   }
-  return { project: project.name, stack, values, encrypted: encrypted.sort() };
+  const result = { project: project.name, stack, values, encrypted: encrypted.sort() };
+  assertMeshReadable(result, file);
+  return result;
+}
+
+/** Offline tools cannot decrypt: an encrypted topology is refused with the fix (it holds no secrets, and reviewers must read it). */
+export function assertMeshReadable(config: StackConfig, file: string): void {
+  if (config.encrypted.includes(MESH_KEY)) {
+    throw new StackFileError(`${file}: ${MESH_KEY} is encrypted (secure:), so it can be neither read here nor reviewed; write the topology in plain text, as the file's other settings are: it holds no secrets`);
+  }
+}
+
+/** Secret settings written in plain text in the stack file: they should be encrypted with `pulumi config set --secret`. */
+export function plaintextSecrets(config: StackConfig): string[] {
+  return OPERATOR_SETTINGS.filter((s) => s.secret && config.values[s.key] !== undefined).map((s) => s.key);
 }
 
 /** The stack's topology, validated (a MeshConfigError names every problem), for the operator commands. */
