@@ -20,12 +20,12 @@ export const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0
 export const KEY_NAME = /^[a-z][a-z0-9-]{0,40}$/;
 
 export const GRAMMAR = {
-  /** One line for humans: no control or format characters (newline, CR, NUL, bidi overrides), no backslash. */
-  text: g(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\\]{1,200}$/u, "must be one line of at most 200 characters without control characters or backslashes"),
+  /** One line for humans: no control or format characters (newline, CR, NUL, bidi overrides), no lone surrogates, no backslash. */
+  text: g(/^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\\]{1,200}$/u, "must be one line of at most 200 characters without control characters or backslashes"),
   unixUser: g(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name such as root or carlos"),
   envName: g(/^[A-Z_][A-Z0-9_]{0,127}$/, "environment names are UPPER_SNAKE_CASE"),
   /** Any one line: the env-file renderers escape it for systemd and refuse what Docker cannot carry. */
-  envValue: g(/^[^\p{Cc}\p{Zl}\p{Zp}]{0,4096}$/u, "must be one line (at most 4096 characters) without control characters"),
+  envValue: g(/^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]{0,4096}$/u, "must be one line (at most 4096 characters) without control characters"),
   capability: g(/^[a-z][a-z0-9-]{0,30}$/, "must be a lowercase word usable in a Tailscale tag, e.g. gpu"),
   tag: g(/^tag:[a-z][a-z0-9-]{0,62}$/, "must be tag:name (lowercase letters, digits, hyphens)"),
   /** An absolute path of plain path characters: nothing systemd or a shell would read as syntax. */
@@ -35,7 +35,7 @@ export const GRAMMAR = {
    * backslashes, %, $ or ; : each means something to systemd's command-line parser.
    */
   exec: g(
-    /^\/[A-Za-z0-9._@+/-]+(?: [^\s"'\\%$;\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+)*$/u,
+    /^\/[A-Za-z0-9._@+/-]+(?: [^\s"'\\%$;\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+)*$/u,
     "must be an absolute program path and its arguments, separated by single spaces, without quotes, \\ % $ ; or control characters",
   ),
   image: g(/^[a-z0-9][a-z0-9._/-]{0,254}(?::[A-Za-z0-9._-]{1,128})?(?:@sha256:[0-9a-f]{64})?$/, "must be an image reference such as arizephoenix/phoenix:version-8"),
@@ -73,7 +73,7 @@ export const RESERVED_ENV = /^(?:PATH|LD_[A-Z0-9_]*|NODE_OPTIONS|NODE_PATH|BUN_I
  */
 export function ingressPathProblem(path: string): string | undefined {
   if (path.length > 500) return "must be at most 500 characters";
-  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(path)) return "must not contain control characters";
+  if (/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.test(path)) return "must not contain control characters";
   if (/\(\?<?[=!]/.test(path)) return "lookahead and lookbehind are not supported by cloudflared (Go regexp)";
   if (/\\[1-9]|\\k</.test(path)) return "back-references are not supported by cloudflared (Go regexp)";
   try {

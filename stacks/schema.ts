@@ -34,7 +34,7 @@ const port = () =>
   z.number({ error: "must be a port number (1-65535)" }).int("must be a whole number").min(1, "must be at least 1").max(65535, "must be at most 65535");
 const capability = () => str(GRAMMAR.capability);
 /** A reference to a node; the rules check that it names one (and say which exist). */
-const nodeRef = () => z.string().regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,63}$/u, "must name a node (its Tailscale name)");
+const nodeRef = () => z.string().regex(/^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]{1,63}$/u, "must name a node (its Tailscale name)");
 
 /** Builds the schema; `strict` rejects unknown keys (the real check), lenient strips them so cross-field rules still run. */
 export function meshSchema(strict: boolean) {

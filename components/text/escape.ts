@@ -9,22 +9,22 @@ export class RenderError extends Error {
   override name = "RenderError";
 }
 
-/** Characters that end or break a line in some reader: control characters and Unicode line/paragraph separators. */
-const LINE_BREAKING = /[\p{Cc}\p{Zl}\p{Zp}]/u;
+/** Characters that end or break a line in some reader (control characters, Unicode line/paragraph separators) or have no UTF-8 form (lone surrogates). */
+const UNWRITABLE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]/gu;
 
 function oneLine(value: string, what: string): string {
-  if (LINE_BREAKING.test(value)) throw new RenderError(`${what} ${JSON.stringify(value)} contains a control character; it cannot be written on one line`);
+  if (new RegExp(UNWRITABLE.source, "u").test(value)) throw new RenderError(`${what} ${JSON.stringify(value)} contains a control character or a lone surrogate; it cannot be written on one line`);
   return value;
 }
 
-/** Text for a comment in any of the languages (shell, YAML, HuJSON, unit files): line breaks and control characters shown as \uXXXX. */
+/** Text for a comment or a message in any of the languages (shell, YAML, HuJSON, unit files): line breaks, control characters and lone surrogates shown as \uXXXX. */
 export function commentText(text: string): string {
-  return text.replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return text.replace(UNWRITABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** POSIX shell: one word, bare when it holds only safe characters, else single-quoted. */
 export function shq(value: string): string {
-  if (value.includes("\0")) throw new RenderError(`a shell word cannot hold a NUL character: ${JSON.stringify(value)}`);
+  if (/[\0\p{Cs}]/u.test(value)) throw new RenderError(`a shell word cannot hold a NUL character or a lone surrogate: ${JSON.stringify(value)}`);
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
