@@ -5,7 +5,7 @@
 // Every failure comes with the fix. Exit 0 all ok, 1 something failed, 2 could not run.
 import { spawnSync } from "node:child_process";
 import { lookup } from "node:dns/promises";
-import { parseArgs } from "node:util";
+import { oneOf, parseCommandLine, pathOption, runCommand, stackName } from "./lib/cli";
 import { deploysFromPlan, deploysFromState, sshExec } from "./lib/deploys";
 import { renderFindings, runDoctor, type Probe } from "./lib/doctor";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
@@ -31,17 +31,24 @@ async function http(url: string): ReturnType<Probe["http"]> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { stack: { type: "string", default: "prod" }, source: { type: "string", default: "state" }, identity: { type: "string" }, help: { type: "boolean", short: "h", default: false } } });
+  const { values } = parseCommandLine({
+    stack: { type: "string", default: "prod", value: "NAME" },
+    source: { type: "string", default: "state", value: "state|plan" },
+    identity: { type: "string", value: "FILE" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  const stack = values.stack!;
+  const stack = stackName(values.stack);
+  const source = oneOf("source", values.source, ["state", "plan"]);
+  const identity = values.identity === undefined ? undefined : pathOption("identity", values.identity, "FILE");
   const spec = stackMesh(readStackConfig(ROOT, stack));
   let ssh: ReturnType<typeof sshExec> | undefined;
   try {
-    const targets = values.source === "plan" ? await deploysFromPlan(ROOT, stack) : deploysFromState(ROOT, stack);
-    if (values.source === "state" || values.identity !== undefined) ssh = sshExec(targets, values.identity);
+    const targets = source === "plan" ? await deploysFromPlan(ROOT, stack) : deploysFromState(ROOT, stack);
+    if (source === "state" || identity !== undefined) ssh = sshExec(targets, identity);
   } catch (err) {
     process.stderr.write(`doctor: SSH checks skipped: ${err instanceof Error ? err.message : String(err)}\n`);
   }
@@ -65,10 +72,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`doctor: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  },
-);
+runCommand("doctor", main);

@@ -2,7 +2,7 @@
 // Rebuilds one node: the cockpit (a new server; primary IP, tunnel and DNS kept) or a home node
 // (bootstrap and deploy again), then waits until it is healthy with its heartbeat run, printing
 // each phase with its time. Without --yes it only prints what it would do.
-import { parseArgs } from "node:util";
+import { parseCommandLine, positiveInteger, ProgramBug, runCommand, stackName, UsageError } from "./lib/cli";
 import { selectStack } from "./lib/deploys";
 import { engineUrn, evaluateOffline } from "./lib/offline";
 import { rebuildPlan } from "./lib/rebuild";
@@ -20,27 +20,32 @@ const t0 = Date.now();
 const say = (line: string) => process.stderr.write(`dr-rebuild [${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { stack: { type: "string", default: "prod" }, yes: { type: "boolean", default: false }, timeout: { type: "string", default: "900" }, help: { type: "boolean", short: "h", default: false } },
-  });
-  if (values.help || positionals.length !== 1) {
+  const { values, positionals } = parseCommandLine(
+    { stack: { type: "string", default: "prod", value: "NAME" }, yes: { type: "boolean" }, timeout: { type: "string", default: "900", value: "SECONDS" }, help: { type: "boolean", short: "h" } },
+    process.argv.slice(2),
+    { max: 1, name: "node" },
+  );
+  if (values.help) {
     console.log(USAGE);
-    return values.help ? 0 : 2;
+    return 0;
   }
-  const stack = values.stack!;
-  const node = positionals[0]!;
+  const stack = stackName(values.stack);
+  const timeout = positiveInteger("timeout", values.timeout, "900");
+  const node = positionals[0];
+  if (node === undefined) throw new UsageError("no node given", "name the node to rebuild: npm run dr-rebuild -- NODE (e.g. hetzner-cockpit)");
   const config = readStackConfig(ROOT, stack);
   const spec = stackMesh(config);
+  // Own keys only: "toString" or "__proto__" are not nodes, whatever an object inherits.
+  if (!Object.hasOwn(spec.nodes, node)) throw new UsageError(`no node named ${JSON.stringify(node)} in stack ${stack}`, `name one of ${Object.keys(spec.nodes).sort().join(", ")}`);
   const plan = rebuildPlan(spec, stack, node);
   say(`${node} (${plan.kind}) will be rebuilt:`);
   plan.phases.forEach((p, i) => say(`  ${i + 1}. ${p}`));
 
   const evaluation = await evaluateOffline(config);
-  if (evaluation.error !== undefined) throw evaluation.error;
+  if (evaluation.error !== undefined) throw new ProgramBug("the offline evaluation of a validated stack failed", { cause: evaluation.error });
   const urns = plan.replace.map((name) => {
     const r = evaluation.registrations.find((x) => x.name === name);
-    if (r === undefined) throw new Error(`the plan has no resource ${name}`);
+    if (r === undefined) throw new ProgramBug(`the rebuild names ${name}, which the program does not register`);
     return engineUrn(evaluation.registrations, r, stack, config.project);
   });
   for (const u of urns) say(`  replace ${u}`);
@@ -57,12 +62,12 @@ async function main(): Promise<number> {
   const os = spec.nodes[node]!.optimalos;
   const url = `http://${node}:${os.port}${os.healthPath}`;
   say(`phase: wait until ${url} answers`);
-  const deadline = Date.now() + Number(values.timeout) * 1000;
+  const deadline = Date.now() + timeout * 1000;
   for (;;) {
     const ok = await fetch(url, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
     if (ok) break;
     if (Date.now() > deadline) {
-      say(`failed: ${node} did not become healthy in ${values.timeout}s`);
+      say(`failed: ${node} did not become healthy in ${timeout}s`);
       return 1;
     }
     await new Promise((r) => setTimeout(r, 5000));
@@ -71,10 +76,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    say(`cannot rebuild: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(2);
-  },
-);
+runCommand("dr-rebuild", main);

@@ -3,7 +3,7 @@
 // drift over SSH (deployed unit and env files and unit states against the deploy). Exit 0: no
 // drift; 1: drift; 2: could not check.
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
+import { oneOf, parseCommandLine, pathOption, runCommand, stackName, UsageError } from "./lib/cli";
 import { deploysFromPlan, deploysFromState, selectStack, sshExec, type NodeTarget } from "./lib/deploys";
 import { nodeDrift, renderNodeDrift } from "./lib/node-drift";
 import { PROJECT_ROOT } from "./lib/stackfile";
@@ -14,6 +14,7 @@ const USAGE = `usage: npm run drift -- [options]
   --stack NAME        the stack (default prod)
   --cloud-only        only cloud drift: \`pulumi preview --refresh --expect-no-changes\` via the Automation API
   --nodes-only        only node drift: each node's unit and env files and unit states, over SSH
+                      (one of --cloud-only and --nodes-only at most; neither: both checks)
   --source state|plan where the expected files come from: the stack's last deploy (default; needs the
                       Pulumi CLI, logged in) or the offline plan (secret files are then not compared)
   --identity FILE     SSH private key, with --source plan (from state the stack's key is used)
@@ -36,30 +37,32 @@ async function cloudDrift(stack: string): Promise<{ text: string; clean: boolean
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      stack: { type: "string", default: "prod" },
-      "cloud-only": { type: "boolean", default: false },
-      "nodes-only": { type: "boolean", default: false },
-      source: { type: "string", default: "state" },
-      identity: { type: "string" },
-      report: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
+  const { values } = parseCommandLine({
+    stack: { type: "string", default: "prod", value: "NAME" },
+    "cloud-only": { type: "boolean" },
+    "nodes-only": { type: "boolean" },
+    source: { type: "string", default: "state", value: "state|plan" },
+    identity: { type: "string", value: "FILE" },
+    report: { type: "string", value: "FILE" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  if (values.source !== "state" && values.source !== "plan") throw new Error(`--source is state or plan, not ${values.source}`);
-  const stack = values.stack!;
+  const stack = stackName(values.stack);
+  const source = oneOf("source", values.source, ["state", "plan"]);
+  const identity = values.identity === undefined ? undefined : pathOption("identity", values.identity, "FILE");
+  const report = values.report === undefined ? undefined : pathOption("report", values.report, "FILE");
+  // Both would check nothing and report "no drift".
+  if (values["cloud-only"] && values["nodes-only"]) throw new UsageError("--cloud-only and --nodes-only exclude each other", "give one of them, or neither for both checks");
   const sections: { text: string; clean: boolean }[] = [];
 
   if (!values["nodes-only"]) sections.push(await cloudDrift(stack));
   if (!values["cloud-only"]) {
-    progress(`nodes: reading the expected files from the ${values.source === "state" ? "stack's last deploy" : "offline plan"}`);
-    const targets: NodeTarget[] = values.source === "state" ? deploysFromState(ROOT, stack) : await deploysFromPlan(ROOT, stack);
-    const { exec, cleanup } = sshExec(targets, values.identity);
+    progress(`nodes: reading the expected files from the ${source === "state" ? "stack's last deploy" : "offline plan"}`);
+    const targets: NodeTarget[] = source === "state" ? deploysFromState(ROOT, stack) : await deploysFromPlan(ROOT, stack);
+    const { exec, cleanup } = sshExec(targets, identity);
     try {
       sections.push(renderNodeDrift(nodeDrift(targets, exec, progress)));
     } finally {
@@ -68,14 +71,8 @@ async function main(): Promise<number> {
   }
   const text = sections.map((s) => s.text).join("\n");
   process.stdout.write(text);
-  if (values.report) fs.appendFileSync(values.report, `### Drift of ${stack}\n\n${text}\n`);
+  if (report !== undefined) fs.appendFileSync(report, `### Drift of ${stack}\n\n${text}\n`);
   return sections.every((s) => s.clean) ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`drift: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  },
-);
+runCommand("drift", main);

@@ -4,8 +4,8 @@
 // stack config, so the first `pulumi up` imports them instead of creating new ones. Without
 // --write it prints the `pulumi config set` commands instead of running them.
 import { spawnSync } from "node:child_process";
-import { parseArgs } from "node:util";
 import { configArgs, configCommands, discover } from "./lib/adopt";
+import { parseCommandLine, runCommand, stackName } from "./lib/cli";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
@@ -19,12 +19,12 @@ SSH host keys are not looked up: pin them from the machines themselves (see docs
 Exit status: 0 everything found, 1 something was not found, 2 could not run.`;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { stack: { type: "string", default: "prod" }, write: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
+  const { values } = parseCommandLine({ stack: { type: "string", default: "prod", value: "NAME" }, write: { type: "boolean" }, help: { type: "boolean", short: "h" } });
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  const stack = values.stack!;
+  const stack = stackName(values.stack);
   const config = readStackConfig(ROOT, stack);
   const spec = stackMesh(config);
   const need = (name: string, value: string | undefined) => {
@@ -59,10 +59,4 @@ async function main(): Promise<number> {
   return missing.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`import: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  },
-);
+runCommand("import", main);

@@ -1,13 +1,15 @@
 // npm run plan [-- --stack NAME] [--config-file FILE] [--out DIR] [--quiet]
 // The offline plan: evaluates index.ts under Pulumi's mock runtime, prints the resource tree and
-// writes every rendered artifact to out/<stack>/. Exits 1 with the validation report on bad config.
+// writes every rendered artifact to out/<stack>/. Exits 1 with the validation report on bad config,
+// 2 on a usage mistake, an unreadable stack file or an out folder it must not write (nothing written).
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { MeshConfigError } from "../stacks/validate";
+import { parseCommandLine, pathOption, ProgramBug, quote, runCommand, stackName, UsageError } from "./lib/cli";
 import { evaluateOffline } from "./lib/offline";
 import { renderPlan } from "./lib/render-plan";
-import { PROJECT_ROOT, readStackConfig, StackFileError } from "./lib/stackfile";
-import { writePlanFiles } from "./lib/write-plan";
+import { plaintextSecrets, PROJECT_ROOT, readStackConfig } from "./lib/stackfile";
+import { checkOutDir, writePlanFiles } from "./lib/write-plan";
 
 const ROOT = PROJECT_ROOT;
 
@@ -19,27 +21,39 @@ Evaluates the program offline for one stack (default prod) and writes out/<stack
   outputs.json     the stack outputs
   <artifacts>      every rendered file (secret ones are not written)
 --config-file reads the stack's config from FILE instead of Pulumi.<stack>.yaml.
+--out DIR writes there instead: a new or empty folder, or one an earlier plan wrote (it has
+  .plan-files); files of the earlier plan are replaced, anything else is left alone.
 --quiet prints only the summary line.
---stacks keeps stack traces while the program runs (slower; for debugging the program).`;
+--stacks keeps stack traces while the program runs (slower; for debugging the program).
+Exit status: 0 planned, 1 the config has problems (all listed), 2 a usage mistake, an unreadable
+stack file or an out folder the plan cannot take (nothing written).`;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      stack: { type: "string", default: "prod" },
-      "config-file": { type: "string" },
-      out: { type: "string" },
-      quiet: { type: "boolean", default: false },
-      stacks: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
+  const { values } = parseCommandLine({
+    stack: { type: "string", default: "prod", value: "NAME" },
+    "config-file": { type: "string", value: "FILE" },
+    out: { type: "string", value: "DIR" },
+    quiet: { type: "boolean" },
+    stacks: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  const stack = values.stack!;
-  const config = readStackConfig(ROOT, stack, values["config-file"]);
-  const evaluation = await evaluateOffline(config, { stacks: values.stacks! });
+  // The stack name becomes the file name Pulumi.<stack>.yaml and the folder out/<stack>.
+  const stack = stackName(values.stack);
+  const configFile = values["config-file"] === undefined ? undefined : pathOption("config-file", values["config-file"], "FILE");
+  const outDir = path.resolve(values.out === undefined ? path.join(ROOT, "out", stack) : pathOption("out", values.out, "DIR"));
+  if (values.out !== undefined && fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) {
+    throw new UsageError(`--out ${quote(values.out)} is a file, not a folder`, "write --out with a new or empty folder (or one an earlier plan wrote)");
+  }
+  // Refused before the (slow) evaluation: a folder with someone else's files is never the plan's.
+  checkOutDir(outDir);
+  const config = readStackConfig(ROOT, stack, configFile);
+  const plaintext = plaintextSecrets(config);
+  if (plaintext.length > 0) console.error(`plan: warning: secret setting${plaintext.length === 1 ? "" : "s"} written in plain text in the stack file: ${plaintext.join(", ")}; rotate, then set with pulumi config set --secret (plan.txt says how)`);
+  const evaluation = await evaluateOffline(config, { stacks: values.stacks });
 
   if (evaluation.error !== undefined) {
     if (evaluation.error instanceof MeshConfigError) {
@@ -48,25 +62,21 @@ async function main(): Promise<number> {
       return 1;
     }
     if (!values.stacks) console.error("(the program failed; run again with --stacks for its stack trace)");
-    throw evaluation.error;
+    throw new ProgramBug("the program failed on a validated config", { cause: evaluation.error });
   }
 
   const text = renderPlan(config, evaluation);
-  const outDir = path.resolve(values.out ?? path.join(ROOT, "out", stack));
   const written = writePlanFiles(outDir, text, evaluation);
   const where = `${path.relative(process.cwd(), outDir) || "."}/`;
 
   if (values.quiet) console.log(text.trimEnd().split("\n").pop());
   else process.stdout.write(text);
   console.log(`Wrote ${where}: ${written.files} files (${written.changed} new or changed, ${written.removed} removed, the rest as they were)`);
+  if (written.kept.length > 0) {
+    console.error(`plan: warning: kept ${written.kept.length} file${written.kept.length === 1 ? "" : "s"} of the earlier plan that changed since it wrote them: ${written.kept.join(", ")}; delete them if they are not needed`);
+  }
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof StackFileError) console.error(err.message);
-    else console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(err instanceof StackFileError ? 2 : 1);
-  },
-);
+// Bad config exits 1 (with its report, above); a failure of the program is a bug and exits 1 too, as before.
+runCommand("plan", main, { failure: 2, bug: 1 });
