@@ -132,7 +132,9 @@ test("the out directory's list of plan files finds stale files without a walk, a
   const root = tmpDir("list");
   const out = path.join(root, "out");
   assert.equal(runPlan("--out", out, "--quiet").code, 0);
-  const listed = fs.readFileSync(path.join(out, ".plan-files"), "utf8").trimEnd().split("\n");
+  // Each line is `sha256<TAB>path`; the paths are what this test follows.
+  const pathsOf = (list: string) => list.trimEnd().split("\n").map((line) => line.slice(line.indexOf("\t") + 1));
+  const listed = pathsOf(fs.readFileSync(path.join(out, ".plan-files"), "utf8"));
   assert.ok(listed.includes("plan.txt") && listed.includes("nodes/oracle/units/optimalos.service"), listed.join(", "));
   assert.ok(!listed.includes(".plan-files"));
   // A file the plan did not write is not its to remove; one the list names and the plan no longer has is.
@@ -146,9 +148,15 @@ test("the out directory's list of plan files finds stale files without a walk, a
   assert.equal(fs.existsSync(path.join(out, "nodes", "oracle", "old.sh")), false);
   assert.equal(fs.readFileSync(path.join(out, "notes.md"), "utf8"), "mine\n");
   assert.equal(fs.readFileSync(path.join(root, "outside.txt"), "utf8"), "keep\n");
-  // Without the list (a plan stopped half way), the directory is walked: everything not planned goes.
+  // Without the list the folder is no longer known to be a plan's (a plan keeps its list while it
+  // writes, so only a person removes it): the plan refuses it and deletes nothing, notes.md included.
   fs.rmSync(path.join(out, ".plan-files"));
-  assert.equal(runPlan("--out", out, "--quiet").code, 0);
-  assert.equal(fs.existsSync(path.join(out, "notes.md")), false);
-  assert.deepEqual(fs.readFileSync(path.join(out, ".plan-files"), "utf8").trimEnd().split("\n"), listed);
+  const refused = runPlan("--out", out, "--quiet");
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /has files no plan wrote.*choose an empty or new folder/);
+  assert.equal(fs.readFileSync(path.join(out, "notes.md"), "utf8"), "mine\n");
+  // The fix, a new folder, gets the same list.
+  const fresh = path.join(root, "fresh");
+  assert.equal(runPlan("--out", fresh, "--quiet").code, 0);
+  assert.deepEqual(pathsOf(fs.readFileSync(path.join(fresh, ".plan-files"), "utf8")), listed);
 });

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { OPERATOR_SETTINGS } from "../../stacks/settings";
 import type { Evaluation, PlainValue, Registration } from "./offline";
-import type { StackConfig } from "./stackfile";
+import { plaintextSecrets, type StackConfig } from "./stackfile";
 
 const INLINE_LIMIT = 100;
 
@@ -100,6 +100,11 @@ export function renderPlan(config: StackConfig, evaluation: Evaluation): string 
   if (evaluation.notices.length > 0) {
     lines.push("", `Notices: ${evaluation.notices.length} (these stop a real \`pulumi up\` until fixed)`);
     for (const n of evaluation.notices) lines.push(`  ${n}`);
+  }
+  const plaintext = plaintextSecrets(config);
+  if (plaintext.length > 0) {
+    lines.push("", `Warning: secret settings written in plain text in the stack file: ${plaintext.length}`);
+    for (const key of plaintext) lines.push(`  ${key}: rotate it (anyone who read the file has it), then ${OPERATOR_SETTINGS.find((s) => s.key === key)!.how}`);
   }
   const placeholders = placeholderSettings(config);
   lines.push("", `Settings shown as placeholders (kept secret where secret): ${placeholders.length}`);
