@@ -2,7 +2,6 @@
 // shellcheck, the remote commands as planned, and adding a node as one topology entry.
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { renderCloudInit } from "../components/hetzner/cloud-init";
@@ -22,38 +21,11 @@ import { nodeTags } from "../components/tailnet/intent";
 import type { Registration } from "../scripts/lib/offline";
 import type { MeshSpec } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
-import { checkWith, missingTool, only, planRegistrations, prodMesh, tmpDir, type Raw } from "./helpers";
+import { verificationRoot, verifyUnits } from "./artifacts";
+import { checkWith, missingTool, only, planRegistrations, prodMesh, type Raw } from "./helpers";
 
 const spec = validateMesh(prodMesh());
 const COMMAND = "command:remote:Command";
-
-/** A root for `systemd-analyze verify --root`: the host's unit tree, our units, stub binaries and required units. */
-function verificationRoot(units: readonly UnitSpec[]): string {
-  const root = tmpDir("units");
-  fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
-  fs.cpSync("/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true });
-  const etc = path.join(root, "etc/systemd/system");
-  fs.mkdirSync(etc, { recursive: true });
-  for (const u of units) {
-    fs.writeFileSync(path.join(etc, `${u.name}.service`), renderUnit(u));
-    for (const cmd of [u.execStart, ...(u.execStartPre ?? []), ...(u.execStop ? [u.execStop] : [])]) {
-      const bin = path.join(root, cmd.replace(/^-/, "").split(" ")[0]!);
-      fs.mkdirSync(path.dirname(bin), { recursive: true });
-      fs.writeFileSync(bin, "#!/bin/sh\n", { mode: 0o755 });
-    }
-    for (const dep of u.requires) {
-      const file = path.join(etc, dep);
-      if (!fs.existsSync(path.join(root, "usr/lib/systemd/system", dep)) && !fs.existsSync(file)) fs.writeFileSync(file, "[Service]\nExecStart=/bin/true\n");
-    }
-  }
-  return root;
-}
-
-function verify(units: readonly UnitSpec[]): { code: number | null; output: string } {
-  const root = verificationRoot(units);
-  const r = spawnSync("systemd-analyze", ["verify", `--root=${root}`, ...units.map((u) => `${u.name}.service`)], { encoding: "utf8" });
-  return { code: r.status, output: `${r.stdout}${r.stderr}`.trim() };
-}
 
 function allUnits(s: MeshSpec): { node: string; unit: UnitSpec }[] {
   return Object.keys(s.nodes).flatMap((node) => nodeUnits(s, node).map((p) => ({ node, unit: p.unit })));
@@ -63,7 +35,7 @@ describe("units", () => {
   for (const node of Object.keys(spec.nodes).sort()) {
     test(`every unit of ${node} passes systemd-analyze verify, silently`, { skip: missingTool("systemd-analyze") }, () => {
       const units = nodeUnits(spec, node).map((p) => p.unit);
-      const r = verify(units);
+      const r = verifyUnits(units);
       assert.equal(r.code, 0, r.output);
       assert.equal(r.output, "", "no warnings either");
     });
@@ -71,7 +43,7 @@ describe("units", () => {
 
   test("the check catches a broken unit (it can fail)", { skip: missingTool("systemd-analyze") }, () => {
     const bad = { ...nodeUnits(spec, "oracle")[0]!.unit, hardening: { ProtectSytem: "full" } };
-    assert.match(verify([bad]).output, /Unknown key 'ProtectSytem'/);
+    assert.match(verifyUnits([bad]).output, /Unknown key 'ProtectSytem'/);
     const missingBinary = verificationRoot([]);
     const r = spawnSync("systemd-analyze", ["verify", `--root=${missingBinary}`, path.join(missingBinary, "x.service")], { encoding: "utf8" });
     assert.notEqual(r.status, 0);
