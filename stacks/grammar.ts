@@ -20,8 +20,8 @@ export const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0
 export const KEY_NAME = /^[a-z][a-z0-9-]{0,40}$/;
 
 export const GRAMMAR = {
-  /** One line for humans: no control or format characters (newline, CR, NUL, bidi overrides), no lone surrogates, no backslash. */
-  text: g(/^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\\]{1,200}$/u, "must be one line of at most 200 characters without control characters or backslashes"),
+  /** One line for humans: no control or format characters (newline, CR, NUL, bidi overrides), no lone surrogates, no backslash, no space at either end (systemd strips it). */
+  text: g(/^(?! )[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\\]{1,200}(?<! )$/u, "must be one line of at most 200 characters without control characters or backslashes, not starting or ending with a space"),
   unixUser: g(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name such as root or carlos"),
   envName: g(/^[A-Z_][A-Z0-9_]{0,127}$/, "environment names are UPPER_SNAKE_CASE"),
   /** Any one line: the env-file renderers escape it for systemd and refuse what Docker cannot carry. */

@@ -261,7 +261,7 @@ describe("each escape, read back by its consumer", () => {
   test("unit values and command lines: one line each, specifiers doubled, breaks refused", () => {
     assert.equal(unitValue("50% of %n"), "50%% of %%n");
     assert.equal(unitCommand("/usr/bin/x $HOME 100% a\\b"), "/usr/bin/x $$HOME 100%% a\\\\b");
-    for (const bad of ["a\nb", "a\rb", "a\\", "a\u2028b"]) assert.throws(() => unitValue(bad), RenderError, JSON.stringify(bad));
+    for (const bad of ["a\nb", "a\rb", "a\\", "a\u2028b", " a", "a "]) assert.throws(() => unitValue(bad), RenderError, JSON.stringify(bad));
     assert.throws(() => unitCommand("/bin/x\n[Service]"), RenderError);
   });
 
@@ -315,6 +315,8 @@ describe("regressions: the examples that once broke out", () => {
       [["nodes", "oracle", "services", "n8n", "description"], "n8n\n[Service]\nExecStartPre=/bin/touch /tmp/x", /one line/],
       [["nodes", "oracle", "services", "strapi", "exec"], "/usr/bin/npm run start\r[Service]\rExecStartPre=/bin/touch /tmp/x", /absolute program path/],
       [["nodes", "oracle", "services", "n8n", "description"], "n8n \\", /backslash/],
+      // systemd strips spaces at either end of a value: the text it would show is not the one declared.
+      [["nodes", "oracle", "services", "n8n", "description"], "  n8n  ", /not starting or ending with a space/],
       [["nodes", "oracle", "services", "strapi", "exec"], "/usr/bin/npm run start \\", /absolute program path/],
       [["nodes", "oracle", "services", "strapi", "workingDirectory"], "/srv/strapi\\", /absolute path/],
     ];

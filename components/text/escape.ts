@@ -35,6 +35,7 @@ export function shq(value: string): string {
  */
 export function unitValue(value: string): string {
   oneLine(value, "a unit file value");
+  if (/^ | $/.test(value)) throw new RenderError(`a unit file value cannot begin or end with a space (systemd strips it): ${JSON.stringify(value)}`);
   if (value.endsWith("\\")) throw new RenderError(`a unit file value cannot end in a backslash (it would join the next line): ${JSON.stringify(value)}`);
   return value.replace(/%/g, "%%");
 }
