@@ -1,7 +1,9 @@
 // Lab test tooling: the remote commands of the prod stack's offline plan, with their real inputs
 // (secrets unwrapped, for the lab's hosts only), as the command provider would receive them.
 // Run as a child process (Pulumi's runtime is per process):
-//   tsx test/lab/plan.ts --host-keys FILE --out FILE [--server-id ID] [--set NODE.SERVICE.exec=CMD]
+//   tsx test/lab/plan.ts --host-keys FILE --out FILE [--server-id ID] [--set NODE.SERVICE.exec=CMD]... [--patch FILE]...
+// --set changes one service's command; --patch FILE deep-merges the JSON object in FILE into the
+// prod mesh (see mergePatch), after the --set changes, so a patch wins where both touch a field.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -29,10 +31,30 @@ export interface PlannedCommand {
   readonly deleteBeforeReplace: boolean;
 }
 
+/** A JSON value as a patch holds it. */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/**
+ * `patch` deep-merged into `target` (a new value; neither is changed): objects merge key by key,
+ * `null` removes a key, anything else (strings, numbers, arrays) replaces what was there.
+ */
+export function mergePatch(target: Json | undefined, patch: Json): Json {
+  const isObject = (v: Json | undefined): v is { [k: string]: Json } => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(patch)) return patch;
+  const out: { [k: string]: Json } = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { "host-keys": { type: "string" }, out: { type: "string" }, "server-id": { type: "string" }, set: { type: "string", multiple: true } } });
+  const { values } = parseArgs({
+    options: { "host-keys": { type: "string" }, out: { type: "string" }, "server-id": { type: "string" }, set: { type: "string", multiple: true }, patch: { type: "string", multiple: true } },
+  });
   const config = readStackConfig(ROOT, "prod");
-  const mesh = JSON.parse(config.values["optimal-mesh:mesh"]!) as { nodes: Record<string, { ssh: { hostKey?: string }; services: Record<string, Record<string, unknown>> }> };
+  let mesh = JSON.parse(config.values["optimal-mesh:mesh"]!) as { nodes: Record<string, { ssh: { hostKey?: string }; services: Record<string, Record<string, unknown>> }> };
   // The one operator step the lab stands in for: pinning each machine's host key.
   const hostKeys = JSON.parse(fs.readFileSync(values["host-keys"]!, "utf8")) as Record<string, string>;
   for (const [node, key] of Object.entries(hostKeys)) mesh.nodes[node]!.ssh.hostKey = key;
@@ -40,6 +62,11 @@ async function main(): Promise<void> {
     const m = /^([^.]+)\.([^.]+)\.exec=(.+)$/.exec(change);
     if (!m) throw new Error(`--set takes NODE.SERVICE.exec=COMMAND, not ${change}`);
     mesh.nodes[m[1]!]!.services[m[2]!]!.exec = m[3]!;
+  }
+  for (const file of values.patch ?? []) {
+    const patch = JSON.parse(fs.readFileSync(file, "utf8")) as Json;
+    if (typeof patch !== "object" || patch === null || Array.isArray(patch)) throw new Error(`--patch ${file}: not a JSON object`);
+    mesh = mergePatch(mesh as unknown as Json, patch) as unknown as typeof mesh;
   }
   const evaluation = await evaluateOffline(
     { ...config, values: { ...config.values, "optimal-mesh:mesh": JSON.stringify(mesh) } },
@@ -75,10 +102,13 @@ async function main(): Promise<void> {
   fs.writeFileSync(values.out!, JSON.stringify(commands, null, 2), { mode: 0o600 });
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(1);
-  },
-);
+// Run as a program; imported (for mergePatch), it does nothing.
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      process.exit(1);
+    },
+  );
+}

@@ -11,4 +11,6 @@ if (args[0] !== "infra" || args[1] !== "heartbeat" || i < 0 || !args[i + 1]) {
 }
 const name = args[i + 1];
 fs.appendFileSync(`${dir}/heartbeats.log`, `${name}\n`);
+// The environment exactly as this process was started with it (NUL-separated), for the lab to compare.
+fs.writeFileSync(`${dir}/environ.heartbeat`, fs.readFileSync("/proc/self/environ"));
 fs.writeFileSync(`${dir}/instances/${name}.json`, JSON.stringify({ name, hostname: require("node:os").hostname() }) + "\n");

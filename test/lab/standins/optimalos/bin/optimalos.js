@@ -7,6 +7,8 @@ const record = (line) => fs.appendFileSync(`${dir}/calls.log`, `${line}\n`);
 const [cmd] = process.argv.slice(2);
 if (cmd === "init") {
   record(`init deployment=${process.env.DEPLOYMENT ?? ""}`);
+  // The environment exactly as this process was started with it (NUL-separated), for the lab to compare.
+  fs.writeFileSync(`${dir}/environ.init`, fs.readFileSync("/proc/self/environ"));
 } else if (cmd === "start") {
   const hostname = process.env.OPTIMALOS_HOST ?? "127.0.0.1";
   const port = Number(process.env.PORT ?? 3000);
