@@ -60,12 +60,13 @@ export function loadStack(options: LoadOptions): LoadedStack {
     const [ns, name] = splitKey(setting.key);
     const config = new pulumi.Config(ns);
     if (setting.secret) {
-      const value = config.getSecret(name);
+      // Pulumi.yaml declares an empty default, which the CLI fills in for a setting nobody set.
+      const value = config.get(name) ? config.getSecret(name) : undefined;
       if (value !== undefined) secret.set(setting.key, value);
       else if (options.offline) secret.set(setting.key, pulumi.secret(placeholderFor(setting.key)));
       else problems.push({ path: setting.key, message: `${setting.description}: required secret is not set`, fix: setting.how });
     } else {
-      const value = config.get(name);
+      const value = config.get(name) || undefined;
       if (value !== undefined) plain.set(setting.key, value);
       else if (options.offline) plain.set(setting.key, placeholderFor(setting.key));
       else problems.push({ path: setting.key, message: `${setting.description}: required setting is not set`, fix: setting.how });

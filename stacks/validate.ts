@@ -146,7 +146,9 @@ function issueProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
 
 /** Validates a raw topology: schema first (unknown keys rejected), then the cross-field rules. */
 export function validateMesh(raw: unknown, stack?: string): MeshSpec {
-  if (raw === undefined || raw === null) {
+  // Pulumi.yaml declares {} as the default: the CLI hands that over for a stack without a topology.
+  const empty = raw !== null && typeof raw === "object" && !Array.isArray(raw) && Object.keys(raw).length === 0;
+  if (raw === undefined || raw === null || empty) {
     throw new MeshConfigError([{ path: "mesh", message: `${MESH_KEY} is not set`, fix: `add the topology under config: ${MESH_KEY}: in Pulumi.<stack>.yaml` }], stack);
   }
   // A key such as __proto__ would vanish in parsing; report it before anything else.

@@ -83,6 +83,18 @@ describe("for real (pulumi preview / up)", () => {
     }
   });
 
+  test("the empty defaults Pulumi.yaml declares (what the CLI hands over for unset keys) count as unset", () => {
+    useConfig({ "optimal-mesh:mesh": {}, ...Object.fromEntries(OPERATOR_SETTINGS.map((s) => [s.key, ""])) });
+    try {
+      loadStack({ offline: false });
+      assert.fail("expected a MeshConfigError");
+    } catch (err) {
+      assert.ok(err instanceof MeshConfigError);
+      assert.deepEqual(err.problems.map((p) => p.path), ["mesh", ...OPERATOR_SETTINGS.map((s) => s.key)]);
+      assert.match(err.message, /optimal-mesh:mesh is not set/);
+    }
+  });
+
   test("topology problems and missing settings come in one report", () => {
     const mesh = prodMesh();
     mesh.nodes["pop-os"].role = "hub";

@@ -59,6 +59,8 @@ function readYaml(file: string): unknown {
     const at = firstInvalidUtf8(bytes);
     throw new StackFileError(`${file} is not valid UTF-8 (first bad byte at offset ${at}); save it as UTF-8`);
   }
+  const divergence = cliYamlDivergence(text);
+  if (divergence !== undefined) throw new StackFileError(`${file}:${divergence.line}: ${divergence.message}`);
   let doc: unknown;
   try {
     // js-yaml rejects duplicate keys, so two nodes with one name never silently merge.
@@ -70,6 +72,51 @@ function readYaml(file: string): unknown {
   expandedSize(doc, budget);
   if (budget.left < 0) throw new StackFileError(`${file} expands to more than ${MAX_STACK_VALUES} values (YAML aliases that multiply?); write the values out, without nested aliases`);
   return doc;
+}
+
+/**
+ * What js-yaml accepts but the Pulumi CLI's YAML reader (go-yaml v3, a port of libyaml) refuses,
+ * so that every pulumi command on the stack would fail before it starts: inside [ ] or { }, a
+ * plain (unquoted) value that begins with ':' is read as a key indicator ("did not find expected
+ * node content"), e.g. `[0.0.0.0/0, ::/0]`. Scans flow collections across lines, skipping quoted
+ * text and comments.
+ */
+export function cliYamlDivergence(text: string): { line: number; message: string } | undefined {
+  let depth = 0;
+  let tokenStart = false;
+  const lines = text.split("\n");
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i]!;
+      if (c === "#" && (i === 0 || /\s/.test(line[i - 1]!))) break;
+      if (c === '"' || c === "'") {
+        // A quoted scalar: skip to its closing quote ('' is an escaped quote in single quotes).
+        let j = i + 1;
+        while (j < line.length && !(line[j] === c && !(c === '"' && line[j - 1] === "\\") && !(c === "'" && line[j + 1] === "'"))) j += c === "'" && line[j] === "'" ? 2 : 1;
+        i = j;
+        tokenStart = false;
+        continue;
+      }
+      if (depth === 0) {
+        if (c === "[" || c === "{") [depth, tokenStart] = [1, true];
+        continue;
+      }
+      if (c === "[" || c === "{") [depth, tokenStart] = [depth + 1, true];
+      else if (c === "]" || c === "}") [depth, tokenStart] = [depth - 1, false];
+      else if (c === ",") tokenStart = true;
+      else if (c === " " || c === "\t") continue;
+      else if (c === ":") {
+        const indicator = line[i + 1] === undefined || /[\s,\]}]/.test(line[i + 1]!);
+        if (tokenStart && !indicator) {
+          return { line: n + 1, message: `the value starting at column ${i + 1} begins with ':' inside [ ] or { }; the Pulumi CLI cannot read that (its YAML parser takes ':' there for a key indicator), so quote it, e.g. "${line.slice(i).split(/[,\]}\s]/)[0]}"` };
+        }
+        // After a key's ':' a value starts; a ':' inside a word (a:b) is part of it.
+        tokenStart = indicator;
+      } else tokenStart = false;
+    }
+  }
+  return undefined;
 }
 
 /** The offset of the first byte that does not belong to a valid UTF-8 sequence. */

@@ -1,0 +1,49 @@
+// Test tooling: the real Pulumi CLI that scripts/ensure-pulumi.sh builds from its Go module, run
+// against a throwaway local backend (file://, passphrase secrets) in a project folder of its own.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ROOT, tmpDir } from "./helpers";
+
+export interface PulumiCli {
+  /** Runs `pulumi ARGS` in the project folder; never throws. */
+  run(args: readonly string[], opts?: { input?: string }): { code: number | null; stdout: string; stderr: string };
+  /** The project folder: a copy of Pulumi.yaml, where stack files go. */
+  readonly dir: string;
+}
+
+/** The environment lines ensure-pulumi prints, as an object; builds the CLI first when it is missing (minutes, once per machine). */
+function cliEnv(): NodeJS.ProcessEnv | string {
+  const r = spawnSync("bash", [path.join(ROOT, "scripts/ensure-pulumi.sh"), "--quiet", "--print-env"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (r.status !== 0) return `scripts/ensure-pulumi.sh could not provide the Pulumi CLI (exit ${r.status})`;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const line of r.stdout.split("\n")) {
+    const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
+    if (m === null) continue;
+    // The values are shell words: single-quoted when they need it, PATH extended with "$PATH".
+    env[m[1]!] = m[2]!.replace(/^'(.*)'$/, "$1").replace(/'\\''/g, "'").replace('"$PATH"', process.env.PATH ?? "");
+  }
+  return env;
+}
+
+let cached: NodeJS.ProcessEnv | string | undefined;
+
+/** The CLI in a fresh project folder, or why it is not here (CI treats that as a failure, never a skip). */
+export function pulumiCli(): PulumiCli | string {
+  cached ??= cliEnv();
+  if (typeof cached === "string") {
+    if (process.env.CI) throw new Error(`the Pulumi CLI must be available in CI: ${cached}`);
+    return cached;
+  }
+  const dir = tmpDir("pulumi-project");
+  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  const backend = tmpDir("pulumi-state");
+  const env = { ...cached, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "test-only passphrase" };
+  return {
+    dir,
+    run: (args, opts = {}) => {
+      const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd: dir, env, encoding: "utf8", input: opts.input ?? "", timeout: 120_000 });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+  };
+}
