@@ -8,6 +8,7 @@ export { DNS_LABEL } from "./grammar";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HCLOUD_ID = /^[1-9][0-9]{0,18}$/;
+const HCLOUD_ID_MESSAGE = "must be the numeric Hetzner id, e.g. 12345678";
 const AUTOGROUPS = ["autogroup:admin", "autogroup:owner", "autogroup:network-admin", "autogroup:it-admin"] as const;
 
 /** An IPv4 or IPv6 network in CIDR notation. */
@@ -17,6 +18,15 @@ function isCidr(value: string): boolean {
   const bits = Number(m[2]);
   return (isIPv4(m[1]!) && bits <= 32) || (isIPv6(m[1]!) && bits <= 128);
 }
+
+/**
+ * A Hetzner id: digits, as a string or as the number `pulumi config set --path` stores for digits
+ * (without --type string). Either way the program gets the string.
+ */
+const hcloudId = () =>
+  z
+    .union([z.string().regex(HCLOUD_ID, HCLOUD_ID_MESSAGE), z.number({ error: HCLOUD_ID_MESSAGE }).int(HCLOUD_ID_MESSAGE).positive(HCLOUD_ID_MESSAGE).max(Number.MAX_SAFE_INTEGER, HCLOUD_ID_MESSAGE)], { error: HCLOUD_ID_MESSAGE })
+    .transform((id) => String(id));
 
 /** A string field with its grammar. */
 const str = (grammar: Grammar) => z.string().regex(grammar.pattern, grammar.message);
@@ -138,8 +148,8 @@ export function meshSchema(strict: boolean) {
       .min(1, "list at least one source, or use the tailnet"),
     /** Ids of the running server and primary IP, to adopt instead of create. */
     adopt: obj({
-      serverId: z.string().regex(HCLOUD_ID, "must be the numeric Hetzner id, as a string").optional(),
-      primaryIpId: z.string().regex(HCLOUD_ID, "must be the numeric Hetzner id, as a string").optional(),
+      serverId: hcloudId().optional(),
+      primaryIpId: hcloudId().optional(),
     }).default({}),
   });
 

@@ -131,12 +131,16 @@ function issueProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
       }
     } else if (issue.code === "invalid_key") {
       out.push({ path: dotted(issue.path), message: `key: ${issue.issues[0]?.message ?? issue.message}`, fix: "rename the key" });
-    } else if (issue.code === "invalid_union" || issue.code === "invalid_value") {
+    } else if (issue.code === "invalid_value") {
       out.push({ path: dotted(issue.path), message: issue.message, fix: "use one of the values listed" });
     } else if (issue.code === "invalid_type") {
       const expected = EXPECTED[issue.expected] ?? issue.expected;
       if (issue.input === undefined) out.push({ path: dotted(issue.path), message: `is required (${expected})`, fix: `set ${meshPath(issue.path)}` });
-      else out.push({ path: dotted(issue.path), message: `must be ${expected}, not ${kindOf(issue.input)}`, fix: `write ${meshPath(issue.path)} as ${expected}` });
+      else {
+        // Digits given to `pulumi config set --path` become a number unless the type is said.
+        const how = issue.expected === "string" && typeof issue.input === "number" ? `: quote it in the stack file, or pulumi config set --type string --path '${meshPath(issue.path)}' VALUE` : "";
+        out.push({ path: dotted(issue.path), message: `must be ${expected}, not ${kindOf(issue.input)}`, fix: `write ${meshPath(issue.path)} as ${expected}${how}` });
+      }
     } else {
       out.push({ path: dotted(issue.path), message: issue.message, fix: `correct ${meshPath(issue.path)}` });
     }

@@ -57,7 +57,7 @@ test("finds every id prod needs to adopt, with the tokens as bearer credentials"
   assert.ok(requests.some((r) => r.startsWith("Bearer hc-token /hcloud/servers?name=hetzner-cockpit")));
   assert.ok(requests.some((r) => r.startsWith("Bearer cf-token /cf/zones?name=optimal.miami")));
   assert.equal(requests.filter((r) => r.includes("/cf/zones?")).length, 1, "the zone is looked up once");
-  assert.match(configCommands("prod", found)[3]!, /^pulumi config set --stack prod --path 'mesh\.tunnels\.cockpit\.dnsRecordIds\["fabric\.optimal\.miami"\]' 'fedcba9876543210fedcba9876543210'$/);
+  assert.match(configCommands("prod", found)[3]!, /^pulumi config set --stack prod --type string --path 'mesh\.tunnels\.cockpit\.dnsRecordIds\["fabric\.optimal\.miami"\]' 'fedcba9876543210fedcba9876543210'$/);
 });
 
 test("what cannot be found is reported with the reason", async () => {
@@ -87,7 +87,7 @@ test("npm run import prints the config commands and exits 0 when everything is f
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((r) => child.on("exit", r));
   assert.equal(code, 0, stderr);
-  assert.equal(stdout.split("\n").filter((l) => l.startsWith("pulumi config set --stack prod --path")).length, 7);
+  assert.equal(stdout.split("\n").filter((l) => l.startsWith("pulumi config set --stack prod --type ")).length, 7);
   assert.match(stderr, /import: found mesh\.hetzner\.adopt\.serverId = 4711 \(the running server hetzner-cockpit\)/);
 });
 

@@ -86,13 +86,19 @@ export async function discover(spec: MeshSpec, apis: Apis, progress: (line: stri
   return { found, missing };
 }
 
-/** The `pulumi config set` argument lists that record what was found. */
+/**
+ * The `pulumi config set` argument lists that record what was found. Each says its type: under
+ * --path the CLI stores a value of digits as a number otherwise, which loses an id's leading zeros.
+ */
 export function configArgs(stack: string, found: readonly Found[]): string[][] {
-  return found.map((f) => ["config", "set", "--stack", stack, "--path", f.path, String(f.value)]);
+  return found.map((f) => ["config", "set", "--stack", stack, "--type", typeof f.value === "string" ? "string" : "bool", "--path", f.path, String(f.value)]);
 }
 
-/** The same, as command lines for the operator to read (values quoted for the shell). */
+/** The same, as command lines for the operator to read (the path and string values quoted for the shell). */
 export function configCommands(stack: string, found: readonly Found[]): string[] {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  return configArgs(stack, found).map((args, n) => ["pulumi", ...args.map((a, i) => (i === 5 || (i === 6 && typeof found[n]!.value === "string") ? quote(a) : a))].join(" "));
+  return configArgs(stack, found).map((args, n) => {
+    const last = args.length - 1;
+    return ["pulumi", ...args.map((a, i) => (i === last - 1 || (i === last && typeof found[n]!.value === "string") ? quote(a) : a))].join(" ");
+  });
 }
