@@ -9,17 +9,20 @@ import { parseCommandLine, runCommand, stackName } from "./lib/cli";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
-const USAGE = `usage: npm run import -- [--stack NAME] [--write]
+const USAGE = `usage: npm run import -- [--stack NAME] [--write] [--accept-differences]
 
 Reads HCLOUD_TOKEN, CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID from the environment (the
 account id also from the stack's optimal-mesh:cloudflareAccountId), looks up the ids of what
 already exists and prints the \`pulumi config set --path\` commands that record them; --write runs
-them (needs the Pulumi CLI). HCLOUD_ENDPOINT and CLOUDFLARE_API_BASE point at other API bases.
+them (needs the Pulumi CLI). It also compares the running server with the topology: the adoption
+\`up\` imports and then applies every difference in the same run, so each is listed with what the
+up would do, and nothing is written until they are fixed in the topology or --accept-differences
+says they are meant. HCLOUD_ENDPOINT and CLOUDFLARE_API_BASE point at other API bases.
 SSH host keys are not looked up: pin them from the machines themselves (see docs/first-adoption.md).
-Exit status: 0 everything found, 1 something was not found, 2 could not run.`;
+Exit status: 0 everything found, 1 something was not found or differs (not accepted), 2 could not run.`;
 
 async function main(): Promise<number> {
-  const { values } = parseCommandLine({ stack: { type: "string", default: "prod", value: "NAME" }, write: { type: "boolean" }, help: { type: "boolean", short: "h" } });
+  const { values } = parseCommandLine({ stack: { type: "string", default: "prod", value: "NAME" }, write: { type: "boolean" }, "accept-differences": { type: "boolean" }, help: { type: "boolean", short: "h" } });
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -31,7 +34,7 @@ async function main(): Promise<number> {
     if (!value) throw new Error(`${name} is not set`);
     return value;
   };
-  const { found, missing } = await discover(
+  const { found, missing, differences } = await discover(
     spec,
     {
       hcloud: { base: process.env.HCLOUD_ENDPOINT ?? "https://api.hetzner.cloud/v1", token: need("HCLOUD_TOKEN", process.env.HCLOUD_TOKEN) },
@@ -40,13 +43,19 @@ async function main(): Promise<number> {
         token: need("CLOUDFLARE_API_TOKEN", process.env.CLOUDFLARE_API_TOKEN),
         accountId: need("CLOUDFLARE_ACCOUNT_ID", process.env.CLOUDFLARE_ACCOUNT_ID ?? config.values["optimal-mesh:cloudflareAccountId"]),
       },
+      ...(config.values["optimal-mesh:sshPublicKey"] ? { sshPublicKey: config.values["optimal-mesh:sshPublicKey"] } : {}),
     },
     (line) => process.stderr.write(`import: looking up ${line}\n`),
   );
   for (const f of found) process.stderr.write(`import: found ${f.path} = ${String(f.value)} (${f.why})\n`);
   for (const m of missing) process.stderr.write(`import: not found: ${m.what}: ${m.why}\n`);
+  for (const d of differences) process.stderr.write(`import: differs: ${d.path}: runs ${d.live}, declared ${d.declared}; ${d.effect}\n`);
+  const unaccepted = differences.length > 0 && !values["accept-differences"];
+  if (unaccepted) process.stderr.write(`import: ${differences.length} difference(s) between what runs and the topology: change the topology to match, or run again with --accept-differences if the adoption up should apply them\n`);
   const commands = configCommands(stack, found);
-  if (!values.write) {
+  if (values.write && unaccepted) {
+    process.stderr.write("import: nothing written\n");
+  } else if (!values.write) {
     process.stdout.write(`${commands.join("\n")}\n`);
   } else {
     configArgs(stack, found).forEach((args, i) => {
@@ -56,7 +65,7 @@ async function main(): Promise<number> {
       if (r.status !== 0) throw new Error(`failed: ${commands[i]}`);
     });
   }
-  return missing.length === 0 ? 0 : 1;
+  return missing.length === 0 && !unaccepted ? 0 : 1;
 }
 
 runCommand("import", main);

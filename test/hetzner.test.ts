@@ -85,10 +85,16 @@ describe("the plan of prod", () => {
   const fw = only(resources, "hcloud:index/firewall:Firewall");
   const server = only(resources, "hcloud:index/server:Server");
 
-  test("keeps the primary IP: protected, never deleted with a server", () => {
+  test("keeps the primary IP: protected by Pulumi and by Hetzner, never deleted with a server (point 1)", () => {
     assert.equal(ip.protect, true);
     assert.equal(ip.inputs.autoDelete, false);
+    assert.equal(ip.inputs.deleteProtection, true);
     assert.equal(ip.inputs.type, "ipv4");
+  });
+
+  test("the primary IP names no assignee type without an assignee (the provider warns on every run otherwise; point 10)", () => {
+    assert.equal(ip.inputs.assigneeType, undefined);
+    assert.equal(ip.inputs.assigneeId, undefined);
   });
 
   test("has a firewall with no inbound rule for 3000", () => {
@@ -110,8 +116,14 @@ describe("the plan of prod", () => {
     assert.ok(server.additionalSecretOutputs.includes("userData"));
   });
 
-  test("ignores create-only inputs and rebuilds by deleting first", () => {
-    assert.deepEqual(server.ignoreChanges, ["image", "sshKeys", "userData"]);
+  test("ignores create-only inputs and its public network after creation, and rebuilds by deleting first (point 1)", () => {
+    // The provider never reads public_net back: without this, adoption's update would delete the address.
+    assert.deepEqual([...server.ignoreChanges].sort(), ["image", "publicNets", "sshKeys", "userData"]);
+    // Still sent: it is what gives a new or rebuilt server the kept address at creation.
+    const nets = server.inputs.publicNets as { ipv4Enabled: boolean; ipv6Enabled: boolean }[];
+    assert.equal(nets.length, 1);
+    assert.equal(nets[0]!.ipv4Enabled, true);
+    assert.deepEqual(server.inputSources.publicNets, [ip.urn]);
     assert.equal(server.deleteBeforeReplace, true);
   });
 
@@ -121,12 +133,16 @@ describe("the plan of prod", () => {
   });
 });
 
-test("with adoption ids, the running server and primary IP are imported", () => {
+test("with adoption ids, the running server, its primary IP and the operator's SSH key are imported (point 4)", () => {
   const mesh = prodMesh();
-  mesh.hetzner.adopt = { serverId: "4711", primaryIpId: "815" };
+  mesh.hetzner.adopt = { serverId: "4711", primaryIpId: "815", sshKeyId: "42" };
   const resources = planRegistrations(mesh);
   assert.equal(only(resources, "hcloud:index/primaryIp:PrimaryIp").importId, "815");
   assert.equal(only(resources, "hcloud:index/server:Server").importId, "4711");
+  const key = only(resources, "hcloud:index/sshKey:SshKey");
+  assert.equal(key.importId, "42");
+  // The stored key may differ from the setting in its comment only: that must not replace it.
+  assert.deepEqual(key.ignoreChanges, ["publicKey"]);
 });
 
 test("a topology without a hetzner section plans no Hetzner resources", () => {

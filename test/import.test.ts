@@ -6,11 +6,15 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
-import { configCommands, discover } from "../scripts/lib/adopt";
+import { configCommands, discover, sshKeyFingerprint } from "../scripts/lib/adopt";
 import { validateMesh } from "../stacks/validate";
-import { prodMesh, ROOT } from "./helpers";
+import { checkWith, missingTool, prodMesh, ROOT } from "./helpers";
 
 const ZONE = "0123456789abcdef0123456789abcdef";
+const OPERATOR_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKkWgAFsFhmPmnUMrk3+NdCrjq47VLeHBNRxUGffydXA operator@laptop";
+/** The running server as the fake Hetzner API describes it; tests change it to make it differ. */
+const matching = () => ({ id: 4711, name: "hetzner-cockpit", server_type: { name: "ccx13" }, datacenter: { location: { name: "ash" } }, backup_window: "22-02", labels: { "managed-by": "optimal-mesh", node: "hetzner-cockpit" }, public_net: { firewalls: [] as { id: number }[] } });
+let live = matching();
 const requests: string[] = [];
 let server: http.Server;
 let base = "";
@@ -24,7 +28,9 @@ before(async () => {
       res.end(JSON.stringify(body));
     };
     const q = (k: string) => url.searchParams.get(k);
-    if (url.pathname === "/hcloud/servers") return json({ servers: q("name") === "hetzner-cockpit" ? [{ id: 4711 }] : [] });
+    if (url.pathname === "/hcloud/servers") return json({ servers: q("name") === "hetzner-cockpit" ? [live] : [] });
+    if (url.pathname === "/hcloud/servers/4711") return json({ server: live });
+    if (url.pathname === "/hcloud/ssh_keys") return json({ ssh_keys: q("fingerprint") === sshKeyFingerprint(OPERATOR_KEY) ? [{ id: 42, name: "carlos@laptop" }] : [] });
     if (url.pathname === "/hcloud/primary_ips") return json({ primary_ips: q("ip") === "178.156.203.234" ? [{ id: 815, name: "cockpit-ip" }] : [] });
     if (url.pathname === "/cf/accounts/acc1/cfd_tunnel") return json({ result: q("name") === "pi" ? [{ id: "11111111-2222-4333-8444-555555555555" }] : [] });
     if (url.pathname === "/cf/zones") return json({ result: q("name") === "optimal.miami" ? [{ id: ZONE }] : [] });
@@ -37,14 +43,15 @@ before(async () => {
 });
 after(() => server.close());
 
-const apis = () => ({ hcloud: { base: `${base}/hcloud`, token: "hc-token" }, cloudflare: { base: `${base}/cf`, token: "cf-token", accountId: "acc1" } });
+const apis = () => ({ hcloud: { base: `${base}/hcloud`, token: "hc-token" }, cloudflare: { base: `${base}/cf`, token: "cf-token", accountId: "acc1" }, sshPublicKey: OPERATOR_KEY });
 
 test("finds every id prod needs to adopt, with the tokens as bearer credentials", async () => {
   const raw = prodMesh();
   raw.access.adoptPolicy = false;
-  const { found, missing } = await discover(validateMesh(raw), apis());
+  const { found, missing, differences } = await discover(validateMesh(raw), apis());
   assert.deepEqual(found.map((f) => [f.path, f.value]), [
     ["mesh.hetzner.adopt.serverId", "4711"],
+    ["mesh.hetzner.adopt.sshKeyId", "42"],
     ["mesh.hetzner.adopt.primaryIpId", "815"],
     ["mesh.tunnels.cockpit.zoneId", ZONE],
     ['mesh.tunnels.cockpit.dnsRecordIds["fabric.optimal.miami"]', "fedcba9876543210fedcba9876543210"],
@@ -54,10 +61,11 @@ test("finds every id prod needs to adopt, with the tokens as bearer credentials"
     ["mesh.access.adoptPolicy", true],
   ]);
   assert.deepEqual(missing, []);
+  assert.deepEqual(differences, []);
   assert.ok(requests.some((r) => r.startsWith("Bearer hc-token /hcloud/servers?name=hetzner-cockpit")));
   assert.ok(requests.some((r) => r.startsWith("Bearer cf-token /cf/zones?name=optimal.miami")));
   assert.equal(requests.filter((r) => r.includes("/cf/zones?")).length, 1, "the zone is looked up once");
-  assert.match(configCommands("prod", found)[3]!, /^pulumi config set --stack prod --type string --path 'mesh\.tunnels\.cockpit\.dnsRecordIds\["fabric\.optimal\.miami"\]' 'fedcba9876543210fedcba9876543210'$/);
+  assert.match(configCommands("prod", found)[4]!, /^pulumi config set --stack prod --type string --path 'mesh\.tunnels\.cockpit\.dnsRecordIds\["fabric\.optimal\.miami"\]' 'fedcba9876543210fedcba9876543210'$/);
 });
 
 test("what cannot be found is reported with the reason", async () => {
@@ -68,16 +76,45 @@ test("what cannot be found is reported with the reason", async () => {
   assert.match(missing[0]!.why, /set tunnels\.pi\.name to its name in Cloudflare/);
 });
 
-test("ids already in the topology are not looked up again", async () => {
+test("ids already in the topology are not looked up again; the known server is read to compare it", async () => {
   requests.length = 0;
   const raw = prodMesh();
-  raw.hetzner.adopt = { serverId: "1", primaryIpId: "2" };
+  raw.hetzner.adopt = { serverId: "4711", primaryIpId: "2", sshKeyId: "42" };
   await discover(validateMesh(raw), apis());
-  assert.equal(requests.filter((r) => r.includes("/hcloud/")).length, 0);
+  assert.deepEqual(requests.filter((r) => r.includes("/hcloud/")).map((r) => r.split(" ")[2]), ["/hcloud/servers/4711"]);
 });
 
-test("npm run import prints the config commands and exits 0 when everything is found", async () => {
-  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/import.ts"], {
+test("the operator's key is found by its MD5 fingerprint, as Hetzner lists it and ssh-keygen prints it (point 4)", { skip: missingTool("ssh-keygen") }, () => {
+  const r = checkWith("ssh-keygen", ["-l", "-E", "md5", "-f"], "operator.pub", `${OPERATOR_KEY}\n`);
+  assert.equal(r.code, 0, r.output);
+  assert.equal(`MD5:${sshKeyFingerprint(OPERATOR_KEY)}`, r.output.split(" ")[1]);
+  assert.throws(() => sshKeyFingerprint("not a key"), /not a key line/);
+});
+
+test("a running server that differs from the topology is listed with what the adoption up would do (point 5)", async () => {
+  live = { ...matching(), server_type: { name: "cx22" }, backup_window: "", labels: { env: "prod" } as never, public_net: { firewalls: [{ id: 99 }] } };
+  try {
+    const { differences } = await discover(validateMesh(prodMesh()), apis());
+    assert.deepEqual(differences.map((d) => [d.path, d.live, d.declared]), [
+      ["mesh.hetzner.serverType", "cx22", "ccx13"],
+      ["mesh.hetzner.backups", "false", "true"],
+      ["mesh.hetzner (labels)", "env=prod", "managed-by=optimal-mesh,node=hetzner-cockpit"],
+      ["mesh.hetzner.sshSources", "firewall 99 attached", "the program's own firewall"],
+    ]);
+    assert.match(differences[0]!.effect, /powers the server off/);
+    // npm run import stops: it lists them and writes nothing until they are accepted.
+    const r = await runImport(["--write"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /import: differs: mesh\.hetzner\.serverType: runs cx22, declared ccx13; the up powers the server off/);
+    assert.match(r.stderr, /import: nothing written/);
+  } finally {
+    live = matching();
+  }
+});
+
+/** npm run import against the fakes, in a child process. */
+async function runImport(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/import.ts", ...args], {
     cwd: ROOT,
     env: { ...process.env, HCLOUD_ENDPOINT: `${base}/hcloud`, HCLOUD_TOKEN: "hc", CLOUDFLARE_API_BASE: `${base}/cf`, CLOUDFLARE_API_TOKEN: "cf", CLOUDFLARE_ACCOUNT_ID: "acc1" },
   });
@@ -86,6 +123,11 @@ test("npm run import prints the config commands and exits 0 when everything is f
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((r) => child.on("exit", r));
+  return { code, stdout, stderr };
+}
+
+test("npm run import prints the config commands and exits 0 when everything is found", async () => {
+  const { code, stdout, stderr } = await runImport([]);
   assert.equal(code, 0, stderr);
   assert.equal(stdout.split("\n").filter((l) => l.startsWith("pulumi config set --stack prod --type ")).length, 7);
   assert.match(stderr, /import: found mesh\.hetzner\.adopt\.serverId = 4711 \(the running server hetzner-cockpit\)/);

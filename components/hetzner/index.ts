@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact } from "../artifacts";
 import { renderCloudInit } from "./cloud-init";
+import { hetznerLabels } from "./labels";
 
 export interface HetznerCockpitArgs {
   /** The validated topology; must have a `hetzner` section. */
@@ -39,6 +40,14 @@ export function firewallRules(spec: MeshSpec): hcloud.types.input.FirewallRule[]
  */
 export const CREATE_ONLY_INPUTS = ["image", "sshKeys", "userData"];
 
+/**
+ * Also ignored after creation: the public network. The provider's Read never records it, so every
+ * later diff would be an update, and that update (terraform-provider-hcloud v1.68.0,
+ * internal/server/resource.go updatePublicNet) powers the server off, unassigns its IPv4 and
+ * deletes it. On create (a new server, or a rebuild) it is what attaches the kept primary IP.
+ */
+export const IGNORED_AFTER_CREATE = [...CREATE_ONLY_INPUTS, "publicNets"];
+
 export class HetznerCockpit extends pulumi.ComponentResource {
   public readonly serverId: pulumi.Output<string>;
   public readonly ipv4: pulumi.Output<string>;
@@ -50,13 +59,21 @@ export class HetznerCockpit extends pulumi.ComponentResource {
     const { spec } = args;
     const h = spec.hetzner;
     if (h === undefined) throw new pulumi.ResourceError("the topology has no hetzner section", this);
-    const labels = { "managed-by": "optimal-mesh", node: h.node };
+    const labels = hetznerLabels(h.node);
 
-    const key = new hcloud.SshKey(`${name}-ssh-key`, { name: `${h.node}-operator`, publicKey: args.sshPublicKey, labels }, { parent: this });
-    // Keeps the address across rebuilds: never deleted with a server, protected from `destroy`.
+    // The operator's key usually exists in the project already (it created the running server):
+    // Hetzner refuses a second upload of one fingerprint, so an existing key is adopted. Its stored
+    // text may differ from the setting in its comment only, which must not replace it.
+    const key = new hcloud.SshKey(
+      `${name}-ssh-key`,
+      { name: `${h.node}-operator`, publicKey: args.sshPublicKey, labels },
+      { parent: this, ...(h.adopt.sshKeyId !== undefined ? { import: h.adopt.sshKeyId, ignoreChanges: ["publicKey"] } : {}) },
+    );
+    // Keeps the address across rebuilds: never deleted with a server, protected from `destroy` by
+    // Pulumi and from any API delete by Hetzner (the server's own updates would otherwise delete it).
     const ip = new hcloud.PrimaryIp(
       `${name}-ipv4`,
-      { name: `${h.node}-ipv4`, type: "ipv4", assigneeType: "server", autoDelete: false, location: h.location, labels },
+      { name: `${h.node}-ipv4`, type: "ipv4", autoDelete: false, deleteProtection: true, location: h.location, labels },
       { parent: this, protect: true, ...(h.adopt.primaryIpId !== undefined ? { import: h.adopt.primaryIpId } : {}) },
     );
     const firewall = new hcloud.Firewall(`${name}-firewall`, { name: `${h.node}-inbound`, rules: firewallRules(spec), labels }, { parent: this });
@@ -81,7 +98,7 @@ export class HetznerCockpit extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        ignoreChanges: CREATE_ONLY_INPUTS,
+        ignoreChanges: IGNORED_AFTER_CREATE,
         // The primary IP can be assigned to one server only: a rebuild deletes the old server first.
         deleteBeforeReplace: true,
         additionalSecretOutputs: ["userData"],

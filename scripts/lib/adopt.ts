@@ -1,5 +1,7 @@
 // Finding the ids of what already exists (server, primary IP, tunnels, zones, DNS records) through
 // the providers' APIs, so the first `pulumi up` adopts the estate instead of creating it again.
+import { createHash } from "node:crypto";
+import { hetznerLabels } from "../../components/hetzner/labels";
 import { tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 
 export interface Apis {
@@ -7,6 +9,8 @@ export interface Apis {
   readonly hcloud: { readonly base: string; readonly token: string };
   /** Cloudflare API base, e.g. https://api.cloudflare.com/client/v4 */
   readonly cloudflare: { readonly base: string; readonly token: string; readonly accountId: string };
+  /** The operator's public key (optimal-mesh:sshPublicKey), to find its copy in the Hetzner project. */
+  readonly sshPublicKey?: string;
 }
 
 export interface Found {
@@ -21,6 +25,57 @@ export interface Missing {
   readonly why: string;
 }
 
+/**
+ * Something that runs differently from what the topology declares. The engine imports and then
+ * updates in one deployment (pulumi 3.174+), so the adoption `up` applies it without asking:
+ * the operator accepts it first, or changes the topology to match what runs.
+ */
+export interface Difference {
+  /** The config path that declares it, e.g. mesh.hetzner.serverType. */
+  readonly path: string;
+  readonly live: string;
+  readonly declared: string;
+  /** What the adoption `up` does about it. */
+  readonly effect: string;
+}
+
+/** A server as the Hetzner API describes it (the fields adoption compares). */
+interface LiveServer {
+  readonly id: number;
+  readonly name: string;
+  readonly server_type?: { readonly name?: string };
+  readonly location?: { readonly name?: string };
+  readonly datacenter?: { readonly location?: { readonly name?: string } };
+  readonly backup_window?: string | null;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly public_net?: { readonly firewalls?: readonly { readonly id: number }[] };
+}
+
+/** Hetzner's fingerprint of an OpenSSH public key: the MD5 of its key blob, as colon-separated hex. */
+export function sshKeyFingerprint(publicKey: string): string {
+  const blob = /^(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+) ([A-Za-z0-9+/]+={0,2})(?: |$)/.exec(publicKey.trim())?.[1];
+  if (blob === undefined) throw new Error("the SSH public key is not a key line such as 'ssh-ed25519 AAAA...'");
+  return createHash("md5").update(Buffer.from(blob, "base64")).digest("hex").match(/../g)!.join(":");
+}
+
+/** How the running server differs from the topology, and what the adoption `up` would do about each. */
+export function serverDifferences(spec: MeshSpec, live: LiveServer): Difference[] {
+  const h = spec.hetzner!;
+  const out: Difference[] = [];
+  const add = (path: string, liveValue: string, declared: string, effect: string) => {
+    if (liveValue !== declared) out.push({ path, live: liveValue, declared, effect });
+  };
+  add("mesh.hetzner.serverType", live.server_type?.name ?? "?", h.serverType, "the up powers the server off and changes its type (and disk), in place");
+  add("mesh.hetzner.location", live.location?.name ?? live.datacenter?.location?.name ?? "?", h.location, "a new location means a new server: the up stops (an imported server may not be replaced)");
+  add("mesh.hetzner.backups", String(live.backup_window !== undefined && live.backup_window !== null && live.backup_window !== ""), String(h.backups), "the up turns Hetzner backups on or off");
+  const want = hetznerLabels(h.node);
+  const labels = (l: Readonly<Record<string, string>>) => Object.keys(l).sort().map((k) => `${k}=${l[k]}`).join(",") || "(none)";
+  add("mesh.hetzner (labels)", labels(live.labels ?? {}), labels(want), "the up replaces the server's labels");
+  const firewalls = (live.public_net?.firewalls ?? []).map((f) => String(f.id));
+  if (firewalls.length > 0) out.push({ path: "mesh.hetzner.sshSources", live: `firewall ${firewalls.join(", ")} attached`, declared: "the program's own firewall", effect: "the up detaches those firewalls and attaches the program's (SSH from sshSources, Tailscale's UDP port, ICMP)" });
+  return out;
+}
+
 async function getJson(url: string, token: string): Promise<unknown> {
   const r = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
   if (!r.ok) throw new Error(`GET ${url.replace(/\?.*/, "")}: HTTP ${r.status}`);
@@ -28,20 +83,32 @@ async function getJson(url: string, token: string): Promise<unknown> {
 }
 
 /** Looks up every id the topology needs to adopt what exists; reports what it could not find. */
-export async function discover(spec: MeshSpec, apis: Apis, progress: (line: string) => void = () => undefined): Promise<{ found: Found[]; missing: Missing[] }> {
+export async function discover(spec: MeshSpec, apis: Apis, progress: (line: string) => void = () => undefined): Promise<{ found: Found[]; missing: Missing[]; differences: Difference[] }> {
   const found: Found[] = [];
   const missing: Missing[] = [];
+  const differences: Difference[] = [];
   const hc = (p: string) => getJson(`${apis.hcloud.base}${p}`, apis.hcloud.token);
   const cf = async (p: string) => ((await getJson(`${apis.cloudflare.base}${p}`, apis.cloudflare.token)) as { result: { id: string; name?: string }[] }).result;
 
   const h = spec.hetzner;
   if (h !== undefined) {
     const address = spec.nodes[h.node]!.publicAddress;
-    if (h.adopt.serverId === undefined) {
-      progress(`hcloud: server named ${h.node}`);
-      const servers = ((await hc(`/servers?name=${encodeURIComponent(h.node)}`)) as { servers: { id: number }[] }).servers;
-      if (servers.length === 1) found.push({ path: "mesh.hetzner.adopt.serverId", value: String(servers[0]!.id), why: `the running server ${h.node}` });
-      else missing.push({ what: `server ${h.node}`, why: `${servers.length} servers have that name` });
+    // The server is read even when its id is known: what runs is compared with the topology.
+    progress(`hcloud: server ${h.adopt.serverId ?? `named ${h.node}`}`);
+    const servers =
+      h.adopt.serverId !== undefined
+        ? [((await hc(`/servers/${h.adopt.serverId}`)) as { server: LiveServer }).server]
+        : ((await hc(`/servers?name=${encodeURIComponent(h.node)}`)) as { servers: LiveServer[] }).servers;
+    if (servers.length === 1) {
+      if (h.adopt.serverId === undefined) found.push({ path: "mesh.hetzner.adopt.serverId", value: String(servers[0]!.id), why: `the running server ${h.node}` });
+      differences.push(...serverDifferences(spec, servers[0]!));
+    } else missing.push({ what: `server ${h.node}`, why: `${servers.length} servers have that name` });
+    if (h.adopt.sshKeyId === undefined && apis.sshPublicKey !== undefined) {
+      const fingerprint = sshKeyFingerprint(apis.sshPublicKey);
+      progress(`hcloud: SSH key ${fingerprint}`);
+      const keys = ((await hc(`/ssh_keys?fingerprint=${encodeURIComponent(fingerprint)}`)) as { ssh_keys: { id: number; name: string }[] }).ssh_keys;
+      // None is fine: the key is uploaded by the up. One is adopted: Hetzner refuses a second copy.
+      if (keys.length === 1) found.push({ path: "mesh.hetzner.adopt.sshKeyId", value: String(keys[0]!.id), why: `the operator's key, already in the project as ${keys[0]!.name}` });
     }
     if (h.adopt.primaryIpId === undefined && address !== undefined) {
       progress(`hcloud: primary IP ${address}`);
@@ -83,7 +150,7 @@ export async function discover(spec: MeshSpec, apis: Apis, progress: (line: stri
   }
 
   if (!spec.access.adoptPolicy) found.push({ path: "mesh.access.adoptPolicy", value: true, why: "the tailnet's existing policy is replaced by the generated one, deliberately" });
-  return { found, missing };
+  return { found, missing, differences };
 }
 
 /**
