@@ -30,14 +30,27 @@ describe("prod", () => {
       const t = only(resources, "tailscale:index/deviceTags:DeviceTags", `t-tailnet-${node}-tags`);
       assert.deepEqual(t.inputs.tags, tags);
       assert.ok(t.dependsOn.includes(acl.urn), `${node} tags wait for the policy`);
-      assert.equal(only(resources, "tailscale:index/deviceKey:DeviceKey", `t-tailnet-${node}-key`).inputs.keyExpiryDisabled, noExpiry);
+      const key = only(resources, "tailscale:index/deviceKey:DeviceKey", `t-tailnet-${node}-key`);
+      assert.equal(key.inputs.keyExpiryDisabled, noExpiry);
+      // The provider's delete fails on a device that is gone (a rebuilt machine): they are only dropped from the state (point 3f).
+      assert.equal(t.retainOnDelete, true, `${node} tags`);
+      assert.equal(key.retainOnDelete, true, `${node} key`);
     }
   });
 
-  test("only the Hetzner server, which cloud-init joins on every rebuild, keeps an auth key ready", () => {
+  test("no home node is reached over SSH before its device carries the tags the policy admits SSH by (point 6)", () => {
+    for (const node of ["oracle", "pop-os"]) {
+      const tags = only(resources, "tailscale:index/deviceTags:DeviceTags", `t-tailnet-${node}-tags`);
+      const install = only(resources, "command:remote:Command", `t-node-${node}-install`);
+      assert.ok(install.dependsOn.includes(tags.urn), `${node}: install waits for its tags`);
+    }
+  });
+
+  test("only the Hetzner server, which cloud-init joins on every rebuild, keeps an auth key ready; a refresh never replaces it (point 7)", () => {
     const keys = resources.filter((r) => r.type === "tailscale:index/tailnetKey:TailnetKey");
     assert.deepEqual(keys.map((k) => k.name), ["t-tailnet-hetzner-cockpit-authkey"]);
-    assert.equal(keys[0]!.inputs.recreateIfInvalid, "always");
+    // A day later the key is used or expired: with "always" every daily drift preview would plan a new one.
+    assert.equal(keys[0]!.inputs.recreateIfInvalid, "never");
     assert.equal(keys[0]!.inputs.reusable, false);
   });
 });
@@ -57,7 +70,7 @@ describe("a node to bootstrap", () => {
 
   test("gets a tagged, preauthorized, single-use, short-lived key, created after the policy and kept secret", () => {
     const key = only(resources, "tailscale:index/tailnetKey:TailnetKey", "t-tailnet-echo-authkey");
-    assert.deepEqual(key.inputs, { description: "optimal-mesh bootstrap of echo", ephemeral: false, expiry: 3600, preauthorized: true, reusable: false, tags: ["tag:gpu", "tag:node-echo", "tag:worker"] });
+    assert.deepEqual(key.inputs, { description: "optimal-mesh bootstrap of echo", ephemeral: false, expiry: 3600, preauthorized: true, recreateIfInvalid: "never", reusable: false, tags: ["tag:gpu", "tag:node-echo", "tag:worker"] });
     assert.ok(key.additionalSecretOutputs.includes("key"));
     assert.ok(key.dependsOn.includes(only(resources, "tailscale:index/acl:Acl", "t-tailnet-policy").urn));
     assert.equal(resources.filter((r) => r.name.startsWith("t-tailnet-echo-") && r.type !== "tailscale:index/tailnetKey:TailnetKey").length, 0);

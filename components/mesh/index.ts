@@ -60,6 +60,7 @@ export class Mesh extends pulumi.ComponentResource {
           ...(args.spec.nodes[node]!.tailnet.state === "bootstrap" && h?.node !== node ? { authKey: this.tailnet.authKeys[node]! } : {}),
           ...(tunnel !== undefined ? { tunnelToken: tunnel.token } : {}),
           ...(this.cockpit !== undefined && h?.node === node ? { rebuildId: this.cockpit.serverId } : {}),
+          ...(this.tailnet.tagged[node] !== undefined ? { reachable: this.tailnet.tagged[node] } : {}),
         },
         { parent: this },
       );

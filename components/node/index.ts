@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact } from "../artifacts";
-import { asRoot, COMMAND_DEFAULTS, connectionFor, nodeConnection } from "./ssh";
+import { asRoot, COMMAND_DEFAULTS, connectionFor, DIAL_FIRST_BOOT, DIAL_RUNNING, nodeConnection } from "./ssh";
 import {
   renderBootstrapScript,
   renderBundle,
@@ -27,6 +27,8 @@ export interface NodeHostArgs {
   readonly tunnelToken?: pulumi.Output<string>;
   /** Changes when the machine is rebuilt (the Hetzner server id): install, deploy and heartbeat run again. */
   readonly rebuildId?: pulumi.Output<string>;
+  /** What makes the node reachable over SSH under the tailnet policy (its device's tags): the first command waits for it. */
+  readonly reachable?: pulumi.Resource;
 }
 
 export class NodeHost extends pulumi.ComponentResource {
@@ -38,11 +40,12 @@ export class NodeHost extends pulumi.ComponentResource {
     const { spec, node } = args;
     const n = spec.nodes[node]!;
     const user = n.ssh.user;
-    const connection = nodeConnection(spec, node, args.privateKey);
+    // A machine this program creates (the Hetzner server) may be on its first boot when its commands run.
+    const connection = nodeConnection(spec, node, args.privateKey, args.rebuildId !== undefined ? DIAL_FIRST_BOOT : DIAL_RUNNING);
     const triggers = args.rebuildId === undefined ? undefined : [args.rebuildId];
     const artifact = (rel: string, text: string) => recordArtifact(`nodes/${node}/${rel}`, text);
 
-    let after: pulumi.Resource[] = [];
+    let after: pulumi.Resource[] = args.reachable !== undefined ? [args.reachable] : [];
     // A node to bootstrap gets its auth key here, unless something else joins it (the cockpit's cloud-init).
     if (n.tailnet.state === "bootstrap" && args.authKey !== undefined) {
       const script = renderBootstrapScript(node, args.tags);

@@ -14,22 +14,43 @@ export interface SshAccess {
   readonly hostKey?: string;
 }
 
-export function connectionFor(access: SshAccess): command.types.input.remote.ConnectionArgs {
+/**
+ * How long pulumi-command keeps dialling (provider/pkg/provider/remote/connection.go in 1.2.1):
+ * up to `dialErrorLimit` failed attempts, each connect bounded by `perDialTimeout` seconds, with
+ * a back-off from 0.1 s growing by half up to 5 s between them.
+ */
+export interface DialPatience {
+  readonly dialErrorLimit: number;
+  readonly perDialTimeout: number;
+}
+
+/** A machine that is up: 10 attempts, about 11 s when it refuses, the provider's defaults. */
+export const DIAL_RUNNING: DialPatience = { dialErrorLimit: 10, perDialTimeout: 15 };
+
+/**
+ * A server on its first boot (created or rebuilt): it answers only once cloud-init has upgraded
+ * its packages and joined the tailnet, often several minutes. 180 attempts are about 15 minutes
+ * while its name does not resolve or it refuses (5 s apart), at most about 45 minutes while
+ * packets are dropped (10 s connects).
+ */
+export const DIAL_FIRST_BOOT: DialPatience = { dialErrorLimit: 180, perDialTimeout: 10 };
+
+export function connectionFor(access: SshAccess, patience: DialPatience = DIAL_RUNNING): command.types.input.remote.ConnectionArgs {
   return {
     host: access.host,
     port: access.port,
     user: access.user,
     privateKey: access.privateKey,
     ...(access.hostKey !== undefined ? { hostKey: access.hostKey } : {}),
-    dialErrorLimit: 10,
-    perDialTimeout: 15,
+    dialErrorLimit: patience.dialErrorLimit,
+    perDialTimeout: patience.perDialTimeout,
   };
 }
 
 /** A node reached by its tailnet name as its SSH user, its host key pinned where the topology pins it. */
-export function nodeConnection(spec: MeshSpec, node: string, privateKey: pulumi.Output<string>): command.types.input.remote.ConnectionArgs {
+export function nodeConnection(spec: MeshSpec, node: string, privateKey: pulumi.Output<string>, patience: DialPatience = DIAL_RUNNING): command.types.input.remote.ConnectionArgs {
   const n = spec.nodes[node]!;
-  return connectionFor({ host: node, port: n.ssh.port, user: n.ssh.user, privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) });
+  return connectionFor({ host: node, port: n.ssh.port, user: n.ssh.user, privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) }, patience);
 }
 
 /** The command line that runs `script` as root: directly for root, through `sudo -n` otherwise. */

@@ -33,6 +33,11 @@ export class Tailnet extends pulumi.ComponentResource {
   public readonly nodeTags: Record<string, string[]>;
   /** Single-use auth keys for nodes to bootstrap, by node name; secret. */
   public readonly authKeys: Record<string, pulumi.Output<string>>;
+  /**
+   * Joined nodes whose tags this program sets, by node name: the policy lets SSH reach tagged
+   * devices only, so nothing may reach such a node over SSH before its tags are set.
+   */
+  public readonly tagged: Record<string, tailscale.DeviceTags> = {};
   private readonly acl: tailscale.Acl;
   private readonly spec: MeshSpec;
   private readonly name: string;
@@ -82,8 +87,9 @@ export class Tailnet extends pulumi.ComponentResource {
             expiry: AUTH_KEY_TTL_SECONDS,
             tags,
             description: `optimal-mesh bootstrap of ${node}`,
-            // An expired key is replaced on the next `up`, so a rebuild always gets a valid one.
-            ...(rebuildable ? { recreateIfInvalid: "always" } : {}),
+            // Never replaced because a refresh found it used or expired (it always is a day later, and
+            // daily drift would plan a new key every day); a rebuild replaces it on purpose with the server.
+            recreateIfInvalid: "never",
           },
           { parent: this, dependsOn: [acl], additionalSecretOutputs: ["key"] },
         );
@@ -115,8 +121,11 @@ export class Tailnet extends pulumi.ComponentResource {
     let find: ((node: string) => string) | undefined;
     for (const node of nodes) {
       const deviceId = listing.apply((r) => (find ??= deviceFinder(r.devices ?? []))(node));
-      new tailscale.DeviceTags(`${this.name}-${node}-tags`, { deviceId, tags: this.nodeTags[node]! }, { parent: this, dependsOn: [this.acl] });
-      new tailscale.DeviceKey(`${this.name}-${node}-key`, { deviceId, keyExpiryDisabled: keyExpiryDisabled(this.spec, node) }, { parent: this });
+      // A device that is gone (a machine rebuilt, a node removed) cannot have its settings undone:
+      // the provider's delete fails on a missing device, so these are only dropped from the state.
+      const tags = new tailscale.DeviceTags(`${this.name}-${node}-tags`, { deviceId, tags: this.nodeTags[node]! }, { parent: this, dependsOn: [this.acl], retainOnDelete: true });
+      new tailscale.DeviceKey(`${this.name}-${node}-key`, { deviceId, keyExpiryDisabled: keyExpiryDisabled(this.spec, node) }, { parent: this, retainOnDelete: true });
+      this.tagged[node] = tags;
     }
   }
 }

@@ -29,6 +29,8 @@ export interface Registration {
   readonly protect: boolean;
   readonly importId: string | null;
   readonly deleteBeforeReplace: boolean;
+  /** The engine drops it from the state instead of asking the provider to delete it. */
+  readonly retainOnDelete: boolean;
   readonly ignoreChanges: readonly string[];
   readonly replaceOnChanges: readonly string[];
   readonly additionalSecretOutputs: readonly string[];
@@ -173,6 +175,7 @@ interface WireRequest {
   getProtect(): boolean;
   getImportid(): string;
   getDeletebeforereplace(): boolean;
+  getRetainondelete(): boolean | undefined;
   getIgnorechangesList(): string[];
   getReplaceonchangesList(): string[];
   getAdditionalsecretoutputsList(): string[];
@@ -290,6 +293,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
         protect: req.getProtect() === true,
         importId: req.getImportid() || null,
         deleteBeforeReplace: req.getDeletebeforereplace(),
+        retainOnDelete: req.getRetainondelete() === true,
         ignoreChanges: [...req.getIgnorechangesList()].sort(),
         replaceOnChanges: [...req.getReplaceonchangesList()].sort(),
         additionalSecretOutputs: [...new Set(req.getAdditionalsecretoutputsList())].sort(),

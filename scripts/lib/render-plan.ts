@@ -27,6 +27,7 @@ function flags(r: Registration): string {
   if (r.protect) out.push("protect");
   if (r.importId !== null) out.push(`import=${r.importId}`);
   if (r.deleteBeforeReplace) out.push("deleteBeforeReplace");
+  if (r.retainOnDelete) out.push("retainOnDelete");
   if (r.ignoreChanges.length > 0) out.push(`ignoreChanges=${r.ignoreChanges.join(",")}`);
   if (r.replaceOnChanges.length > 0) out.push(`replaceOnChanges=${r.replaceOnChanges.join(",")}`);
   if (r.additionalSecretOutputs.length > 0) out.push(`secretOutputs=${r.additionalSecretOutputs.join(",")}`);

@@ -20,6 +20,9 @@ export interface PlannedCommand {
   readonly host: string;
   readonly port: number;
   readonly user: string;
+  /** How long the command provider keeps dialling: attempts and seconds per connect. */
+  readonly dialErrorLimit: number;
+  readonly perDialTimeout: number;
   readonly create?: string;
   readonly update?: string;
   readonly delete?: string;
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
     .filter((r) => r.type === COMMAND)
     .map((r) => {
       const i = evaluation.realInputs.get(r.name)!;
-      const conn = i.connection as { host: string; port?: number; user?: string };
+      const conn = i.connection as { host: string; port?: number; user?: string; dialErrorLimit?: number; perDialTimeout?: number };
       const str = (k: string) => (typeof i[k] === "string" ? (i[k] as string) : undefined);
       return {
         urn: r.urn,
@@ -89,6 +92,8 @@ async function main(): Promise<void> {
         host: conn.host,
         port: conn.port ?? 22,
         user: conn.user ?? "root",
+        dialErrorLimit: conn.dialErrorLimit ?? 10,
+        perDialTimeout: conn.perDialTimeout ?? 15,
         ...(str("create") !== undefined ? { create: str("create") } : {}),
         ...(str("update") !== undefined ? { update: str("update") } : {}),
         ...(str("delete") !== undefined ? { delete: str("delete") } : {}),
