@@ -5,15 +5,20 @@
 import { parseCommandLine, positiveInteger, ProgramBug, runCommand, stackName, UsageError } from "./lib/cli";
 import { selectStack } from "./lib/deploys";
 import { engineUrn, evaluateOffline } from "./lib/offline";
-import { rebuildPlan } from "./lib/rebuild";
+import { automationOps } from "./lib/rebuild-ops";
+import { rebuildPlan, runRebuild } from "./lib/rebuild";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run dr-rebuild -- <node> [--stack NAME] [--yes] [--timeout SECONDS]
 
-Rebuilds <node> of the stack (default prod): prints the phases and the resources it replaces,
-and with --yes runs \`pulumi up --replace ...\` through the Automation API (needs the Pulumi CLI,
-logged in, and this machine on the tailnet), then waits until OptimalOS answers on the node.
+Rebuilds <node> of the stack (default prod): prints the phases, the config it changes and the
+resources it forgets and replaces; with --yes it does them through the Automation API (needs the
+Pulumi CLI, logged in, tailscale:apiKey in the stack, ssh-keyscan, and this machine on the
+tailnet): adoption ids of what it replaces leave the config, the lost machine's tailnet device is
+removed, what ran on it is dropped from the state, the server (and its single-use key) replaced,
+the new host key read over the tailnet and pinned, then a full up; then it waits until
+OptimalOS answers on the node.
 Exit status: 0 rebuilt (or, without --yes, planned), 1 the rebuild failed, 2 could not start.`;
 
 const t0 = Date.now();
@@ -43,21 +48,23 @@ async function main(): Promise<number> {
 
   const evaluation = await evaluateOffline(config);
   if (evaluation.error !== undefined) throw new ProgramBug("the offline evaluation of a validated stack failed", { cause: evaluation.error });
-  const urns = plan.replace.map((name) => {
+  const urnOf = (name: string) => {
     const r = evaluation.registrations.find((x) => x.name === name);
     if (r === undefined) throw new ProgramBug(`the rebuild names ${name}, which the program does not register`);
     return engineUrn(evaluation.registrations, r, stack, config.project);
-  });
-  for (const u of urns) say(`  replace ${u}`);
+  };
+  for (const path of plan.clearConfig) say(`  config: remove ${path}`);
+  for (const name of plan.forget) say(`  forget ${urnOf(name)}`);
+  for (const name of plan.replace) say(`  replace ${urnOf(name)}`);
+  if (plan.pinHostKey) say(`  config: pin ${node}'s new SSH host key, read over the tailnet`);
   if (!values.yes) {
     say("nothing done: run again with --yes to rebuild");
     return 0;
   }
 
-  say("phase: replace (pulumi up)");
   const s = await selectStack(ROOT, stack);
-  const up = await s.up({ replace: urns, onOutput: (o) => process.stderr.write(o) });
-  say(`phase: replace done (${JSON.stringify(up.summary.resourceChanges ?? {})})`);
+  await runRebuild(plan, urnOf, automationOps(s, (line) => process.stderr.write(line)), (line) => say(`phase: ${line}`));
+  if (plan.pinHostKey || plan.clearConfig.length > 0) say(`the stack file changed (${plan.pinHostKey ? "the new host key is pinned" : ""}${plan.pinHostKey && plan.clearConfig.length > 0 ? ", " : ""}${plan.clearConfig.length > 0 ? "adoption ids removed" : ""}): commit Pulumi.${stack}.yaml`);
 
   const os = spec.nodes[node]!.optimalos;
   const url = `http://${node}:${os.port}${os.healthPath}`;

@@ -10,6 +10,10 @@ export interface PulumiCli {
   run(args: readonly string[], opts?: { input?: string }): { code: number | null; stdout: string; stderr: string };
   /** The project folder: a copy of Pulumi.yaml, where stack files go. */
   readonly dir: string;
+  /** The environment the CLI runs with (for the Automation API's envVars). */
+  readonly env: NodeJS.ProcessEnv;
+  /** The folder whose bin/ holds the CLI (the Automation API's PulumiCommand root). */
+  readonly root: string;
 }
 
 /** The environment lines ensure-pulumi prints, as an object; builds the CLI first when it is missing (minutes, once per machine). */
@@ -38,9 +42,11 @@ export function pulumiCli(): PulumiCli | string {
   const dir = tmpDir("pulumi-project");
   fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
   const backend = tmpDir("pulumi-state");
-  const env = { ...cached, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "test-only passphrase" };
+  const env: NodeJS.ProcessEnv = { ...cached, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "test-only passphrase" };
   return {
     dir,
+    env,
+    root: path.dirname(env.PATH!.split(":")[0]!),
     run: (args, opts = {}) => {
       const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd: dir, env, encoding: "utf8", input: opts.input ?? "", timeout: 120_000 });
       return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -1,32 +1,175 @@
-// What a disaster-recovery rebuild replaces, and the dr-rebuild command without --yes.
+// What a disaster-recovery rebuild does to the config and the state, and in which order: checked
+// with fake operations, and the config and state edits through the real Pulumi CLI (an exported
+// state of the prod plan's resources, edited and imported back).
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { test } from "node:test";
-import { rebuildPlan } from "../scripts/lib/rebuild";
+import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import { automationOps } from "../scripts/lib/rebuild-ops";
+import { engineUrn, type Registration } from "../scripts/lib/offline";
+import { forgetResources, rebuildPlan, runRebuild, type Deployment, type RebuildOps, type StateResource } from "../scripts/lib/rebuild";
 import { validateMesh } from "../stacks/validate";
-import { prodMesh, runScript } from "./helpers";
+import { adoptedProdMesh, planRegistrations, prodMesh, ROOT, runScript, type Raw } from "./helpers";
+import { pulumiCli, type PulumiCli } from "./pulumi-cli";
 
 const spec = validateMesh(prodMesh());
 
-test("the cockpit: replace the server only; the primary IP, tunnel and DNS stay, the commands follow its id", () => {
+test("the cockpit: forget what ran on the lost server, replace the server and its single-use key; the primary IP, tunnel and DNS stay (points 3b, 3c, 3f)", () => {
   const p = rebuildPlan(spec, "prod", "hetzner-cockpit");
   assert.equal(p.kind, "cloud-server");
-  assert.deepEqual(p.replace, ["prod-cockpit-server"]);
+  assert.deepEqual(p.replace, ["prod-tailnet-hetzner-cockpit-authkey", "prod-cockpit-server"]);
+  assert.deepEqual(p.forget, ["prod-node-hetzner-cockpit-heartbeat", "prod-node-hetzner-cockpit-deploy", "prod-node-hetzner-cockpit-install", "prod-tailnet-hetzner-cockpit-tags", "prod-tailnet-hetzner-cockpit-key"]);
+  assert.equal(p.pinHostKey, true);
+  assert.deepEqual(p.clearConfig, [], "nothing adopted, nothing to clear");
   assert.match(p.phases.join("\n"), /keeping the primary IP, firewall, tunnel and DNS/);
+  // An adopted server's id must leave the config before Pulumi replaces it (point 3a).
+  assert.deepEqual(rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit").clearConfig, ["mesh.hetzner.adopt.serverId"]);
 });
 
-test("a home node: its own commands and the trust commands that run on it", () => {
-  assert.deepEqual(rebuildPlan(spec, "prod", "pop-os").replace, ["prod-node-pop-os-install", "prod-node-pop-os-deploy", "prod-node-pop-os-heartbeat", "prod-trust-popos-deploy-authorize"]);
-  assert.deepEqual(rebuildPlan(spec, "prod", "oracle").replace, ["prod-node-oracle-install", "prod-node-oracle-deploy", "prod-node-oracle-heartbeat", "prod-trust-popos-deploy-client", "prod-trust-popos-deploy-keygen"]);
+test("a home node: forget its own commands and the trust commands that ran on it", () => {
+  assert.deepEqual(rebuildPlan(spec, "prod", "pop-os").forget, ["prod-node-pop-os-heartbeat", "prod-node-pop-os-deploy", "prod-node-pop-os-install", "prod-trust-popos-deploy-authorize"]);
+  assert.deepEqual(rebuildPlan(spec, "prod", "oracle").forget, ["prod-node-oracle-heartbeat", "prod-node-oracle-deploy", "prod-node-oracle-install", "prod-trust-popos-deploy-client", "prod-trust-popos-deploy-keygen"]);
+  assert.deepEqual(rebuildPlan(spec, "prod", "pop-os").replace, []);
   const raw = prodMesh();
   raw.nodes.oracle.tailnet = { state: "bootstrap", firstAddress: "192.0.2.5" };
-  assert.equal(rebuildPlan(validateMesh(raw), "prod", "oracle").replace[0], "prod-node-oracle-bootstrap");
+  const bootstrap = rebuildPlan(validateMesh(raw), "prod", "oracle");
+  assert.ok(bootstrap.forget.includes("prod-node-oracle-bootstrap"));
+  assert.deepEqual(bootstrap.replace, ["prod-tailnet-oracle-authkey"], "a used single-use key is replaced");
   assert.throws(() => rebuildPlan(spec, "prod", "oracel"), /no node named "oracel"; the stack has hetzner-cockpit, oracle, pop-os/);
 });
 
-test("npm run dr-rebuild without --yes prints the phases and the URNs it would replace, and changes nothing", () => {
+test("forgetting a resource drops everything that depends on it, and nothing else", () => {
+  const r = (urn: string, more: Partial<StateResource> = {}): StateResource => ({ urn, ...more });
+  const state: Deployment = {
+    resources: [r("a"), r("b", { dependencies: ["a"] }), r("c", { propertyDependencies: { x: ["b"] } }), r("d", { parent: "c" }), r("e", { deletedWith: "d" }), r("f", { dependencies: ["z"] }), r("z")],
+  };
+  const { deployment, dropped } = forgetResources(state, ["a", "missing"]);
+  assert.deepEqual(dropped, ["a", "b", "c", "d", "e"]);
+  assert.deepEqual(deployment.resources!.map((x) => x.urn), ["f", "z"]);
+});
+
+/** Records what a rebuild asks for, and answers as a world where everything works. */
+function recorder(state: Deployment): { ops: RebuildOps; log: string[]; state: () => Deployment } {
+  let current = state;
+  const log: string[] = [];
+  return {
+    log,
+    state: () => current,
+    ops: {
+      removeConfig: async (p) => void log.push(`config rm ${p}`),
+      setConfig: async (p, v) => void log.push(`config set ${p} ${v}`),
+      exportState: async () => current,
+      importState: async (d) => {
+        log.push(`import ${d.resources?.length ?? 0} resources`);
+        current = d;
+      },
+      removeDevice: async (n) => (log.push(`remove device ${n}`), true),
+      up: async (o) => void log.push(`up replace=${(o.replace ?? []).map((u) => u.split("::").pop()).join(",")} target=${(o.target ?? []).map((u) => u.split("::").pop()).join(",")}`),
+      hostKeyOverTailnet: async (n) => (log.push(`keyscan ${n}`), "ssh-ed25519 AAAAnewkey"),
+    },
+  };
+}
+
+/** A state holding every resource the plan registers, as the engine would record it after an up. */
+function stateOf(registrations: readonly Registration[], stack: string, project: string): StateResource[] {
+  const urn = (r: Registration) => engineUrn(registrations, r, stack, project);
+  const byUrn = new Map(registrations.map((r) => [r.urn, r]));
+  const root = `urn:pulumi:${stack}::${project}::pulumi:pulumi:Stack::${project}-${stack}`;
+  const providers = [...new Set(registrations.filter((r) => r.custom).map((r) => r.type.split(":")[0]!))].sort();
+  const providerUrn = (pkg: string) => `urn:pulumi:${stack}::${project}::pulumi:providers:${pkg}::default`;
+  const resources: StateResource[] = [
+    { urn: root, custom: false, type: "pulumi:pulumi:Stack" },
+    ...providers.map((pkg) => ({ urn: providerUrn(pkg), custom: true, id: `provider-${pkg}`, type: `pulumi:providers:${pkg}`, inputs: {}, outputs: {}, parent: root })),
+    ...registrations.map((r) => ({
+      urn: urn(r),
+      custom: r.custom,
+      type: r.type,
+      ...(r.custom ? { id: `id-${r.name}`, provider: `${providerUrn(r.type.split(":")[0]!)}::provider-${r.type.split(":")[0]}` } : {}),
+      inputs: {},
+      outputs: {},
+      parent: r.parent === null ? root : urn(byUrn.get(r.parent)!),
+      dependencies: [...new Set([...r.dependsOn, ...Object.values(r.inputSources).flat()])].map((u) => urn(byUrn.get(u)!)),
+    })),
+  ];
+  // The engine keeps a state in dependency order (parents and dependencies first), and checks it on import.
+  const ordered: StateResource[] = [];
+  const placed = new Set<string>();
+  const place = (r: StateResource) => {
+    if (placed.has(r.urn)) return;
+    placed.add(r.urn);
+    for (const u of [r.parent, ...(r.dependencies ?? [])]) {
+      const dep = resources.find((x) => x.urn === u);
+      if (dep !== undefined) place(dep);
+    }
+    ordered.push(r);
+  };
+  resources.forEach(place);
+  return ordered;
+}
+
+test("runRebuild of the cockpit: config, device, state, the targeted replace, the pinned key, then everything", async () => {
+  const registrations = planRegistrations(adoptedProdMesh(), "prod");
+  const urnOf = (name: string) => engineUrn(registrations, registrations.find((r) => r.name === name)!, "prod", "optimal-mesh");
+  const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
+  const { ops, log, state } = recorder({ resources: stateOf(registrations, "prod", "optimal-mesh") });
+  const said: string[] = [];
+  await runRebuild(plan, urnOf, ops, (l) => said.push(l));
+  assert.deepEqual(log.slice(0, 3), ["config rm mesh.hetzner.adopt.serverId", "remove device hetzner-cockpit", log[2]]);
+  assert.match(log[2]!, /^import \d+ resources$/);
+  assert.deepEqual(log.slice(3), [
+    "up replace=prod-tailnet-hetzner-cockpit-authkey,prod-cockpit-server target=prod-tailnet-hetzner-cockpit-authkey,prod-cockpit-server",
+    "keyscan hetzner-cockpit",
+    "config set mesh.nodes.hetzner-cockpit.ssh.hostKey ssh-ed25519 AAAAnewkey",
+    "up replace= target=",
+  ]);
+  const left = new Set(state().resources!.map((r) => r.urn.split("::").pop()));
+  for (const name of plan.forget) assert.ok(!left.has(name), `${name} forgotten`);
+  for (const kept of ["prod-cockpit-server", "prod-cockpit-ipv4", "prod-tunnel-cockpit-tunnel", "prod-node-oracle-deploy"]) assert.ok(left.has(kept) || !registrations.some((r) => r.name === kept), `${kept} kept`);
+  assert.ok(left.has("prod-cockpit-ipv4"));
+});
+
+const cli = pulumiCli();
+
+test("the rebuild's config and state edits are accepted by the real Pulumi CLI", { skip: typeof cli === "string" ? cli : false }, async () => {
+  const c = cli as PulumiCli;
+  // The stack: the prod topology with adoption ids, and a state holding every planned resource.
+  fs.copyFileSync(path.join(ROOT, "Pulumi.prod.yaml"), path.join(c.dir, "Pulumi.prod.yaml"));
+  assert.equal(c.run(["stack", "init", "prod"]).code, 0);
+  assert.equal(c.run(["config", "set", "--type", "string", "--path", "mesh.hetzner.adopt.serverId", "4711", "--stack", "prod"]).code, 0);
+  const registrations = planRegistrations(adoptedProdMesh(), "prod");
+  const exported = JSON.parse(c.run(["stack", "export", "--stack", "prod"]).stdout) as { version: number; deployment: Record<string, unknown> };
+  exported.deployment.resources = stateOf(registrations, "prod", "optimal-mesh");
+  const imported = c.run(["stack", "import", "--stack", "prod"], { input: JSON.stringify(exported) });
+  assert.equal(imported.code, 0, imported.stderr);
+
+  // The same operations dr-rebuild uses, through the Automation API, with the ups and the network left out.
+
+  const env = Object.fromEntries(Object.entries(c.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const pulumiCommand = await PulumiCommand.get({ root: c.root });
+  const s = await LocalWorkspace.selectStack({ stackName: "prod", workDir: c.dir }, { envVars: env, pulumiCommand });
+  const real = automationOps(s, () => undefined);
+  const { ops, log } = recorder({});
+  const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
+  const urnOf = (name: string) => engineUrn(registrations, registrations.find((r) => r.name === name)!, "prod", "optimal-mesh");
+  await runRebuild(plan, urnOf, { ...ops, removeConfig: real.removeConfig, setConfig: real.setConfig, exportState: real.exportState, importState: real.importState }, () => undefined);
+  assert.ok(log.includes("keyscan hetzner-cockpit"));
+
+  const after = JSON.parse(c.run(["stack", "export", "--stack", "prod"]).stdout) as { deployment: { resources: { urn: string }[] } };
+  const names = new Set(after.deployment.resources.map((r) => r.urn.split("::").pop()));
+  for (const name of plan.forget) assert.ok(!names.has(name), `${name} forgotten in the real state`);
+  assert.ok(names.has("prod-cockpit-server") && names.has("prod-cockpit-ipv4") && names.has("prod-node-oracle-deploy"));
+  const mesh = JSON.parse(JSON.parse(c.run(["config", "--json", "--stack", "prod"]).stdout)["optimal-mesh:mesh"].value as string) as Raw;
+  assert.equal(mesh.hetzner.adopt.serverId, undefined, "the adopted server's id left the stack file");
+  assert.equal(mesh.nodes["hetzner-cockpit"].ssh.hostKey, "ssh-ed25519 AAAAnewkey");
+});
+
+test("npm run dr-rebuild without --yes prints the phases, the config it changes and the URNs it forgets and replaces, and changes nothing", () => {
   const r = runScript("dr-rebuild", ["hetzner-cockpit"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /replace urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:hetzner:HetznerCockpit\$hcloud:index\/server:Server::prod-cockpit-server/);
+  assert.match(r.stderr, /forget urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:node:NodeHost\$command:remote:Command::prod-node-hetzner-cockpit-deploy/);
+  assert.match(r.stderr, /config: pin hetzner-cockpit's new SSH host key, read over the tailnet/);
   assert.match(r.stderr, /nothing done: run again with --yes/);
   const bad = runScript("dr-rebuild", ["nope"]);
   assert.equal(bad.code, 2);

@@ -1,11 +1,25 @@
-// What a disaster-recovery rebuild of one node replaces, and the phases it goes through.
+// What a disaster-recovery rebuild of one node does to the config and the state, in order, and the
+// state edit it needs. The machine is lost, so nothing may need it: what ran on it is forgotten
+// (dropped from the state, not deleted over SSH), and the up creates it again on the new machine.
 import type { MeshSpec } from "../../stacks/schema";
 
 export interface RebuildPlan {
   readonly node: string;
   readonly kind: "cloud-server" | "home";
-  /** Resource names to replace (`pulumi up --replace`); what depends on them follows. */
+  /**
+   * Adoption ids to remove from the stack config first: the engine refuses to replace a resource
+   * that still carries `import` (pulumi 3.248, pkg/resource/deploy/step_generator.go).
+   */
+  readonly clearConfig: readonly string[];
+  /**
+   * Resources that ran on, or describe, the lost machine, dependents first: dropped from the state
+   * with everything that depends on them, because their delete would need the machine itself.
+   */
+  readonly forget: readonly string[];
+  /** Resources to replace (`up --replace`): the server, and the single-use key it joins with. */
   readonly replace: readonly string[];
+  /** The new machine's SSH host key is learned over the tailnet and pinned in the stack config. */
+  readonly pinHostKey: boolean;
   /** What happens, in order, for the operator to read. */
   readonly phases: readonly string[];
 }
@@ -13,32 +27,123 @@ export interface RebuildPlan {
 export function rebuildPlan(spec: MeshSpec, stack: string, node: string): RebuildPlan {
   const n = spec.nodes[node];
   if (n === undefined) throw new Error(`no node named "${node}"; the stack has ${Object.keys(spec.nodes).sort().join(", ")}`);
+  const own = (step: string) => `${stack}-node-${node}-${step}`;
+  const commands = [own("heartbeat"), own("deploy"), own("install"), ...(n.tailnet.state === "bootstrap" ? [own("bootstrap")] : [])];
+  const trust = Object.entries(spec.sshTrust)
+    .flatMap(([key, t]) => [...(t.from === node ? [`${stack}-trust-${key}-client`, `${stack}-trust-${key}-keygen`] : []), ...(t.to === node ? [`${stack}-trust-${key}-authorize`] : [])])
+    .sort();
+  const key = `${stack}-tailnet-${node}-authkey`;
   if (spec.hetzner?.node === node) {
+    const joined = n.tailnet.state === "joined";
     return {
       node,
       kind: "cloud-server",
-      replace: [`${stack}-cockpit-server`],
+      clearConfig: spec.hetzner.adopt.serverId !== undefined ? ["mesh.hetzner.adopt.serverId"] : [],
+      forget: [...commands, ...trust, ...(joined ? [`${stack}-tailnet-${node}-tags`, `${stack}-tailnet-${node}-key`] : [])],
+      replace: [key, `${stack}-cockpit-server`],
+      pinHostKey: true,
       phases: [
-        "delete the server and create a new one from the pinned image, keeping the primary IP, firewall, tunnel and DNS",
-        "first boot: cloud-init hardens SSH, joins the tailnet with a fresh single-use key, installs cloudflared, Bun and OptimalOS",
-        "install, deploy and heartbeat run again (their triggers follow the server id)",
-        "once deployed, the new server's tailnet device is looked up and gets its tags and key expiry",
+        ...(spec.hetzner.adopt.serverId !== undefined ? ["remove the adopted server's id from the stack config (it is being replaced; Pulumi refuses to replace an imported resource)"] : []),
+        `remove the lost machine's device ${node} from the tailnet, so the new server joins under the same name`,
+        "forget the commands that ran on the lost server and its device settings (their delete would need the lost machine)",
+        "create a fresh single-use auth key and a new server from the pinned image, keeping the primary IP, firewall, tunnel and DNS",
+        "first boot: cloud-init hardens SSH, joins the tailnet with the fresh key, installs cloudflared, Bun and OptimalOS",
+        "once it is on the tailnet (which authenticates it by the key just minted), read its SSH host key over the tailnet and pin it in the stack config",
+        "up: install, deploy and heartbeat run on the new server; its device gets its tags and key expiry",
       ],
     };
   }
-  const own = (step: string) => `${stack}-node-${node}-${step}`;
-  const trust = Object.entries(spec.sshTrust).flatMap(([key, t]) => [
-    ...(t.from === node ? [`${stack}-trust-${key}-keygen`, `${stack}-trust-${key}-client`] : []),
-    ...(t.to === node ? [`${stack}-trust-${key}-authorize`] : []),
-  ]);
   return {
     node,
     kind: "home",
-    replace: [...(n.tailnet.state === "bootstrap" ? [own("bootstrap")] : []), own("install"), own("deploy"), own("heartbeat"), ...trust.sort()],
+    clearConfig: [],
+    forget: [...commands, ...trust],
+    replace: n.tailnet.state === "bootstrap" ? [key] : [],
+    pinHostKey: false,
     phases: [
+      "the reinstalled machine's new SSH host key is pinned in the stack config by hand, from the machine itself (runbook)",
+      "forget the commands that ran on the old installation (their delete would need it)",
       n.tailnet.state === "bootstrap" ? `join the tailnet from ${n.tailnet.firstAddress} with a fresh single-use key` : "the machine is expected back on the tailnet under its name (set tailnet.state: bootstrap to rejoin it)",
-      "install Bun and OptimalOS, deploy the units and env files, run the heartbeat",
-      ...(trust.length > 0 ? ["restore the SSH trust this node takes part in (a new key where it holds one)"] : []),
+      "up: install Bun and OptimalOS, deploy the units and env files, run the heartbeat",
+      ...(trust.length > 0 ? ["the SSH trust this node takes part in is set up again (a new key where it holds one)"] : []),
     ],
   };
+}
+
+/** The parts of a Pulumi state (a `stack export` deployment) a state edit reads. */
+export interface StateResource {
+  readonly urn: string;
+  readonly parent?: string;
+  readonly dependencies?: readonly string[];
+  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
+  readonly deletedWith?: string;
+  readonly [k: string]: unknown;
+}
+
+export interface Deployment {
+  readonly resources?: readonly StateResource[];
+  readonly [k: string]: unknown;
+}
+
+/**
+ * The state without `urns` and everything that depends on them (as a dependency, a property
+ * dependency, a child or deletedWith), as `pulumi state delete --target-dependents` would leave it;
+ * and what was dropped, in state order.
+ */
+export function forgetResources(deployment: Deployment, urns: readonly string[]): { deployment: Deployment; dropped: string[] } {
+  const resources = deployment.resources ?? [];
+  const drop = new Set(urns.filter((u) => resources.some((r) => r.urn === u)));
+  // State order puts every resource after what it depends on: one pass finds all dependents.
+  for (const r of resources) {
+    const refs = [r.parent, r.deletedWith, ...(r.dependencies ?? []), ...Object.values(r.propertyDependencies ?? {}).flat()];
+    if (refs.some((u) => u !== undefined && drop.has(u))) drop.add(r.urn);
+  }
+  return { deployment: { ...deployment, resources: resources.filter((r) => !drop.has(r.urn)) }, dropped: resources.filter((r) => drop.has(r.urn)).map((r) => r.urn) };
+}
+
+/** What a rebuild does to the world, one operation each; dr-rebuild wires them to the Automation API, the Tailscale API and ssh-keyscan. */
+export interface RebuildOps {
+  /** Removes a config path (`pulumi config rm --path`). */
+  removeConfig(path: string): Promise<void>;
+  exportState(): Promise<Deployment>;
+  importState(deployment: Deployment): Promise<void>;
+  /** Removes the node's device from the tailnet, if it is listed; says whether one was. */
+  removeDevice(node: string): Promise<boolean>;
+  /** `pulumi up`, replacing and (if given) targeting resources by URN. */
+  up(options: { replace?: readonly string[]; target?: readonly string[] }): Promise<void>;
+  /** The node's host key (`ssh-ed25519 AAAA...`), read over the tailnet once the new machine is on it. */
+  hostKeyOverTailnet(node: string): Promise<string>;
+  /** Sets a config path (`pulumi config set --path`). */
+  setConfig(path: string, value: string): Promise<void>;
+}
+
+/**
+ * Runs a rebuild plan: config first, then the state, then the ups. `urnOf` turns a resource name
+ * into the URN the engine knows it by. `say` reports each step.
+ */
+export async function runRebuild(plan: RebuildPlan, urnOf: (name: string) => string, ops: RebuildOps, say: (line: string) => void): Promise<void> {
+  for (const path of plan.clearConfig) {
+    say(`config: remove ${path} (the resource it adopted is being replaced)`);
+    await ops.removeConfig(path);
+  }
+  if (plan.kind === "cloud-server") say(`tailnet: ${(await ops.removeDevice(plan.node)) ? "removed" : "no"} device ${plan.node}`);
+  const forget = plan.forget.map(urnOf);
+  const { deployment, dropped } = forgetResources(await ops.exportState(), forget);
+  if (dropped.length > 0) {
+    for (const urn of dropped) say(`state: forget ${urn}`);
+    await ops.importState(deployment);
+  }
+  const replace = plan.replace.map(urnOf);
+  if (plan.pinHostKey) {
+    say(`up: replace ${replace.join(", ")} (only those)`);
+    await ops.up({ replace, target: replace });
+    const key = await ops.hostKeyOverTailnet(plan.node);
+    say(`config: pin ${plan.node}'s new host key ${key}`);
+    await ops.setConfig(`mesh.nodes.${plan.node}.ssh.hostKey`, key);
+    say("up: everything else");
+    await ops.up({});
+  } else {
+    say(`up${replace.length > 0 ? `: replace ${replace.join(", ")}` : ""}`);
+    await ops.up(replace.length > 0 ? { replace } : {});
+  }
 }

@@ -1,0 +1,68 @@
+// The operations a rebuild performs, on the real world: the stack's config and state through the
+// Automation API (the Pulumi CLI), the tailnet's devices through Tailscale's API, and the new
+// machine's SSH host key read over the tailnet with ssh-keyscan.
+import { spawnSync } from "node:child_process";
+import type { Stack } from "@pulumi/pulumi/automation";
+import type { Deployment, RebuildOps } from "./rebuild";
+
+/** How long the new machine may take to boot, join the tailnet and answer SSH. */
+export const HOST_KEY_WAIT_SECONDS = 900;
+
+interface TailscaleDevice {
+  readonly id: string;
+  readonly name?: string;
+  readonly hostname?: string;
+}
+
+/** The Tailscale API as the provider is configured for this stack (its base URL and tailnet settings, else Tailscale's defaults). */
+async function tailscaleApi(s: Stack): Promise<{ base: string; tailnet: string; auth: string }> {
+  const all = await s.getAllConfig();
+  const apiKey = all["tailscale:apiKey"]?.value;
+  if (!apiKey) throw new Error("tailscale:apiKey is not set in the stack: removing the lost machine's device needs it");
+  const base = all["tailscale:baseUrl"]?.value ?? process.env.TAILSCALE_BASE_URL ?? "https://api.tailscale.com";
+  return { base: base.replace(/\/$/, ""), tailnet: all["tailscale:tailnet"]?.value ?? "-", auth: `Basic ${Buffer.from(`${apiKey}:`).toString("base64")}` };
+}
+
+/** A device is the node's when its MagicDNS name's first label, or its hostname, is the node's name. */
+function isNodes(device: TailscaleDevice, node: string): boolean {
+  return device.name?.split(".")[0] === node || device.hostname === node;
+}
+
+export function automationOps(s: Stack, output: (text: string) => void): RebuildOps {
+  return {
+    removeConfig: (path) => s.removeConfig(path, true),
+    setConfig: (path, value) => s.setConfig(path, { value }, true),
+    exportState: async () => (await s.exportStack()).deployment as Deployment,
+    importState: async (deployment) => {
+      const current = await s.exportStack();
+      await s.importStack({ ...current, deployment });
+    },
+    up: async ({ replace, target }) => {
+      await s.up({ ...(replace && replace.length > 0 ? { replace: [...replace] } : {}), ...(target && target.length > 0 ? { target: [...target] } : {}), onOutput: output });
+    },
+    removeDevice: async (node) => {
+      const api = await tailscaleApi(s);
+      const list = await fetch(`${api.base}/api/v2/tailnet/${encodeURIComponent(api.tailnet)}/devices`, { headers: { authorization: api.auth }, signal: AbortSignal.timeout(15_000) });
+      if (!list.ok) throw new Error(`listing the tailnet's devices: HTTP ${list.status}`);
+      const devices = ((await list.json()) as { devices?: TailscaleDevice[] }).devices ?? [];
+      const mine = devices.filter((d) => isNodes(d, node));
+      for (const d of mine) {
+        const r = await fetch(`${api.base}/api/v2/device/${encodeURIComponent(d.id)}`, { method: "DELETE", headers: { authorization: api.auth }, signal: AbortSignal.timeout(15_000) });
+        if (!r.ok && r.status !== 404) throw new Error(`removing device ${d.id} (${d.name ?? node}): HTTP ${r.status}`);
+      }
+      return mine.length > 0;
+    },
+    hostKeyOverTailnet: async (node) => {
+      // The name resolves to the new machine once it has joined with the key just minted: the
+      // tailnet has authenticated it, so the host key it presents there is the one to pin.
+      const deadline = Date.now() + HOST_KEY_WAIT_SECONDS * 1000;
+      for (;;) {
+        const r = spawnSync("ssh-keyscan", ["-T", "10", "-t", "ed25519", node], { encoding: "utf8" });
+        const line = r.stdout.split("\n").find((l) => l.startsWith(`${node} ssh-ed25519 `));
+        if (line !== undefined) return line.split(" ").slice(1, 3).join(" ");
+        if (Date.now() > deadline) throw new Error(`${node} did not answer SSH on the tailnet within ${HOST_KEY_WAIT_SECONDS}s`);
+        await new Promise((done) => setTimeout(done, 10_000));
+      }
+    },
+  };
+}
