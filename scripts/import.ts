@@ -4,12 +4,13 @@
 // stack config, so the first `pulumi up` imports them instead of creating new ones. Without
 // --write it prints the `pulumi config set` commands instead of running them.
 import { spawnSync } from "node:child_process";
-import { configArgs, configCommands, discover } from "./lib/adopt";
-import { parseCommandLine, runCommand, stackName } from "./lib/cli";
+import { configArgs, configCommands, discover, finishAdoption } from "./lib/adopt";
+import { parseCommandLine, runCommand, stackName, UsageError } from "./lib/cli";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run import -- [--stack NAME] [--write] [--accept-differences]
+       npm run import -- [--stack NAME] --finish | --check
 
 Reads HCLOUD_TOKEN, CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID from the environment (the
 account id also from the stack's optimal-mesh:cloudflareAccountId), looks up the ids of what
@@ -19,10 +20,22 @@ them (needs the Pulumi CLI). It also compares the running server with the topolo
 up would do, and nothing is written until they are fixed in the topology or --accept-differences
 says they are meant. HCLOUD_ENDPOINT and CLOUDFLARE_API_BASE point at other API bases.
 SSH host keys are not looked up: pin them from the machines themselves (see docs/first-adoption.md).
+--finish, after the first up: checks that the stack's state holds every adopted resource and
+records that the estate is adopted (mesh.adopted: true), so the adoption ids stop being imports
+(Pulumi refuses to replace an imported resource, and re-imports one whose stored id differs);
+commit the stack file afterwards. --check exits 1 when the state holds adopted resources but the
+topology does not say so yet (the up workflow runs it before every up). Both need the Pulumi CLI.
 Exit status: 0 everything found, 1 something was not found or differs (not accepted), 2 could not run.`;
 
 async function main(): Promise<number> {
-  const { values } = parseCommandLine({ stack: { type: "string", default: "prod", value: "NAME" }, write: { type: "boolean" }, "accept-differences": { type: "boolean" }, help: { type: "boolean", short: "h" } });
+  const { values } = parseCommandLine({
+    stack: { type: "string", default: "prod", value: "NAME" },
+    write: { type: "boolean" },
+    "accept-differences": { type: "boolean" },
+    finish: { type: "boolean" },
+    check: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -30,6 +43,10 @@ async function main(): Promise<number> {
   const stack = stackName(values.stack);
   const config = readStackConfig(ROOT, stack);
   const spec = stackMesh(config);
+  if (values.finish || values.check) {
+    if (values.finish && values.check) throw new UsageError("--finish and --check are two steps", "give one of them");
+    return finishAdoption(ROOT, stack, spec, values.finish, (line) => process.stderr.write(`import: ${line}\n`));
+  }
   const need = (name: string, value: string | undefined) => {
     if (!value) throw new Error(`${name} is not set`);
     return value;

@@ -221,9 +221,11 @@ export function checkRules(spec: MeshSpec): Problem[] {
  */
 export function adoptionProblems(spec: MeshSpec): Problem[] {
   const problems: Problem[] = [];
+  // Once adopted, what existed is in the state; only host keys still matter.
+  const adopting = !spec.adopted;
   const h = spec.hetzner;
   const address = h === undefined ? undefined : spec.nodes[h.node]?.publicAddress;
-  if (h !== undefined && address !== undefined) {
+  if (adopting && h !== undefined && address !== undefined) {
     if (h.adopt.primaryIpId === undefined) {
       problems.push({ path: "mesh.hetzner.adopt.primaryIpId", message: `${h.node} keeps ${address} only if its existing primary IP is adopted; a new one would get another address`, fix: "set it to the id `hcloud primary-ip list` shows, or remove publicAddress to start a new server" });
     }
@@ -238,7 +240,7 @@ export function adoptionProblems(spec: MeshSpec): Problem[] {
       problems.push({ path: `mesh.nodes.${name}.ssh.hostKey`, message: `${name}'s SSH host key is not pinned; remote commands would trust whatever answers`, fix: `read it on the machine (cat /etc/ssh/ssh_host_ed25519_key.pub) or over a trusted channel and set it here` });
     }
   }
-  for (const [tName, tunnel] of Object.entries(spec.tunnels)) {
+  for (const [tName, tunnel] of Object.entries(adopting ? spec.tunnels : {})) {
     const at = `mesh.tunnels.${tName}`;
     if (tunnel.existing && tunnel.adoptId === undefined) {
       problems.push({ path: `${at}.adoptId`, message: `tunnel ${tName} exists in Cloudflare; without its id a second tunnel would be created`, fix: "set it to the tunnel's id (`cloudflared tunnel list` or the Zero Trust dashboard)" });

@@ -242,6 +242,13 @@ export function meshSchema(strict: boolean) {
       /** The registration command run on each node once OptimalOS is healthy; {node} is the node's name. */
       command: str(GRAMMAR.heartbeat).regex(/\{node\}/, "must contain {node}").default("optimal infra heartbeat --name {node}"),
     }).default({ command: "optimal infra heartbeat --name {node}" }),
+    /**
+     * The running estate has been adopted: its resources are in the stack's state, so the adoption
+     * ids (hetzner.adopt, tunnels' adoptId and dnsRecordIds) are kept as a record and no longer
+     * imported. `npm run import -- --finish` sets it after the first up, once the state holds them.
+     * Default false.
+     */
+    adopted: z.boolean().default(false),
     /** SSH trust between nodes, by key name (popos-deploy). Default {}. */
     sshTrust: z.record(z.string(), trust).default({}),
   });

@@ -53,7 +53,12 @@ test("up: pulumi up of prod behind the protected prod environment, from the tail
   assert.equal(w.jobs.up!.environment, "prod");
   const s = steps(w);
   assert.ok(s.some((x) => x.uses?.startsWith("tailscale/github-action") && x.with?.tags === "tag:ci"));
-  assert.equal(s.find((x) => x.uses?.startsWith("pulumi/actions"))!.with?.command, "up");
+  const up = s.findIndex((x) => x.uses?.startsWith("pulumi/actions") && x.with?.command === "up");
+  assert.ok(up >= 0, "runs pulumi up");
+  // The adoption must be recorded before any up (point 3a): the check runs first, with the CLI installed.
+  const check = s.findIndex((x) => x.run?.includes("npm run import -- --check"));
+  assert.ok(check >= 0 && check < up, "checks the adoption is recorded before the up");
+  assert.ok(s.slice(0, check).some((x) => x.uses?.startsWith("pulumi/actions") && x.with?.command === undefined), "installs the CLI first");
 });
 
 test("drift: scheduled refresh preview expecting no changes, and node drift over the tailnet as tag:ci", () => {

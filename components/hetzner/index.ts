@@ -59,6 +59,9 @@ export class HetznerCockpit extends pulumi.ComponentResource {
     const { spec } = args;
     const h = spec.hetzner;
     if (h === undefined) throw new pulumi.ResourceError("the topology has no hetzner section", this);
+    // Adoption ids are import options only until the estate is adopted: Pulumi refuses to replace
+    // a resource that still carries one (a rebuild), and re-imports one whose stored id differs.
+    const adopt = spec.adopted ? {} : h.adopt;
     const labels = hetznerLabels(h.node);
 
     // The operator's key usually exists in the project already (it created the running server):
@@ -67,14 +70,14 @@ export class HetznerCockpit extends pulumi.ComponentResource {
     const key = new hcloud.SshKey(
       `${name}-ssh-key`,
       { name: `${h.node}-operator`, publicKey: args.sshPublicKey, labels },
-      { parent: this, ...(h.adopt.sshKeyId !== undefined ? { import: h.adopt.sshKeyId, ignoreChanges: ["publicKey"] } : {}) },
+      { parent: this, ...(adopt.sshKeyId !== undefined ? { import: adopt.sshKeyId } : {}), ...(h.adopt.sshKeyId !== undefined ? { ignoreChanges: ["publicKey"] } : {}) },
     );
     // Keeps the address across rebuilds: never deleted with a server, protected from `destroy` by
     // Pulumi and from any API delete by Hetzner (the server's own updates would otherwise delete it).
     const ip = new hcloud.PrimaryIp(
       `${name}-ipv4`,
       { name: `${h.node}-ipv4`, type: "ipv4", autoDelete: false, deleteProtection: true, location: h.location, labels },
-      { parent: this, protect: true, ...(h.adopt.primaryIpId !== undefined ? { import: h.adopt.primaryIpId } : {}) },
+      { parent: this, protect: true, ...(adopt.primaryIpId !== undefined ? { import: adopt.primaryIpId } : {}) },
     );
     const firewall = new hcloud.Firewall(`${name}-firewall`, { name: `${h.node}-inbound`, rules: firewallRules(spec), labels }, { parent: this });
 
@@ -102,7 +105,7 @@ export class HetznerCockpit extends pulumi.ComponentResource {
         // The primary IP can be assigned to one server only: a rebuild deletes the old server first.
         deleteBeforeReplace: true,
         additionalSecretOutputs: ["userData"],
-        ...(h.adopt.serverId !== undefined ? { import: h.adopt.serverId } : {}),
+        ...(adopt.serverId !== undefined ? { import: adopt.serverId } : {}),
       },
     );
 

@@ -44,7 +44,7 @@ export class Mesh extends pulumi.ComponentResource {
     }
     this.tunnels = {};
     for (const key of Object.keys(args.spec.tunnels).sort()) {
-      this.tunnels[key] = new CloudflareTunnel(`${name}-tunnel-${key}`, { key, tunnel: args.spec.tunnels[key]!, accountId: args.settings.cloudflareAccountId }, { parent: this });
+      this.tunnels[key] = new CloudflareTunnel(`${name}-tunnel-${key}`, { key, tunnel: args.spec.tunnels[key]!, accountId: args.settings.cloudflareAccountId, importIds: !args.spec.adopted }, { parent: this });
     }
     this.hosts = {};
     for (const node of Object.keys(args.spec.nodes).sort()) {

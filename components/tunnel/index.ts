@@ -12,6 +12,8 @@ export interface CloudflareTunnelArgs {
   readonly tunnel: TunnelSpec;
   /** The Cloudflare account that owns the tunnel (plain: adoption ids are built from it). */
   readonly accountId: string;
+  /** Import the tunnel and records by their adoption ids (until the estate is adopted). */
+  readonly importIds: boolean;
 }
 
 export class CloudflareTunnel extends pulumi.ComponentResource {
@@ -31,7 +33,7 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
     const cfTunnel = new cloudflare.ZeroTrustTunnelCloudflared(
       `${name}-tunnel`,
       { accountId, name: tunnel.name ?? args.key, configSrc: "cloudflare" },
-      { parent: this, protect, ...(tunnel.adoptId !== undefined ? { import: `${accountId}/${tunnel.adoptId}` } : {}) },
+      { parent: this, protect, ...(args.importIds && tunnel.adoptId !== undefined ? { import: `${accountId}/${tunnel.adoptId}` } : {}) },
     );
 
     const ingress = renderIngress(tunnel);
@@ -44,7 +46,7 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
       new cloudflare.DnsRecord(
         `${name}-dns-${host}`,
         { zoneId, name: host, type: "CNAME", content: cfTunnel.id.apply(tunnelTarget), proxied: true, ttl: 1, comment: `optimal-mesh: tunnel ${args.key}` },
-        { parent: this, protect, ...(recordId !== undefined && tunnel.zoneId !== undefined ? { import: `${tunnel.zoneId}/${recordId}` } : {}) },
+        { parent: this, protect, ...(args.importIds && recordId !== undefined && tunnel.zoneId !== undefined ? { import: `${tunnel.zoneId}/${recordId}` } : {}) },
       );
     }
 

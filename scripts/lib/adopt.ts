@@ -1,8 +1,10 @@
 // Finding the ids of what already exists (server, primary IP, tunnels, zones, DNS records) through
 // the providers' APIs, so the first `pulumi up` adopts the estate instead of creating it again.
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { hetznerLabels } from "../../components/hetzner/labels";
 import { tunnelHostnames, type MeshSpec } from "../../stacks/schema";
+import { selectStack } from "./deploys";
 
 export interface Apis {
   /** Hetzner Cloud API base, e.g. https://api.hetzner.cloud/v1 */
@@ -168,4 +170,62 @@ export function configCommands(stack: string, found: readonly Found[]): string[]
     const last = args.length - 1;
     return ["pulumi", ...args.map((a, i) => (i === last - 1 || (i === last && typeof found[n]!.value === "string") ? quote(a) : a))].join(" ");
   });
+}
+
+/** One adoption id of the topology and whether the stack's state holds the resource it adopted. */
+export interface AdoptedId {
+  readonly path: string;
+  readonly type: string;
+  readonly id: string;
+  readonly inState: boolean;
+}
+
+/**
+ * Every adoption id of the topology, matched against the resources of a `stack export`: a resource
+ * of the type whose id is the adopted one (or ends with it: some providers keep `account/id`).
+ */
+export function adoptedIds(spec: MeshSpec, resources: readonly { readonly type: string; readonly id?: string }[]): AdoptedId[] {
+  const wanted: Omit<AdoptedId, "inState">[] = [];
+  const h = spec.hetzner;
+  if (h !== undefined) {
+    if (h.adopt.serverId !== undefined) wanted.push({ path: "mesh.hetzner.adopt.serverId", type: "hcloud:index/server:Server", id: h.adopt.serverId });
+    if (h.adopt.primaryIpId !== undefined) wanted.push({ path: "mesh.hetzner.adopt.primaryIpId", type: "hcloud:index/primaryIp:PrimaryIp", id: h.adopt.primaryIpId });
+    if (h.adopt.sshKeyId !== undefined) wanted.push({ path: "mesh.hetzner.adopt.sshKeyId", type: "hcloud:index/sshKey:SshKey", id: h.adopt.sshKeyId });
+  }
+  for (const [key, t] of Object.entries(spec.tunnels).sort(([a], [b]) => a.localeCompare(b))) {
+    if (t.adoptId !== undefined) wanted.push({ path: `mesh.tunnels.${key}.adoptId`, type: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", id: t.adoptId });
+    for (const [host, id] of Object.entries(t.dnsRecordIds)) wanted.push({ path: `mesh.tunnels.${key}.dnsRecordIds["${host}"]`, type: "cloudflare:index/dnsRecord:DnsRecord", id });
+  }
+  return wanted.map((w) => ({ ...w, inState: resources.some((r) => r.type === w.type && r.id !== undefined && (r.id === w.id || r.id.endsWith(`/${w.id}`))) }));
+}
+
+/**
+ * --finish: once the stack's state holds every adopted resource, records `mesh.adopted: true` in
+ * the stack config (through the Pulumi CLI in `root`), so the ids stop being imports. --check
+ * (finish false): 1 when that is overdue, 0 otherwise. Needs the Pulumi CLI, logged in.
+ */
+export async function finishAdoption(root: string, stack: string, spec: MeshSpec, finish: boolean, say: (line: string) => void): Promise<number> {
+  const s = await selectStack(root, stack);
+  const exported = await s.exportStack();
+  const ids = adoptedIds(spec, (exported.deployment as { resources?: { type: string; id?: string }[] }).resources ?? []);
+  for (const a of ids) say(`${a.path} = ${a.id}: ${a.inState ? "in the state" : "not in the state yet"}`);
+  if (!finish) {
+    const overdue = !spec.adopted && ids.some((a) => a.inState);
+    say(overdue ? "the estate is adopted but the topology still imports it: run npm run import -- --finish and commit the stack file before any other up" : "nothing to record");
+    return overdue ? 1 : 0;
+  }
+  if (spec.adopted) {
+    say("the topology already says the estate is adopted");
+    return 0;
+  }
+  const missing = ids.filter((a) => !a.inState);
+  if (missing.length > 0) {
+    say(`${missing.length} adopted resource(s) not in the state: run the first up (docs/first-adoption.md) before --finish`);
+    return 1;
+  }
+  const [args] = configArgs(stack, [{ path: "mesh.adopted", value: true, why: "every adopted resource is in the state" }]);
+  const r = spawnSync("pulumi", args!, { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) throw new Error(`failed: pulumi ${args!.join(" ")}`);
+  say(`recorded mesh.adopted: true; commit Pulumi.${stack}.yaml`);
+  return 0;
 }
