@@ -167,3 +167,23 @@ describe("the evaluator", () => {
     });
   }
 });
+
+describe("a tag in a test's src stands for that tag alone, as Tailscale runs tests (point 8)", () => {
+  const inv: Inventory = { devices: [{ name: "oracle", tags: ["tag:hub", "tag:node-oracle"] }, { name: "pop-os", tags: ["tag:node-pop-os", "tag:worker"] }] };
+  const base = { tagOwners: { "tag:hub": ["autogroup:admin"], "tag:node-oracle": ["autogroup:admin"], "tag:node-pop-os": ["autogroup:admin"], "tag:worker": ["autogroup:admin"] } };
+
+  test("a rule on a role tag does not admit a test from a node's own tag, though the node carries both", () => {
+    const doc = { ...base, acls: [{ action: "accept", src: ["tag:hub"], dst: ["tag:worker:3000"] }], tests: [{ src: "tag:node-oracle", accept: ["tag:worker:3000"] }] };
+    assert.deepEqual(failuresOf(doc as unknown as Policy, inv), ["test failed: tag:node-oracle should be allowed tag:worker:3000"]);
+    // From the role tag itself, or with the rule on the node's own tag, it passes.
+    assert.deepEqual(failuresOf({ ...doc, tests: [{ src: "tag:hub", accept: ["tag:worker:3000"] }] } as unknown as Policy, inv), []);
+    assert.deepEqual(failuresOf({ ...doc, acls: [{ action: "accept", src: ["tag:node-oracle"], dst: ["tag:worker:3000"] }] } as unknown as Policy, inv), []);
+  });
+
+  test("every rule of the prod policy names its node sources by their own tags, so its tests hold under either reading", () => {
+    const nodeTags = new Set(Object.keys(spec.nodes).map((n) => `tag:node-${n}`));
+    for (const rule of policy.acls) {
+      for (const src of rule.src) assert.ok(!src.startsWith("tag:") || nodeTags.has(src) || src === spec.access.ciTag || src === spec.access.pairedDeviceTag, `${src} in ${JSON.stringify(rule)}`);
+    }
+  });
+});

@@ -104,11 +104,14 @@ export function evaluatePolicy(text: string, inventory: Inventory): Evaluation {
   };
   for (const d of inventory.devices) d.tags.forEach(noteTag);
 
-  // Source selectors: which identities they match. An identity is a set of devices (a tag) or a user.
-  type Identity = { kind: "devices"; devices: readonly Device[] } | { kind: "user"; email: string };
+  // Source selectors: which identities they match. Tailscale runs a test "from the perspective of a
+  // device authenticated with the provided identity" (docs: policy file syntax, tests): a tag in a
+  // test's src is read strictly, as a device carrying that tag alone, so a rule on another tag the
+  // same machines carry does not count. A host or an IP is the real device, with all its tags.
+  type Identity = { kind: "tag"; tag: string } | { kind: "devices"; devices: readonly Device[] } | { kind: "user"; email: string };
   const srcMatches = (selector: string, who: Identity, where: string): boolean => {
     if (selector === "*") return true;
-    if (selector.startsWith("tag:")) return who.kind === "devices" && who.devices.every((d) => d.tags.includes(selector));
+    if (selector.startsWith("tag:")) return who.kind === "tag" ? who.tag === selector : who.kind === "devices" && who.devices.every((d) => d.tags.includes(selector));
     if (selector.startsWith("group:")) {
       const members = groups.get(selector);
       if (members === undefined) fail(where, `the undefined group "${selector}"`);
@@ -157,7 +160,10 @@ export function evaluatePolicy(text: string, inventory: Inventory): Evaluation {
     noteTag(src);
     let who: Identity;
     if (EMAIL.test(src)) who = { kind: "user", email: src };
-    else {
+    else if (src.startsWith("tag:")) {
+      if (selectDevices(src, `${where}.src`).length === 0) fail(`${where}.src`, `the source "${src}", which names no device`);
+      who = { kind: "tag", tag: src };
+    } else {
       const devices = selectDevices(src, `${where}.src`);
       if (devices.length === 0) fail(`${where}.src`, `the source "${src}", which names no device`);
       who = { kind: "devices", devices };

@@ -62,9 +62,13 @@ export function coverNodes(spec: MeshSpec, nodes: Iterable<string>): string[] {
   return chosen.sort();
 }
 
+/**
+ * A rule's sources name each node by its own tag, never by a role or capability tag: Tailscale
+ * runs a test from a device carrying only the tag its src names, so a node's tests (src: its own
+ * tag) must meet the rules that admit it under that tag. Destinations may use the shared tags.
+ */
 function sourceSelectors(spec: MeshSpec, sources: readonly Principal[]): string[] {
-  const nodes = sources.flatMap((s) => (s.kind === "node" ? [s.name] : []));
-  const out = nodes.length > 0 ? coverNodes(spec, nodes) : [];
+  const out = sources.flatMap((s) => (s.kind === "node" ? [nodeTag(s.name)] : []));
   for (const s of sources) {
     if (s.kind === "tag") out.push(s.tag);
     if (s.kind === "admins") out.push(...adminSelectors(spec));
