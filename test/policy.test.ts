@@ -1,10 +1,14 @@
 // The CrossGuard policy pack: each rule on its own, and all of them on the prod plan.
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, test } from "node:test";
+import * as yaml from "js-yaml";
 import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { exactlyOneHub, noPublicInbound, resourcePolicies, secretsNeverPlain, stackPolicies, statefulProtected } from "../policy/rules";
 import type { Registration } from "../scripts/lib/offline";
-import { planRegistrations, prodMesh, type Raw } from "./helpers";
+import { planRegistrations, prodMesh, ROOT, type Raw } from "./helpers";
 
 function resourceArgs(r: { type: string; name: string; props: Record<string, unknown>; protect?: boolean; secretOutputs?: string[] }, config: Record<string, unknown> = {}): ResourceValidationArgs {
   return {
@@ -118,4 +122,13 @@ describe("the pack on the prod plan", () => {
     const v = runAll(planRegistrations(mesh));
     assert.deepEqual(v.map((x) => x.split(":")[0]), ["stateful-resources-protected", "stateful-resources-protected", "stateful-resources-protected"]);
   });
+});
+
+test("the pack says what really runs it: no runtime options, and its folder's tsconfig type-checks it as ts-node will (point 9)", () => {
+  // The language host runs a pack through run-policy-pack, which registers ts-node with type
+  // checking and the tsconfig.json of the pack's folder; runtime options are not read for packs.
+  const manifest = yaml.load(fs.readFileSync(path.join(ROOT, "policy/PulumiPolicy.yaml"), "utf8")) as { runtime: unknown };
+  assert.equal(manifest.runtime, "nodejs");
+  const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "policy/tsconfig.json")], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
 });
