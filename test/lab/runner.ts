@@ -101,6 +101,11 @@ export class Runner {
     return log;
   }
 
+  /** Drops commands from the state without running their delete, as a rebuild does for what ran on a lost machine. */
+  forget(names: readonly string[]): void {
+    for (const [urn, entry] of [...this.state]) if (names.includes(entry.cmd.name)) this.state.delete(urn);
+  }
+
   /** Runs every planned command's `create` again, as if it were new (the run-twice check). */
   rerunCreates(plan: readonly PlannedCommand[]): Execution[] {
     const log: Execution[] = [];
