@@ -23,7 +23,7 @@ function stackWith(c: PulumiCli, name: string, text: string): void {
   fs.writeFileSync(file, `${text.trimEnd()}\n${salt}\n`);
 }
 
-test("every stack file in the repository is read by the Pulumi CLI to the values the offline tools read", { skip }, () => {
+test("every stack file in the repository is read by the Pulumi CLI to the values the offline tools read (point 0)", { skip }, () => {
   const c = cli as PulumiCli;
   const stacks = fs.readdirSync(ROOT).flatMap((f) => (/^Pulumi\.(.+)\.yaml$/.exec(f)?.slice(1, 2) ?? []));
   assert.ok(stacks.includes("prod"), stacks.join(", "));
@@ -40,7 +40,7 @@ test("every stack file in the repository is read by the Pulumi CLI to the values
   }
 });
 
-test("the offline reader refuses exactly the flow values the Pulumi CLI cannot read", { skip }, () => {
+test("the offline reader refuses exactly the flow values the Pulumi CLI cannot read (point 0)", { skip }, () => {
   const c = cli as PulumiCli;
   const variants = ["[0.0.0.0/0, ::/0]", "{b: ::/0}", "{b: c, d: ::1}", "[x, :a]", "[ :: ]", "{::1: x}", "[a:b]", '[x, ":a"]', "[\"0.0.0.0/0\", '::/0']", "[http://x:3000]", "{b: c}"];
   let refused = 0;
@@ -61,7 +61,7 @@ test("the offline reader refuses exactly the flow values the Pulumi CLI cannot r
   assert.throws(() => readStackConfig(ROOT, "t", file), (err: unknown) => err instanceof StackFileError && /Pulumi\.t\.yaml:4: .*begins with ':'.*quote it, e\.g\. "::\/0"/.test(err.message));
 });
 
-test("ids recorded by npm run import, through the real CLI, read back as the strings they were; ids typed without --type are read too, or refused with that fix", { skip }, () => {
+test("ids recorded by npm run import, through the real CLI, read back as the strings they were; ids typed without --type are read too, or refused with that fix (point 2)", { skip }, () => {
   const c = cli as PulumiCli;
   stackWith(c, "adopt", fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"));
   // A record id of digits only is a valid hex id, and the case --path without a type gets wrong.
