@@ -15,4 +15,7 @@ const mesh = new Mesh(pulumi.getStack(), { spec, settings, stack: pulumi.getStac
 export const inventory = mesh.inventory;
 
 /** The Hetzner cockpit: server id, IPv4, tailnet name and status. */
-export const cockpit = mesh.cockpit === undefined ? undefined : pulumi.output({ serverId: mesh.cockpit.serverId, ipv4: mesh.cockpit.ipv4, tailnetName: mesh.cockpit.tailnetName, status: mesh.cockpit.status });
+export const cockpit =
+  mesh.cockpit === undefined
+    ? undefined
+    : pulumi.output({ serverId: mesh.cockpit.serverId, ipv4: mesh.cockpit.ipv4, tailnetName: mesh.cockpit.tailnetName, status: mesh.cockpit.status });

@@ -25,7 +25,12 @@ interface Sample {
 /** Runs a node command once: wall time and peak RSS (reported by the child at exit). */
 function runNode(args: readonly string[], env: NodeJS.ProcessEnv = {}): Sample {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ["-r", RSS_HOOK, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, ["-r", RSS_HOOK, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`node ${args.join(" ")} failed: ${r.stderr.slice(-2000)}`);
   const rss = /^bench-rss-kib=(\d+)$/m.exec(r.stderr);
@@ -58,26 +63,51 @@ function sideBySide(runs: number, sides: Record<string, () => Sample>): Record<s
   const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
   for (let i = 0; i < runs; i++) {
     for (const [name, run] of Object.entries(sides)) samples[name]!.push(run());
-    log(`  round ${i + 1}/${runs}: ${Object.entries(samples).map(([k, v]) => `${k} ${v[v.length - 1]!.seconds.toFixed(2)}s`).join(", ")}`);
+    log(
+      `  round ${i + 1}/${runs}: ${Object.entries(samples)
+        .map(([k, v]) => `${k} ${v[v.length - 1]!.seconds.toFixed(2)}s`)
+        .join(", ")}`,
+    );
   }
-  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { seconds: median(v.map((s) => s.seconds)), peakMiB: median(v.map((s) => s.peakMiB)), rounds: v.map((s) => s.seconds) }]));
+  return Object.fromEntries(
+    Object.entries(samples).map(([k, v]) => [
+      k,
+      { seconds: median(v.map((s) => s.seconds)), peakMiB: median(v.map((s) => s.peakMiB)), rounds: v.map((s) => s.seconds) },
+    ]),
+  );
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, "no-lab": { type: "boolean", default: false }, write: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: { runs: { type: "string", default: "5" }, "no-lab": { type: "boolean", default: false }, write: { type: "boolean", default: false } },
+  });
   const runs = Number(values.runs);
   const machine = `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
-  const out: string[] = [`Machine: ${machine}`, `Runs per figure: ${runs} (median), sides interleaved; key ratios also taken round by round, with their range (this machine's noise)`, ""];
+  const out: string[] = [
+    `Machine: ${machine}`,
+    `Runs per figure: ${runs} (median), sides interleaved; key ratios also taken round by round, with their range (this machine's noise)`,
+    "",
+  ];
 
   log("building dist/ once (not timed)");
-  const build = spawnSync(process.execPath, [path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", path.join(os.tmpdir(), "bench-warm")], { cwd: ROOT, encoding: "utf8" });
+  const build = spawnSync(process.execPath, [path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", path.join(os.tmpdir(), "bench-warm")], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   if (build.status !== 0) throw new Error(build.stderr);
   /** Where the plan of a stack writes (each stack its own, so a re-plan compares with its own files). */
   const planOut = (stack: string) => path.join(os.tmpdir(), `bench-out-${stack}`);
-  const plan = (stack = "prod", extra: readonly string[] = []) => () => runNode([path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", planOut(stack), "--stack", stack, ...extra]);
+  const plan =
+    (stack = "prod", extra: readonly string[] = []) =>
+    () =>
+      runNode([path.join(ROOT, "scripts/launch.js"), "plan", "--quiet", "--out", planOut(stack), "--stack", stack, ...extra]);
 
   log("1. plan start-up against the floor");
-  const floor = () => runNode(["-e", 'require("@pulumi/pulumi"); require("@pulumi/tailscale"); require("@pulumi/cloudflare"); require("@pulumi/hcloud"); require("@pulumi/command");']);
+  const floor = () =>
+    runNode([
+      "-e",
+      'require("@pulumi/pulumi"); require("@pulumi/tailscale"); require("@pulumi/cloudflare"); require("@pulumi/hcloud"); require("@pulumi/command");',
+    ]);
   const s1 = sideBySide(runs, { floor, plan: plan() });
   out.push(
     "## 1. Plan start-up",
@@ -108,7 +138,8 @@ async function main(): Promise<void> {
   }
   for (const n of [3, 300]) {
     const replayed = spawnSync(process.execPath, [path.join(__dirname, "sdk-floor.js"), resourcesOf(n)], { cwd: ROOT, encoding: "utf8" });
-    if (replayed.status !== 0 || !replayed.stdout.includes(`replayed ${registrations[n]} registrations`)) throw new Error(`the replay of ${n} nodes did not register the plan's ${registrations[n]} resources: ${replayed.stdout}${replayed.stderr}`);
+    if (replayed.status !== 0 || !replayed.stdout.includes(`replayed ${registrations[n]} registrations`))
+      throw new Error(`the replay of ${n} nodes did not register the plan's ${registrations[n]} resources: ${replayed.stdout}${replayed.stderr}`);
   }
   const s2 = sideBySide(runs, sides);
   const base = s2["3 nodes"]!;
@@ -122,14 +153,16 @@ async function main(): Promise<void> {
   for (const n of [3, 30, 300]) {
     const s = s2[`${n} nodes`]!;
     const f = s2[`${n} nodes, SDK alone`];
-    out.push(`| ${n} | ${registrations[n]!.toLocaleString("en-US")} | ${f2(s.seconds)} s | ${f2(s.seconds / base.seconds)}x | ${s.peakMiB.toFixed(0)} MiB | ${f ? `${f2(f.seconds)} s | ${f2(f.seconds / floorBase.seconds)}x` : "- | -"} |`);
+    out.push(
+      `| ${n} | ${registrations[n]!.toLocaleString("en-US")} | ${f2(s.seconds)} s | ${f2(s.seconds / base.seconds)}x | ${s.peakMiB.toFixed(0)} MiB | ${f ? `${f2(f.seconds)} s | ${f2(f.seconds / floorBase.seconds)}x` : "- | -"} |`,
+    );
   }
   out.push(
     "",
     `300 nodes against 3: **${f2(s2["300 nodes"]!.seconds / base.seconds)}x** (goal: at most 3x); round by round: ${roundRatio(s2["300 nodes"]!, base)}.`,
     `Pulumi's SDK alone, registering the same resources: ${f2(s2["300 nodes, SDK alone"]!.seconds / floorBase.seconds)}x; round by round: ${roundRatio(s2["300 nodes, SDK alone"]!, floorBase)}.`,
     "",
-    "\"SDK alone\" replays the plan's own registrations (types, names, parents, options, inputs and",
+    '"SDK alone" replays the plan\'s own registrations (types, names, parents, options, inputs and',
     "which input comes from which resource, from its resources.json) through the same provider",
     "classes and the same offline runtime, with no config, validation, rendering or files",
     "(`bench/replay-program.js`): the floor any program registering these resources starts from.",
@@ -160,7 +193,11 @@ async function main(): Promise<void> {
   if (values["no-lab"]) out.push("Not run (--no-lab).", "");
   else {
     log("4. the lab (npm run lab; a few minutes)");
-    const lab = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "test/lab/main.ts")], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const lab = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "test/lab/main.ts")], {
+      cwd: ROOT,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (lab.status === 2) out.push(`Not run: ${lab.stderr.trim()}`, "");
     else {
       if (lab.status !== 0) throw new Error(`the lab failed:\n${lab.stdout.slice(-3000)}`);

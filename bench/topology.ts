@@ -5,7 +5,9 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 
 export function syntheticMesh(root: string, nodes: number): unknown {
-  const doc = yaml.load(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, { nodes: Record<string, unknown>; access: { flows: Record<string, { from: string[]; to: string[] }> } }> };
+  const doc = yaml.load(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as {
+    config: Record<string, { nodes: Record<string, unknown>; access: { flows: Record<string, { from: string[]; to: string[] }> } }>;
+  };
   const mesh = structuredClone(doc.config["optimal-mesh:mesh"]!);
   const template = mesh.nodes["pop-os"] as Record<string, unknown>;
   for (let i = 4; i <= nodes; i++) {

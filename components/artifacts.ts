@@ -6,7 +6,8 @@ const artifacts = new Map<string, string | pulumi.Output<string>>();
 
 /** Records `text` under a relative path such as `nodes/oracle/optimalos.service`. Paths are unique. */
 export function recordArtifact(relPath: string, text: pulumi.Input<string>): void {
-  if (!/^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/i.test(relPath)) throw new Error(`artifact path "${relPath}" must be relative, without .. or empty parts`);
+  if (!/^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/i.test(relPath))
+    throw new Error(`artifact path "${relPath}" must be relative, without .. or empty parts`);
   if (artifacts.has(relPath)) throw new Error(`artifact ${relPath} was recorded twice`);
   // Plain text stays plain: an Output per file would cost a large plan thousands of promises.
   artifacts.set(relPath, typeof text === "string" ? text : pulumi.output(text));

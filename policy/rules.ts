@@ -14,7 +14,8 @@ type Props = Record<string, unknown>;
 
 export const noPublicInbound: ResourceValidationPolicy = {
   name: "no-public-inbound-beyond-allowed",
-  description: "A Hetzner firewall opens to the internet only SSH (22), Tailscale (udp 41641) and ICMP; OptimalOS is reached through the tunnel and the tailnet.",
+  description:
+    "A Hetzner firewall opens to the internet only SSH (22), Tailscale (udp 41641) and ICMP; OptimalOS is reached through the tunnel and the tailnet.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "hcloud:index/firewall:Firewall") return;
@@ -40,7 +41,8 @@ export const STATEFUL_TYPES = new Set([
 
 export const statefulProtected: ResourceValidationPolicy = {
   name: "stateful-resources-protected",
-  description: "The primary IP, the tailnet policy, tunnels, their configs and DNS records are protected (a tunnel being retired is named in the pack's `retiring` config).",
+  description:
+    "The primary IP, the tailnet policy, tunnels, their configs and DNS records are protected (a tunnel being retired is named in the pack's `retiring` config).",
   enforcementLevel: "mandatory",
   configSchema: { properties: { retiring: { type: "array", items: { type: "string" }, default: [] } } },
   validateResource: (args, report) => {

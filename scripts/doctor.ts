@@ -55,7 +55,11 @@ async function main(): Promise<number> {
   const probe: Probe = {
     reachable: async (node) => spawnSync("tailscale", ["ping", "-c", "1", "--timeout", "5s", node], { encoding: "utf8" }).status === 0,
     http,
-    resolve: async (name) => lookup(name).then((r) => r.address, () => undefined),
+    resolve: async (name) =>
+      lookup(name).then(
+        (r) => r.address,
+        () => undefined,
+      ),
     run: async (node, command) => {
       if (ssh === undefined) return undefined;
       const r = ssh.exec(node, command);

@@ -26,7 +26,12 @@ const say = (line: string) => process.stderr.write(`dr-rebuild [${((Date.now() -
 
 async function main(): Promise<number> {
   const { values, positionals } = parseCommandLine(
-    { stack: { type: "string", default: "prod", value: "NAME" }, yes: { type: "boolean" }, timeout: { type: "string", default: "900", value: "SECONDS" }, help: { type: "boolean", short: "h" } },
+    {
+      stack: { type: "string", default: "prod", value: "NAME" },
+      yes: { type: "boolean" },
+      timeout: { type: "string", default: "900", value: "SECONDS" },
+      help: { type: "boolean", short: "h" },
+    },
     process.argv.slice(2),
     { max: 1, name: "node" },
   );
@@ -41,7 +46,8 @@ async function main(): Promise<number> {
   const config = readStackConfig(ROOT, stack);
   const spec = stackMesh(config);
   // Own keys only: "toString" or "__proto__" are not nodes, whatever an object inherits.
-  if (!Object.hasOwn(spec.nodes, node)) throw new UsageError(`no node named ${JSON.stringify(node)} in stack ${stack}`, `name one of ${Object.keys(spec.nodes).sort().join(", ")}`);
+  if (!Object.hasOwn(spec.nodes, node))
+    throw new UsageError(`no node named ${JSON.stringify(node)} in stack ${stack}`, `name one of ${Object.keys(spec.nodes).sort().join(", ")}`);
   const plan = rebuildPlan(spec, stack, node);
   say(`${node} (${plan.kind}) will be rebuilt:`);
   plan.phases.forEach((p, i) => say(`  ${i + 1}. ${p}`));
@@ -63,15 +69,26 @@ async function main(): Promise<number> {
   }
 
   const s = await selectStack(ROOT, stack);
-  await runRebuild(plan, urnOf, automationOps(s, (line) => process.stderr.write(line)), (line) => say(`phase: ${line}`));
-  if (plan.pinHostKey || plan.clearConfig.length > 0) say(`the stack file changed (${plan.pinHostKey ? "the new host key is pinned" : ""}${plan.pinHostKey && plan.clearConfig.length > 0 ? ", " : ""}${plan.clearConfig.length > 0 ? "adoption ids removed" : ""}): commit Pulumi.${stack}.yaml`);
+  await runRebuild(
+    plan,
+    urnOf,
+    automationOps(s, (line) => process.stderr.write(line)),
+    (line) => say(`phase: ${line}`),
+  );
+  if (plan.pinHostKey || plan.clearConfig.length > 0)
+    say(
+      `the stack file changed (${plan.pinHostKey ? "the new host key is pinned" : ""}${plan.pinHostKey && plan.clearConfig.length > 0 ? ", " : ""}${plan.clearConfig.length > 0 ? "adoption ids removed" : ""}): commit Pulumi.${stack}.yaml`,
+    );
 
   const os = spec.nodes[node]!.optimalos;
   const url = `http://${node}:${os.port}${os.healthPath}`;
   say(`phase: wait until ${url} answers`);
   const deadline = Date.now() + timeout * 1000;
   for (;;) {
-    const ok = await fetch(url, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       say(`failed: ${node} did not become healthy in ${timeout}s`);

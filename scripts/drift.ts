@@ -55,7 +55,8 @@ async function main(): Promise<number> {
   const identity = values.identity === undefined ? undefined : pathOption("identity", values.identity, "FILE");
   const report = values.report === undefined ? undefined : pathOption("report", values.report, "FILE");
   // Both would check nothing and report "no drift".
-  if (values["cloud-only"] && values["nodes-only"]) throw new UsageError("--cloud-only and --nodes-only exclude each other", "give one of them, or neither for both checks");
+  if (values["cloud-only"] && values["nodes-only"])
+    throw new UsageError("--cloud-only and --nodes-only exclude each other", "give one of them, or neither for both checks");
   const sections: { text: string; clean: boolean }[] = [];
 
   if (!values["nodes-only"]) sections.push(await cloudDrift(stack));

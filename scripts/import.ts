@@ -68,7 +68,10 @@ async function main(): Promise<number> {
   for (const m of missing) process.stderr.write(`import: not found: ${m.what}: ${m.why}\n`);
   for (const d of differences) process.stderr.write(`import: differs: ${d.path}: runs ${d.live}, declared ${d.declared}; ${d.effect}\n`);
   const unaccepted = differences.length > 0 && !values["accept-differences"];
-  if (unaccepted) process.stderr.write(`import: ${differences.length} difference(s) between what runs and the topology: change the topology to match, or run again with --accept-differences if the adoption up should apply them\n`);
+  if (unaccepted)
+    process.stderr.write(
+      `import: ${differences.length} difference(s) between what runs and the topology: change the topology to match, or run again with --accept-differences if the adoption up should apply them\n`,
+    );
   const commands = configCommands(stack, found);
   if (values.write && unaccepted) {
     process.stderr.write("import: nothing written\n");

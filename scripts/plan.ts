@@ -52,7 +52,10 @@ async function main(): Promise<number> {
   checkOutDir(outDir);
   const config = readStackConfig(ROOT, stack, configFile);
   const plaintext = plaintextSecrets(config);
-  if (plaintext.length > 0) console.error(`plan: warning: secret setting${plaintext.length === 1 ? "" : "s"} written in plain text in the stack file: ${plaintext.join(", ")}; rotate, then set with pulumi config set --secret (plan.txt says how)`);
+  if (plaintext.length > 0)
+    console.error(
+      `plan: warning: secret setting${plaintext.length === 1 ? "" : "s"} written in plain text in the stack file: ${plaintext.join(", ")}; rotate, then set with pulumi config set --secret (plan.txt says how)`,
+    );
   const evaluation = await evaluateOffline(config, { stacks: values.stacks });
 
   if (evaluation.error !== undefined) {
@@ -73,7 +76,9 @@ async function main(): Promise<number> {
   else process.stdout.write(text);
   console.log(`Wrote ${where}: ${written.files} files (${written.changed} new or changed, ${written.removed} removed, the rest as they were)`);
   if (written.kept.length > 0) {
-    console.error(`plan: warning: kept ${written.kept.length} file${written.kept.length === 1 ? "" : "s"} of the earlier plan that changed since it wrote them: ${written.kept.join(", ")}; delete them if they are not needed`);
+    console.error(
+      `plan: warning: kept ${written.kept.length} file${written.kept.length === 1 ? "" : "s"} of the earlier plan that changed since it wrote them: ${written.kept.join(", ")}; delete them if they are not needed`,
+    );
   }
   return 0;
 }

@@ -21,7 +21,10 @@ export const KEY_NAME = /^[a-z][a-z0-9-]{0,40}$/;
 
 export const GRAMMAR = {
   /** One line for humans: no control or format characters (newline, CR, NUL, bidi overrides), no lone surrogates, no backslash, no space at either end (systemd strips it). */
-  text: g(/^(?! )[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\\]{1,200}(?<! )$/u, "must be one line of at most 200 characters without control characters or backslashes, not starting or ending with a space"),
+  text: g(
+    /^(?! )[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\\]{1,200}(?<! )$/u,
+    "must be one line of at most 200 characters without control characters or backslashes, not starting or ending with a space",
+  ),
   unixUser: g(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name such as root or carlos"),
   envName: g(/^[A-Z_][A-Z0-9_]{0,127}$/, "environment names are UPPER_SNAKE_CASE"),
   /** Any one line: the env-file renderers escape it for systemd and refuse what Docker cannot carry. */
@@ -38,9 +41,15 @@ export const GRAMMAR = {
     /^\/[A-Za-z0-9._@+/-]+(?: [^\s"'\\%$;\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+)*$/u,
     "must be an absolute program path and its arguments, separated by single spaces, without quotes, \\ % $ ; or control characters",
   ),
-  image: g(/^[a-z0-9][a-z0-9._/-]{0,254}(?::[A-Za-z0-9._-]{1,128})?(?:@sha256:[0-9a-f]{64})?$/, "must be an image reference such as arizephoenix/phoenix:version-8"),
+  image: g(
+    /^[a-z0-9][a-z0-9._/-]{0,254}(?::[A-Za-z0-9._-]{1,128})?(?:@sha256:[0-9a-f]{64})?$/,
+    "must be an image reference such as arizephoenix/phoenix:version-8",
+  ),
   /** A URL path (and query) of unreserved characters, as curl is given it inside a quoted word. */
-  healthPath: g(/^\/[A-Za-z0-9._~/-]{0,200}(?:\?[A-Za-z0-9._~=&-]{0,200})?$/, "must be an absolute URL path such as /health (letters, digits, . _ ~ - /, an optional ?query of the same and = &)"),
+  healthPath: g(
+    /^\/[A-Za-z0-9._~/-]{0,200}(?:\?[A-Za-z0-9._~=&-]{0,200})?$/,
+    "must be an absolute URL path such as /health (letters, digits, . _ ~ - /, an optional ?query of the same and = &)",
+  ),
   /** What `bun add -g` takes: an npm package name with an optional @version, @range or @tag. */
   packageSpec: g(
     /^(?:@[a-z0-9][a-z0-9._-]{0,213}\/)?[a-z0-9][a-z0-9._-]{0,213}(?:@[A-Za-z0-9._+^~-]{1,64})?$/,
@@ -48,12 +57,18 @@ export const GRAMMAR = {
   ),
   hostKey: g(/^(?:ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/]{16,1024}={0,2}$/, "must be one host key line such as 'ssh-ed25519 AAAA...'"),
   /** Where to reach a node before it joins: an IPv4 address or a DNS name. */
-  address: g(/^(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)|(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)$/, "must be an IPv4 address or a DNS name such as 192.168.1.20 or pop-os.lan"),
+  address: g(
+    /^(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)|(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)$/,
+    "must be an IPv4 address or a DNS name such as 192.168.1.20 or pop-os.lan",
+  ),
   hcloudName: g(/^[a-z0-9][a-z0-9.-]{0,62}$/, "must be a Hetzner name such as ccx13, ash or ubuntu-24.04"),
   tunnelName: g(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, . _ - (no spaces), starting with a letter or digit"),
   /** An origin on the hosting node; the rules then require a local host. */
   origin: g(/^https?:\/\/(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:]{2,39}\])(?::[0-9]{1,5})?$/, "must be an origin such as http://localhost:3000"),
-  email: g(/^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*$/, "must be an email (a Tailscale login such as alice@example.com or alice@github)"),
+  email: g(
+    /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*$/,
+    "must be an email (a Tailscale login such as alice@example.com or alice@github)",
+  ),
   /** The heartbeat: a program name or absolute path, then words; {node} stands for the node's name. */
   heartbeat: g(
     /^(?:[a-z][a-z0-9-]{0,63}|\/[A-Za-z0-9._@+/-]+)(?: (?:[A-Za-z0-9._/=:@+,-]|\{node\})+)*$/,
@@ -65,7 +80,8 @@ export const GRAMMAR = {
  * Environment names the topology may not set: they decide which programs and libraries a root
  * process loads (PATH picks the interpreter of `#!/usr/bin/env` scripts), not how a service behaves.
  */
-export const RESERVED_ENV = /^(?:PATH|LD_[A-Z0-9_]*|NODE_OPTIONS|NODE_PATH|BUN_INSTALL|BUN_OPTIONS|BUN_CONFIG_[A-Z0-9_]*|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|IFS|HOME|SYSTEMD_[A-Z0-9_]*|GCONV_PATH|PYTHONPATH|PYTHONSTARTUP|PERL5LIB|PERL5OPT|RUBYOPT|RUBYLIB)$/;
+export const RESERVED_ENV =
+  /^(?:PATH|LD_[A-Z0-9_]*|NODE_OPTIONS|NODE_PATH|BUN_INSTALL|BUN_OPTIONS|BUN_CONFIG_[A-Z0-9_]*|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|IFS|HOME|SYSTEMD_[A-Z0-9_]*|GCONV_PATH|PYTHONPATH|PYTHONSTARTUP|PERL5LIB|PERL5OPT|RUBYOPT|RUBYLIB)$/;
 
 /**
  * Cloudflare matches an ingress `path` with Go's regexp (RE2). A JavaScript RegExp accepts more

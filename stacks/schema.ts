@@ -25,7 +25,13 @@ function isCidr(value: string): boolean {
  */
 const hcloudId = () =>
   z
-    .union([z.string().regex(HCLOUD_ID, HCLOUD_ID_MESSAGE), z.number({ error: HCLOUD_ID_MESSAGE }).int(HCLOUD_ID_MESSAGE).positive(HCLOUD_ID_MESSAGE).max(Number.MAX_SAFE_INTEGER, HCLOUD_ID_MESSAGE)], { error: HCLOUD_ID_MESSAGE })
+    .union(
+      [
+        z.string().regex(HCLOUD_ID, HCLOUD_ID_MESSAGE),
+        z.number({ error: HCLOUD_ID_MESSAGE }).int(HCLOUD_ID_MESSAGE).positive(HCLOUD_ID_MESSAGE).max(Number.MAX_SAFE_INTEGER, HCLOUD_ID_MESSAGE),
+      ],
+      { error: HCLOUD_ID_MESSAGE },
+    )
     .transform((id) => String(id));
 
 /** A string field with its grammar. */
@@ -33,7 +39,10 @@ const str = (grammar: Grammar) => z.string().regex(grammar.pattern, grammar.mess
 const text = () => str(GRAMMAR.text);
 const envMap = () =>
   z.record(
-    str(GRAMMAR.envName).refine((k) => !RESERVED_ENV.test(k), "this name decides which programs a root process loads; the topology may not set it (give the service's exec an absolute path instead)"),
+    str(GRAMMAR.envName).refine(
+      (k) => !RESERVED_ENV.test(k),
+      "this name decides which programs a root process loads; the topology may not set it (give the service's exec an absolute path instead)",
+    ),
     str(GRAMMAR.envValue),
   );
 
@@ -182,9 +191,17 @@ export function meshSchema(strict: boolean) {
     /** Id of the existing tunnel to adopt. */
     adoptId: z.string().regex(UUID, "must be a tunnel UUID").optional(),
     /** The zone's id; looked up by name when absent, required to adopt DNS records. */
-    zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare zone id (32 hex digits)").optional(),
+    zoneId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, "must be a Cloudflare zone id (32 hex digits)")
+      .optional(),
     /** Ids of existing DNS records to adopt, by hostname. Default {}. */
-    dnsRecordIds: z.record(z.string().regex(HOSTNAME, "must be a hostname of this tunnel"), z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare record id (32 hex digits)")).default({}),
+    dnsRecordIds: z
+      .record(
+        z.string().regex(HOSTNAME, "must be a hostname of this tunnel"),
+        z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare record id (32 hex digits)"),
+      )
+      .default({}),
     /** Unprotect this tunnel, its config and records so that removing it next is allowed. Default false. */
     retire: z.boolean().default(false),
     ingress: z.array(ingress).min(1, "a tunnel needs at least one hostname"),
@@ -240,7 +257,9 @@ export function meshSchema(strict: boolean) {
     access: access.default({ admins: ["autogroup:admin"], pairedDeviceTag: "tag:fabric-device", ciTag: "tag:ci", adoptPolicy: false, flows: {} }),
     heartbeat: obj({
       /** The registration command run on each node once OptimalOS is healthy; {node} is the node's name. */
-      command: str(GRAMMAR.heartbeat).regex(/\{node\}/, "must contain {node}").default("optimal infra heartbeat --name {node}"),
+      command: str(GRAMMAR.heartbeat)
+        .regex(/\{node\}/, "must contain {node}")
+        .default("optimal infra heartbeat --name {node}"),
     }).default({ command: "optimal infra heartbeat --name {node}" }),
     /**
      * The running estate has been adopted: its resources are in the stack's state, so the adoption

@@ -9,12 +9,42 @@ export interface OperatorSetting {
 }
 
 export const OPERATOR_SETTINGS: readonly OperatorSetting[] = [
-  { key: "tailscale:apiKey", secret: true, description: "Tailscale API access token for the tailnet (policy, DNS, keys, devices)", how: "pulumi config set --secret tailscale:apiKey <tskey-api-...>" },
-  { key: "cloudflare:apiToken", secret: true, description: "Cloudflare API token with Tunnel and DNS edit rights on the zone", how: "pulumi config set --secret cloudflare:apiToken <token>" },
-  { key: "hcloud:token", secret: true, description: "Hetzner Cloud project API token (read and write)", how: "pulumi config set --secret hcloud:token <token>" },
-  { key: "optimal-mesh:sshPrivateKey", secret: true, description: "Private key the remote commands log in with", how: "pulumi config set --secret optimal-mesh:sshPrivateKey < ~/.ssh/id_ed25519" },
-  { key: "optimal-mesh:sshPublicKey", secret: false, description: "Its public key, installed on the Hetzner server", how: 'pulumi config set optimal-mesh:sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"' },
-  { key: "optimal-mesh:cloudflareAccountId", secret: false, description: "Cloudflare account that owns the tunnels", how: "pulumi config set optimal-mesh:cloudflareAccountId <account id>" },
+  {
+    key: "tailscale:apiKey",
+    secret: true,
+    description: "Tailscale API access token for the tailnet (policy, DNS, keys, devices)",
+    how: "pulumi config set --secret tailscale:apiKey <tskey-api-...>",
+  },
+  {
+    key: "cloudflare:apiToken",
+    secret: true,
+    description: "Cloudflare API token with Tunnel and DNS edit rights on the zone",
+    how: "pulumi config set --secret cloudflare:apiToken <token>",
+  },
+  {
+    key: "hcloud:token",
+    secret: true,
+    description: "Hetzner Cloud project API token (read and write)",
+    how: "pulumi config set --secret hcloud:token <token>",
+  },
+  {
+    key: "optimal-mesh:sshPrivateKey",
+    secret: true,
+    description: "Private key the remote commands log in with",
+    how: "pulumi config set --secret optimal-mesh:sshPrivateKey < ~/.ssh/id_ed25519",
+  },
+  {
+    key: "optimal-mesh:sshPublicKey",
+    secret: false,
+    description: "Its public key, installed on the Hetzner server",
+    how: 'pulumi config set optimal-mesh:sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"',
+  },
+  {
+    key: "optimal-mesh:cloudflareAccountId",
+    secret: false,
+    description: "Cloudflare account that owns the tunnels",
+    how: "pulumi config set optimal-mesh:cloudflareAccountId <account id>",
+  },
 ];
 
 /** The visible stand-in for a setting that is not available offline. It can never pass for a real value. */

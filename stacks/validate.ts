@@ -9,7 +9,10 @@ export type { Problem } from "./rules";
 export const MESH_KEY = "optimal-mesh:mesh";
 
 export class MeshConfigError extends Error {
-  constructor(readonly problems: readonly Problem[], readonly stackName?: string) {
+  constructor(
+    readonly problems: readonly Problem[],
+    readonly stackName?: string,
+  ) {
     super(formatProblems(problems, stackName));
     this.name = "MeshConfigError";
   }
@@ -101,7 +104,15 @@ function kindOf(value: unknown): string {
   return `a ${typeof value} (${String(value)})`;
 }
 
-const EXPECTED: Readonly<Record<string, string>> = { object: "a mapping", array: "a list", record: "a mapping", string: "a string", number: "a number", boolean: "true or false", int: "a whole number" };
+const EXPECTED: Readonly<Record<string, string>> = {
+  object: "a mapping",
+  array: "a list",
+  record: "a mapping",
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+  int: "a whole number",
+};
 
 /** Keys that name a property every JavaScript object has: as data they would be dropped or shadow it. */
 const RESERVED_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), "prototype"]);
@@ -111,7 +122,9 @@ function reservedKeyProblems(raw: unknown, path: PropertyKey[] = []): Problem[] 
   if (raw === null || typeof raw !== "object") return [];
   if (Array.isArray(raw)) return raw.flatMap((v, i) => reservedKeyProblems(v, [...path, i]));
   return Object.keys(raw).flatMap((key) => [
-    ...(RESERVED_KEYS.has(key) ? [{ path: dotted([...path, key]), message: `"${key}" cannot be used as a key (every JavaScript object has it)`, fix: "rename the key" }] : []),
+    ...(RESERVED_KEYS.has(key)
+      ? [{ path: dotted([...path, key]), message: `"${key}" cannot be used as a key (every JavaScript object has it)`, fix: "rename the key" }]
+      : []),
     ...reservedKeyProblems((raw as Record<string, unknown>)[key], [...path, key]),
   ]);
 }
@@ -138,8 +151,15 @@ function issueProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
       if (issue.input === undefined) out.push({ path: dotted(issue.path), message: `is required (${expected})`, fix: `set ${meshPath(issue.path)}` });
       else {
         // Digits given to `pulumi config set --path` become a number unless the type is said.
-        const how = issue.expected === "string" && typeof issue.input === "number" ? `: quote it in the stack file, or pulumi config set --type string --path '${meshPath(issue.path)}' VALUE` : "";
-        out.push({ path: dotted(issue.path), message: `must be ${expected}, not ${kindOf(issue.input)}`, fix: `write ${meshPath(issue.path)} as ${expected}${how}` });
+        const how =
+          issue.expected === "string" && typeof issue.input === "number"
+            ? `: quote it in the stack file, or pulumi config set --type string --path '${meshPath(issue.path)}' VALUE`
+            : "";
+        out.push({
+          path: dotted(issue.path),
+          message: `must be ${expected}, not ${kindOf(issue.input)}`,
+          fix: `write ${meshPath(issue.path)} as ${expected}${how}`,
+        });
       }
     } else {
       out.push({ path: dotted(issue.path), message: issue.message, fix: `correct ${meshPath(issue.path)}` });
@@ -153,7 +173,10 @@ export function validateMesh(raw: unknown, stack?: string): MeshSpec {
   // Pulumi.yaml declares {} as the default: the CLI hands that over for a stack without a topology.
   const empty = raw !== null && typeof raw === "object" && !Array.isArray(raw) && Object.keys(raw).length === 0;
   if (raw === undefined || raw === null || empty) {
-    throw new MeshConfigError([{ path: "mesh", message: `${MESH_KEY} is not set`, fix: `add the topology under config: ${MESH_KEY}: in Pulumi.<stack>.yaml` }], stack);
+    throw new MeshConfigError(
+      [{ path: "mesh", message: `${MESH_KEY} is not set`, fix: `add the topology under config: ${MESH_KEY}: in Pulumi.<stack>.yaml` }],
+      stack,
+    );
   }
   // A key such as __proto__ would vanish in parsing; report it before anything else.
   const reserved = reservedKeyProblems(raw);

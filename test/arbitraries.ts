@@ -42,7 +42,15 @@ export function topology(max = 5): fc.Arbitrary<Raw> {
         names: fc.shuffledSubarray(NAMES, { minLength: n, maxLength: n }),
         drafts: fc.array(nodeDraft, { minLength: n, maxLength: n }),
         hub: fc.nat(n - 1),
-        flowPicks: fc.array(fc.record({ from: fc.array(fc.nat(n), { minLength: 1, maxLength: n }), to: fc.array(fc.nat(n - 1), { minLength: 1, maxLength: n }), service: fc.nat(3), reply: fc.boolean() }), { maxLength: 3 }),
+        flowPicks: fc.array(
+          fc.record({
+            from: fc.array(fc.nat(n), { minLength: 1, maxLength: n }),
+            to: fc.array(fc.nat(n - 1), { minLength: 1, maxLength: n }),
+            service: fc.nat(3),
+            reply: fc.boolean(),
+          }),
+          { maxLength: 3 },
+        ),
         trustPicks: fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 2 }),
         admins: fc.constantFrom(["autogroup:admin"], ["ops@example.com"], ["ops@example.com", "autogroup:admin"]),
       }),
@@ -52,13 +60,19 @@ export function topology(max = 5): fc.Arbitrary<Raw> {
       names.forEach((name, i) => {
         const d = drafts[i]!;
         const services = d.services.filter((s) => SERVICES[s]!.needs === undefined || d.caps.includes(SERVICES[s]!.needs!));
-        const binds = d.isPublic ? [{ bind: "tailnet" }, { bind: "loopback", tailscaleServe: true }] : [{ bind: "all" }, { bind: "tailnet" }, { bind: "loopback", tailscaleServe: true }];
+        const binds = d.isPublic
+          ? [{ bind: "tailnet" }, { bind: "loopback", tailscaleServe: true }]
+          : [{ bind: "all" }, { bind: "tailnet" }, { bind: "loopback", tailscaleServe: true }];
         nodes[name] = {
           machine: { kind: d.kind, arch: "amd64" },
           role: i === hub ? "hub" : "worker",
           capabilities: d.caps,
           ssh: { user: "root", port: d.sshPort },
-          tailnet: d.bootstrap ? { state: "bootstrap", firstAddress: `192.0.2.${i + 1}` } : d.address === null ? { state: "joined" } : { state: "joined", address: `100.64.${i}.${d.address}` },
+          tailnet: d.bootstrap
+            ? { state: "bootstrap", firstAddress: `192.0.2.${i + 1}` }
+            : d.address === null
+              ? { state: "joined" }
+              : { state: "joined", address: `100.64.${i}.${d.address}` },
           ...(d.isPublic ? { publicAddress: `203.0.113.${i + 1}` } : {}),
           optimalos: { mode: "worker", port: d.osPort, ...binds[d.bindChoice % binds.length] },
           services: Object.fromEntries(services.map((s) => [s, { port: SERVICES[s]!.port, ...(SERVICES[s]!.exec ? { exec: SERVICES[s]!.exec } : {}) }])),

@@ -45,7 +45,11 @@ export function renderAll(spec: MeshSpec): Rendered {
     for (const p of planned) units.push({ node, unit: p.unit, text: renderUnit(p.unit) });
     for (const f of bundleFiles(planned)) if (!f.path.endsWith(".service")) files[`${node}:${f.path}`] = f.content;
     scripts[`${node}/deploy.sh`] = renderDeployScript(spec, node, names);
-    scripts[`${node}/remove.sh`] = renderRemoveScript(node, names, bundleFiles(planned).map((f) => f.path));
+    scripts[`${node}/remove.sh`] = renderRemoveScript(
+      node,
+      names,
+      bundleFiles(planned).map((f) => f.path),
+    );
     scripts[`${node}/install.sh`] = renderInstallScript(spec, node);
     scripts[`${node}/heartbeat.sh`] = renderHeartbeatScript(spec, node);
     scripts[`${node}/bootstrap.sh`] = renderBootstrapScript(node, nodeTags(spec, node));
@@ -53,7 +57,14 @@ export function renderAll(spec: MeshSpec): Rendered {
   for (const [key, trust] of Object.entries(spec.sshTrust)) {
     const { fromUser, alias } = trustEnds(spec, trust);
     scripts[`trust/${key}/keygen.sh`] = renderTrustKeygenScript(key, fromUser);
-    scripts[`trust/${key}/client.sh`] = renderTrustClientScript({ keyName: key, user: fromUser, alias, host: trust.to, targetUser: trust.toUser, hostKey: spec.nodes[trust.to]!.ssh.hostKey ?? "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest" });
+    scripts[`trust/${key}/client.sh`] = renderTrustClientScript({
+      keyName: key,
+      user: fromUser,
+      alias,
+      host: trust.to,
+      targetUser: trust.toUser,
+      hostKey: spec.nodes[trust.to]!.ssh.hostKey ?? "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest",
+    });
     scripts[`trust/${key}/authorize.sh`] = renderTrustAuthorizeScript(key, trust.toUser);
     scripts[`trust/${key}/revoke.sh`] = renderTrustRevokeScript(key, trust.toUser);
   }

@@ -13,7 +13,10 @@ test("the SDK floor replays the prod plan's registrations, all of them and nothi
   const plan = runPlan("--out", out, "--quiet");
   assert.equal(plan.code, 0, plan.stderr);
   const planned = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[];
-  const replay = spawnSync(process.execPath, [path.join(ROOT, "bench", "sdk-floor.js"), path.join(out, "resources.json"), "--list"], { cwd: ROOT, encoding: "utf8" });
+  const replay = spawnSync(process.execPath, [path.join(ROOT, "bench", "sdk-floor.js"), path.join(out, "resources.json"), "--list"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   assert.equal(replay.status, 0, replay.stderr);
   // Parents are compared without the stack name in their URN (the replay runs as its own stack).
   const withoutStack = (line: string) => line.replace(/urn:pulumi:[^:]+::/g, "urn:pulumi:-::");

@@ -30,7 +30,9 @@ test("canary secrets reach their resources and nothing else", async () => {
       return type === "tailscale:index/tailnetKey:TailnetKey" ? { key: AUTH_KEY_CANARY } : undefined;
     },
     invoke: (token, inputs) =>
-      token === "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken" ? { ...inputs, token: TUNNEL_TOKEN_CANARY } : undefined,
+      token === "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken"
+        ? { ...inputs, token: TUNNEL_TOKEN_CANARY }
+        : undefined,
   });
   assert.equal(evaluation.error, undefined);
 
@@ -55,5 +57,6 @@ test("canary secrets reach their resources and nothing else", async () => {
   const files = fs.readdirSync(out, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
   assert.ok(files.length >= 5);
   const everything = [text, JSON.stringify(evaluation), ...files.map((f) => fs.readFileSync(path.join(f.parentPath, f.name), "utf8"))].join("\n");
-  for (const canary of [AUTH_KEY_CANARY, PRIVATE_KEY_CANARY, TUNNEL_TOKEN_CANARY, bundled, "CANARY"]) assert.ok(!everything.includes(canary), `${canary} leaked`);
+  for (const canary of [AUTH_KEY_CANARY, PRIVATE_KEY_CANARY, TUNNEL_TOKEN_CANARY, bundled, "CANARY"])
+    assert.ok(!everything.includes(canary), `${canary} leaked`);
 });

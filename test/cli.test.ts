@@ -43,7 +43,11 @@ describe("usage mistakes, as people make them", () => {
   });
 
   test("plan somepositional: one usage line, exit 2, no stack trace", () => {
-    assertUsage(runScript("plan", ["somepositional"]), "plan", /unexpected argument "somepositional"; this command takes options only \(for a stack, write --stack somepositional\)/);
+    assertUsage(
+      runScript("plan", ["somepositional"]),
+      "plan",
+      /unexpected argument "somepositional"; this command takes options only \(for a stack, write --stack somepositional\)/,
+    );
   });
 
   test("plan --out FILE where FILE is an existing regular file: one usage line, exit 2, the file untouched", () => {
@@ -66,13 +70,22 @@ describe("usage mistakes, as people make them", () => {
   });
 
   test("dr-rebuild --timeout abc: one usage line, exit 2, no stack trace", () => {
-    assertUsage(runScript("dr-rebuild", ["hetzner-cockpit", "--timeout", "abc"]), "dr-rebuild", /--timeout takes a whole number above 0, not "abc"; write e\.g\. --timeout 900/);
-    for (const bad of ["0", "-5", "1e3", "1.5", " 9"]) assertUsage(runScript("dr-rebuild", ["oracle", `--timeout=${bad}`]), "dr-rebuild", /--timeout takes a whole number above 0/);
+    assertUsage(
+      runScript("dr-rebuild", ["hetzner-cockpit", "--timeout", "abc"]),
+      "dr-rebuild",
+      /--timeout takes a whole number above 0, not "abc"; write e\.g\. --timeout 900/,
+    );
+    for (const bad of ["0", "-5", "1e3", "1.5", " 9"])
+      assertUsage(runScript("dr-rebuild", ["oracle", `--timeout=${bad}`]), "dr-rebuild", /--timeout takes a whole number above 0/);
   });
 
   test("dr-rebuild toString: an Object.prototype key is not a node (own-property lookup)", () => {
     for (const name of ["toString", "__proto__", "constructor"]) {
-      assertUsage(runScript("dr-rebuild", [name]), "dr-rebuild", new RegExp(`no node named "${name}" in stack prod; name one of hetzner-cockpit, oracle, pop-os`));
+      assertUsage(
+        runScript("dr-rebuild", [name]),
+        "dr-rebuild",
+        new RegExp(`no node named "${name}" in stack prod; name one of hetzner-cockpit, oracle, pop-os`),
+      );
     }
   });
 
@@ -100,7 +113,13 @@ describe("usage mistakes, as people make them", () => {
   });
 
   test("--help still prints each command's usage and exits 0", () => {
-    for (const [command, line] of [["plan", /--config-file reads the stack's config from FILE/], ["drift", /--nodes-only/], ["dr-rebuild", /usage: npm run dr-rebuild -- <node>/], ["doctor", /--source state\|plan/], ["import", /--write runs/]] as const) {
+    for (const [command, line] of [
+      ["plan", /--config-file reads the stack's config from FILE/],
+      ["drift", /--nodes-only/],
+      ["dr-rebuild", /usage: npm run dr-rebuild -- <node>/],
+      ["doctor", /--source state\|plan/],
+      ["import", /--write runs/],
+    ] as const) {
       const r = runScript(command, ["--help"]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, line);
@@ -109,7 +128,12 @@ describe("usage mistakes, as people make them", () => {
 });
 
 describe("the parser and validators", () => {
-  const options = { stack: { type: "string", default: "prod", value: "NAME" }, out: { type: "string", value: "DIR" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" } } as const;
+  const options = {
+    stack: { type: "string", default: "prod", value: "NAME" },
+    out: { type: "string", value: "DIR" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  } as const;
 
   test("parses what it knows, with defaults", () => {
     const { values, positionals } = parseCommandLine(options, ["--out", "x", "-h"]);
@@ -140,7 +164,8 @@ describe("the parser and validators", () => {
     assert.equal(oneOf("source", "plan", ["state", "plan"]), "plan");
     assert.throws(() => oneOf("source", "State", ["state", "plan"]), /--source is state or plan, not "State"/);
     assert.equal(positiveInteger("timeout", "900", "900"), 900);
-    for (const bad of ["", "0", "-1", "+1", "1e3", "0x10", "1.0", "abc", "9".repeat(20)]) assert.throws(() => positiveInteger("timeout", bad, "900"), UsageError, bad);
+    for (const bad of ["", "0", "-1", "+1", "1e3", "0x10", "1.0", "abc", "9".repeat(20)])
+      assert.throws(() => positiveInteger("timeout", bad, "900"), UsageError, bad);
     assert.throws(() => pathOption("out", "", "DIR"), /non-empty path/);
     assert.throws(() => pathOption("out", "a\0b", "DIR"), /without NUL/);
     for (const good of ["prod", "a", "dev-2", "my_stack.v1", "A".repeat(100)]) assert.equal(stackName(good), good);

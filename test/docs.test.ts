@@ -10,7 +10,13 @@ const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
 
 test("every runbook the README links exists, and every runbook is linked", () => {
   const linked = [...new Set([...readme.matchAll(/\]\((docs\/[^)]+\.md)\)/g)].map((m) => m[1]!))].sort();
-  assert.deepEqual(linked, fs.readdirSync(path.join(ROOT, "docs")).map((f) => `docs/${f}`).sort());
+  assert.deepEqual(
+    linked,
+    fs
+      .readdirSync(path.join(ROOT, "docs"))
+      .map((f) => `docs/${f}`)
+      .sort(),
+  );
 });
 
 for (const script of ["plan", "drift", "dr-rebuild", "doctor", "import"]) {

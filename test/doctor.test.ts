@@ -22,14 +22,20 @@ const failed = async (p: Probe) => (await runDoctor(spec, p)).filter((f) => f.st
 
 test("a healthy mesh passes every check", async () => {
   const findings = await runDoctor(spec, probe());
-  assert.deepEqual(findings.filter((f) => f.status !== "ok"), []);
+  assert.deepEqual(
+    findings.filter((f) => f.status !== "ok"),
+    [],
+  );
   assert.equal(findings.length, 3 * 4 + 1 + 2 * 2);
   assert.match(renderFindings(findings), /^doctor: 17 ok, 0 failed, 0 skipped$/m);
 });
 
 test("a node off the tailnet", async () => {
   const f = await failed(probe({ reachable: async (n) => n !== "pop-os" }));
-  assert.deepEqual(f.map((x) => `${x.check}/${x.target}`), ["tailnet reachability/pop-os"]);
+  assert.deepEqual(
+    f.map((x) => `${x.check}/${x.target}`),
+    ["tailnet reachability/pop-os"],
+  );
   assert.match(f[0]!.fix!, /tailscale up/);
 });
 
@@ -40,27 +46,48 @@ test("ECONNREFUSED: OptimalOS bound on localhost only", async () => {
 });
 
 test("MagicDNS failing: the IPv4 fallback is named where the address is known", async () => {
-  const f = await failed(probe({ http: async (url) => (url.startsWith("http://oracle:") ? "unresolved" : 200), resolve: async (n) => (n === "oracle" ? undefined : "100.64.0.1") }));
-  assert.deepEqual(f.map((x) => x.check), ["OptimalOS reachable by peers", "MagicDNS"]);
+  const f = await failed(
+    probe({ http: async (url) => (url.startsWith("http://oracle:") ? "unresolved" : 200), resolve: async (n) => (n === "oracle" ? undefined : "100.64.0.1") }),
+  );
+  assert.deepEqual(
+    f.map((x) => x.check),
+    ["OptimalOS reachable by peers", "MagicDNS"],
+  );
   assert.match(f[0]!.detail, /fallback http:\/\/100\.94\.77\.114:3000 answers/);
   assert.match(f[1]!.fix!, /use the IPv4 fallback http:\/\/100\.94\.77\.114:3000/);
 });
 
 test("a stuck Loom step: optimalos.service not running on the target", async () => {
-  const f = await failed(probe({ run: async (n, cmd) => ({ code: 3, stdout: n === "pop-os" && cmd.includes("optimalos") ? "inactive\n" : cmd.includes("ssh-keygen") ? "pinned\n" : "active\n" }) }));
-  assert.deepEqual(f.map((x) => `${x.check}/${x.target}`), ["optimalos.service/pop-os"]);
+  const f = await failed(
+    probe({
+      run: async (n, cmd) => ({
+        code: 3,
+        stdout: n === "pop-os" && cmd.includes("optimalos") ? "inactive\n" : cmd.includes("ssh-keygen") ? "pinned\n" : "active\n",
+      }),
+    }),
+  );
+  assert.deepEqual(
+    f.map((x) => `${x.check}/${x.target}`),
+    ["optimalos.service/pop-os"],
+  );
   assert.match(f[0]!.fix!, /stays pending/);
 });
 
 test("host key verification: the trust's known_hosts lacks the target", async () => {
   const f = await failed(probe({ run: async (_n, cmd) => ({ code: 1, stdout: cmd.includes("ssh-keygen") ? "" : "active\n" }) }));
-  assert.deepEqual(f.map((x) => x.check), ["SSH trust host key"]);
+  assert.deepEqual(
+    f.map((x) => x.check),
+    ["SSH trust host key"],
+  );
   assert.match(f[0]!.fix!, /no ssh-keyscan/);
 });
 
 test("530/502 at the edge: the tunnel is down, check cloudflared, not Tailscale", async () => {
   const f = await failed(probe({ http: async (url) => (url === "https://fabric.optimal.miami/" ? 530 : 200) }));
-  assert.deepEqual(f.map((x) => `${x.check}/${x.target}`), ["tunnel edge/fabric.optimal.miami"]);
+  assert.deepEqual(
+    f.map((x) => `${x.check}/${x.target}`),
+    ["tunnel edge/fabric.optimal.miami"],
+  );
   assert.match(f[0]!.fix!, /Tunnel cockpit is down: check cloudflared on hetzner-cockpit.*not Tailscale/);
 });
 

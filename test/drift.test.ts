@@ -14,10 +14,13 @@ const bundle = renderBundle([
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 test("a bundle reads back as it was rendered", () => {
-  assert.deepEqual(parseBundle(bundle).map((e) => [e.unit, e.mode, e.path, e.content]), [
-    ["a", "0640", "/etc/a.env", "HOST=@TAILNET_IPV4@\n"],
-    ["a", "0644", "/etc/systemd/system/a.service", "[Service]\nExecStart=/bin/a\n"],
-  ]);
+  assert.deepEqual(
+    parseBundle(bundle).map((e) => [e.unit, e.mode, e.path, e.content]),
+    [
+      ["a", "0640", "/etc/a.env", "HOST=@TAILNET_IPV4@\n"],
+      ["a", "0644", "/etc/systemd/system/a.service", "[Service]\nExecStart=/bin/a\n"],
+    ],
+  );
   assert.throws(() => parseBundle("file a 0644 /x eA==\n"), /no end line/);
 });
 
@@ -27,7 +30,10 @@ test("content, mode and missing files are told apart; the tailnet address fills 
   assert.deepEqual(compareBundle(entries, ok, "100.64.0.9"), []);
   assert.deepEqual(compareBundle(entries, ok, "100.64.0.8"), [{ path: "/etc/a.env", what: "content" }]);
   assert.deepEqual(compareBundle(entries, ok.replace(" 644 ", " 664 "), "100.64.0.9"), [{ path: "/etc/systemd/system/a.service", what: "mode" }]);
-  assert.deepEqual(compareBundle(entries, "MISSING - /etc/a.env\n", "100.64.0.9").map((d) => d.what), ["missing", "missing"]);
+  assert.deepEqual(
+    compareBundle(entries, "MISSING - /etc/a.env\n", "100.64.0.9").map((d) => d.what),
+    ["missing", "missing"],
+  );
 });
 
 test("a node that cannot be reached is reported, not passed", () => {

@@ -48,13 +48,19 @@ export function problemsOf(raw: unknown): readonly Problem[] {
 export function assertProblem(raw: unknown, problemPath: string, message: RegExp): Problem {
   const problems = problemsOf(raw);
   const hit = problems.find((p) => p.path === problemPath && message.test(p.message));
-  assert.ok(hit, `expected a problem at ${problemPath} matching ${message}; got:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n") || "  (valid)"}`);
+  assert.ok(
+    hit,
+    `expected a problem at ${problemPath} matching ${message}; got:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n") || "  (valid)"}`,
+  );
   assert.ok(hit.fix.length > 0, "every problem says how to fix it");
   return hit;
 }
 
 export function assertValid(raw: unknown): void {
-  assert.deepEqual(problemsOf(raw).map((p) => `${p.path}: ${p.message}`), []);
+  assert.deepEqual(
+    problemsOf(raw).map((p) => `${p.path}: ${p.message}`),
+    [],
+  );
 }
 
 /** A fresh temporary directory. */
@@ -70,7 +76,11 @@ export function writeStackFile(mesh: Raw, extra: Record<string, unknown> = {}): 
 }
 
 /** Runs an operator command from its TypeScript source in a child process (sync; for the async ones use spawn). */
-export function runScript(name: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): { code: number | null; stdout: string; stderr: string } {
+export function runScript(
+  name: string,
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsx"), [`scripts/${name}.ts`, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

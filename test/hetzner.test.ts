@@ -34,7 +34,8 @@ describe("cloud-init", () => {
   test("hardens SSH to keys only, root by key", () => {
     assert.equal(doc.ssh_pwauth, false);
     const sshd = file("/etc/ssh/sshd_config.d/10-optimal-mesh.conf");
-    for (const line of ["PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password"]) assert.ok(sshd.content.includes(line), line);
+    for (const line of ["PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password"])
+      assert.ok(sshd.content.includes(line), line);
     assert.deepEqual(doc.runcmd, ["systemctl reload-or-restart ssh", "/usr/local/sbin/optimal-mesh-first-boot"]);
   });
 
@@ -44,7 +45,10 @@ describe("cloud-init", () => {
     assert.equal(key.content, `${CANARY}\n`);
     assert.equal(cloudInit.split(CANARY).length, 2, "the key appears once, in its file");
     const script = file("/usr/local/sbin/optimal-mesh-first-boot").content;
-    assert.match(script, /tailscale up --auth-key=file:\/etc\/optimal-mesh\/tailscale-authkey --hostname=hetzner-cockpit --advertise-tags=tag:cockpit,tag:node-hetzner-cockpit,tag:worker/);
+    assert.match(
+      script,
+      /tailscale up --auth-key=file:\/etc\/optimal-mesh\/tailscale-authkey --hostname=hetzner-cockpit --advertise-tags=tag:cockpit,tag:node-hetzner-cockpit,tag:worker/,
+    );
     assert.match(script, /rm -f \/etc\/optimal-mesh\/tailscale-authkey/);
     assert.equal(doc.hostname, "hetzner-cockpit");
   });

@@ -13,7 +13,15 @@ import { checkWith, missingTool, prodMesh, ROOT } from "./helpers";
 const ZONE = "0123456789abcdef0123456789abcdef";
 const OPERATOR_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKkWgAFsFhmPmnUMrk3+NdCrjq47VLeHBNRxUGffydXA operator@laptop";
 /** The running server as the fake Hetzner API describes it; tests change it to make it differ. */
-const matching = () => ({ id: 4711, name: "hetzner-cockpit", server_type: { name: "ccx13" }, datacenter: { location: { name: "ash" } }, backup_window: "22-02", labels: { "managed-by": "optimal-mesh", node: "hetzner-cockpit" }, public_net: { firewalls: [] as { id: number }[] } });
+const matching = () => ({
+  id: 4711,
+  name: "hetzner-cockpit",
+  server_type: { name: "ccx13" },
+  datacenter: { location: { name: "ash" } },
+  backup_window: "22-02",
+  labels: { "managed-by": "optimal-mesh", node: "hetzner-cockpit" },
+  public_net: { firewalls: [] as { id: number }[] },
+});
 let live = matching();
 const requests: string[] = [];
 let server: http.Server;
@@ -30,11 +38,20 @@ before(async () => {
     const q = (k: string) => url.searchParams.get(k);
     if (url.pathname === "/hcloud/servers") return json({ servers: q("name") === "hetzner-cockpit" ? [live] : [] });
     if (url.pathname === "/hcloud/servers/4711") return json({ server: live });
-    if (url.pathname === "/hcloud/ssh_keys") return json({ ssh_keys: q("fingerprint") === sshKeyFingerprint(OPERATOR_KEY) ? [{ id: 42, name: "carlos@laptop" }] : [] });
+    if (url.pathname === "/hcloud/ssh_keys")
+      return json({ ssh_keys: q("fingerprint") === sshKeyFingerprint(OPERATOR_KEY) ? [{ id: 42, name: "carlos@laptop" }] : [] });
     if (url.pathname === "/hcloud/primary_ips") return json({ primary_ips: q("ip") === "178.156.203.234" ? [{ id: 815, name: "cockpit-ip" }] : [] });
     if (url.pathname === "/cf/accounts/acc1/cfd_tunnel") return json({ result: q("name") === "pi" ? [{ id: "11111111-2222-4333-8444-555555555555" }] : [] });
     if (url.pathname === "/cf/zones") return json({ result: q("name") === "optimal.miami" ? [{ id: ZONE }] : [] });
-    if (url.pathname === `/cf/zones/${ZONE}/dns_records`) return json({ result: q("name") === "fabric.optimal.miami" ? [{ id: "fedcba9876543210fedcba9876543210" }] : q("name") === "optimal.miami" ? [{ id: "00112233445566778899aabbccddeeff" }] : [] });
+    if (url.pathname === `/cf/zones/${ZONE}/dns_records`)
+      return json({
+        result:
+          q("name") === "fabric.optimal.miami"
+            ? [{ id: "fedcba9876543210fedcba9876543210" }]
+            : q("name") === "optimal.miami"
+              ? [{ id: "00112233445566778899aabbccddeeff" }]
+              : [],
+      });
     res.writeHead(404);
     res.end("{}");
   });
@@ -43,36 +60,49 @@ before(async () => {
 });
 after(() => server.close());
 
-const apis = () => ({ hcloud: { base: `${base}/hcloud`, token: "hc-token" }, cloudflare: { base: `${base}/cf`, token: "cf-token", accountId: "acc1" }, sshPublicKey: OPERATOR_KEY });
+const apis = () => ({
+  hcloud: { base: `${base}/hcloud`, token: "hc-token" },
+  cloudflare: { base: `${base}/cf`, token: "cf-token", accountId: "acc1" },
+  sshPublicKey: OPERATOR_KEY,
+});
 
 test("finds every id prod needs to adopt, with the tokens as bearer credentials", async () => {
   const raw = prodMesh();
   raw.access.adoptPolicy = false;
   const { found, missing, differences } = await discover(validateMesh(raw), apis());
-  assert.deepEqual(found.map((f) => [f.path, f.value]), [
-    ["mesh.hetzner.adopt.serverId", "4711"],
-    ["mesh.hetzner.adopt.sshKeyId", "42"],
-    ["mesh.hetzner.adopt.primaryIpId", "815"],
-    ["mesh.tunnels.cockpit.zoneId", ZONE],
-    ['mesh.tunnels.cockpit.dnsRecordIds["fabric.optimal.miami"]', "fedcba9876543210fedcba9876543210"],
-    ["mesh.tunnels.pi.adoptId", "11111111-2222-4333-8444-555555555555"],
-    ["mesh.tunnels.pi.zoneId", ZONE],
-    ['mesh.tunnels.pi.dnsRecordIds["optimal.miami"]', "00112233445566778899aabbccddeeff"],
-    ["mesh.access.adoptPolicy", true],
-  ]);
+  assert.deepEqual(
+    found.map((f) => [f.path, f.value]),
+    [
+      ["mesh.hetzner.adopt.serverId", "4711"],
+      ["mesh.hetzner.adopt.sshKeyId", "42"],
+      ["mesh.hetzner.adopt.primaryIpId", "815"],
+      ["mesh.tunnels.cockpit.zoneId", ZONE],
+      ['mesh.tunnels.cockpit.dnsRecordIds["fabric.optimal.miami"]', "fedcba9876543210fedcba9876543210"],
+      ["mesh.tunnels.pi.adoptId", "11111111-2222-4333-8444-555555555555"],
+      ["mesh.tunnels.pi.zoneId", ZONE],
+      ['mesh.tunnels.pi.dnsRecordIds["optimal.miami"]', "00112233445566778899aabbccddeeff"],
+      ["mesh.access.adoptPolicy", true],
+    ],
+  );
   assert.deepEqual(missing, []);
   assert.deepEqual(differences, []);
   assert.ok(requests.some((r) => r.startsWith("Bearer hc-token /hcloud/servers?name=hetzner-cockpit")));
   assert.ok(requests.some((r) => r.startsWith("Bearer cf-token /cf/zones?name=optimal.miami")));
   assert.equal(requests.filter((r) => r.includes("/cf/zones?")).length, 1, "the zone is looked up once");
-  assert.match(configCommands("prod", found)[4]!, /^pulumi config set --stack prod --type string --path 'mesh\.tunnels\.cockpit\.dnsRecordIds\["fabric\.optimal\.miami"\]' 'fedcba9876543210fedcba9876543210'$/);
+  assert.match(
+    configCommands("prod", found)[4]!,
+    /^pulumi config set --stack prod --type string --path 'mesh\.tunnels\.cockpit\.dnsRecordIds\["fabric\.optimal\.miami"\]' 'fedcba9876543210fedcba9876543210'$/,
+  );
 });
 
 test("what cannot be found is reported with the reason", async () => {
   const raw = prodMesh();
   raw.tunnels.pi.name = "pi-tunnel";
   const { missing } = await discover(validateMesh(raw), apis());
-  assert.deepEqual(missing.map((m) => m.what), ["tunnel pi-tunnel"]);
+  assert.deepEqual(
+    missing.map((m) => m.what),
+    ["tunnel pi-tunnel"],
+  );
   assert.match(missing[0]!.why, /set tunnels\.pi\.name to its name in Cloudflare/);
 });
 
@@ -81,7 +111,10 @@ test("ids already in the topology are not looked up again; the known server is r
   const raw = prodMesh();
   raw.hetzner.adopt = { serverId: "4711", primaryIpId: "2", sshKeyId: "42" };
   await discover(validateMesh(raw), apis());
-  assert.deepEqual(requests.filter((r) => r.includes("/hcloud/")).map((r) => r.split(" ")[2]), ["/hcloud/servers/4711"]);
+  assert.deepEqual(
+    requests.filter((r) => r.includes("/hcloud/")).map((r) => r.split(" ")[2]),
+    ["/hcloud/servers/4711"],
+  );
 });
 
 test("the operator's key is found by its MD5 fingerprint, as Hetzner lists it and ssh-keygen prints it (point 4)", { skip: missingTool("ssh-keygen") }, () => {
@@ -95,12 +128,15 @@ test("a running server that differs from the topology is listed with what the ad
   live = { ...matching(), server_type: { name: "cx22" }, backup_window: "", labels: { env: "prod" } as never, public_net: { firewalls: [{ id: 99 }] } };
   try {
     const { differences } = await discover(validateMesh(prodMesh()), apis());
-    assert.deepEqual(differences.map((d) => [d.path, d.live, d.declared]), [
-      ["mesh.hetzner.serverType", "cx22", "ccx13"],
-      ["mesh.hetzner.backups", "false", "true"],
-      ["mesh.hetzner (labels)", "env=prod", "managed-by=optimal-mesh,node=hetzner-cockpit"],
-      ["mesh.hetzner.sshSources", "firewall 99 attached", "the program's own firewall"],
-    ]);
+    assert.deepEqual(
+      differences.map((d) => [d.path, d.live, d.declared]),
+      [
+        ["mesh.hetzner.serverType", "cx22", "ccx13"],
+        ["mesh.hetzner.backups", "false", "true"],
+        ["mesh.hetzner (labels)", "env=prod", "managed-by=optimal-mesh,node=hetzner-cockpit"],
+        ["mesh.hetzner.sshSources", "firewall 99 attached", "the program's own firewall"],
+      ],
+    );
     assert.match(differences[0]!.effect, /powers the server off/);
     // npm run import stops: it lists them and writes nothing until they are accepted.
     const r = await runImport(["--write"]);
@@ -116,7 +152,14 @@ test("a running server that differs from the topology is listed with what the ad
 async function runImport(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/import.ts", ...args], {
     cwd: ROOT,
-    env: { ...process.env, HCLOUD_ENDPOINT: `${base}/hcloud`, HCLOUD_TOKEN: "hc", CLOUDFLARE_API_BASE: `${base}/cf`, CLOUDFLARE_API_TOKEN: "cf", CLOUDFLARE_ACCOUNT_ID: "acc1" },
+    env: {
+      ...process.env,
+      HCLOUD_ENDPOINT: `${base}/hcloud`,
+      HCLOUD_TOKEN: "hc",
+      CLOUDFLARE_API_BASE: `${base}/cf`,
+      CLOUDFLARE_API_TOKEN: "cf",
+      CLOUDFLARE_ACCOUNT_ID: "acc1",
+    },
   });
   let stdout = "";
   let stderr = "";

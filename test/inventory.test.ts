@@ -6,8 +6,24 @@ import { prodMesh } from "./helpers";
 
 test("the prod inventory lists every node with its role, capabilities and base URLs", () => {
   assert.deepEqual(renderInventory(validateMesh(prodMesh())), [
-    { name: "hetzner-cockpit", role: "worker", capabilities: [], mode: "fabric", tailnetAddress: null, baseUrl: "http://hetzner-cockpit:3000", fallbackBaseUrl: null },
-    { name: "oracle", role: "hub", capabilities: [], mode: "legacy", tailnetAddress: "100.94.77.114", baseUrl: "http://oracle:3000", fallbackBaseUrl: "http://100.94.77.114:3000" },
+    {
+      name: "hetzner-cockpit",
+      role: "worker",
+      capabilities: [],
+      mode: "fabric",
+      tailnetAddress: null,
+      baseUrl: "http://hetzner-cockpit:3000",
+      fallbackBaseUrl: null,
+    },
+    {
+      name: "oracle",
+      role: "hub",
+      capabilities: [],
+      mode: "legacy",
+      tailnetAddress: "100.94.77.114",
+      baseUrl: "http://oracle:3000",
+      fallbackBaseUrl: "http://100.94.77.114:3000",
+    },
     { name: "pop-os", role: "worker", capabilities: ["gpu"], mode: "worker", tailnetAddress: null, baseUrl: "http://pop-os:3000", fallbackBaseUrl: null },
   ]);
 });

@@ -3,6 +3,7 @@
 // installs what it needs and never skips it.
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { labUnavailable, ROOT } from "./lab/hosts";
@@ -13,7 +14,7 @@ if (why !== undefined && process.env.CI) throw new Error(`the lab must run in CI
 
 test("the lab stand-ins are shellcheck-clean", { skip: missingTool("shellcheck") }, () => {
   for (const name of ["service", "tailscale"]) {
-    const r = checkWith("shellcheck", ["--shell=bash", "--severity=style"], name, require("node:fs").readFileSync(path.join(__dirname, "lab/standins", name), "utf8"));
+    const r = checkWith("shellcheck", ["--shell=bash", "--severity=style"], name, fs.readFileSync(path.join(__dirname, "lab/standins", name), "utf8"));
     assert.equal(r.code, 0, r.output);
   }
 });

@@ -27,7 +27,14 @@ function problemsOf(fn: () => unknown): string[] {
   return [];
 }
 
-const allSettings = { "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" };
+const allSettings = {
+  "tailscale:apiKey": "k",
+  "cloudflare:apiToken": "t",
+  "hcloud:token": "h",
+  "optimal-mesh:sshPrivateKey": "p",
+  "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA",
+  "optimal-mesh:cloudflareAccountId": "a",
+};
 
 const ADOPTION_PATHS = [
   "mesh.hetzner.adopt.primaryIpId",
@@ -39,7 +46,6 @@ const ADOPTION_PATHS = [
   "mesh.tunnels.pi.adoptId",
   "mesh.tunnels.pi.dnsRecordIds",
 ];
-
 
 before(async () => {
   await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) }, "optimal-mesh", "test", true);
@@ -56,7 +62,9 @@ describe("offline", () => {
   });
 
   test("set values are used as they are, secret config stays secret", async () => {
-    useConfig({ "optimal-mesh:mesh": prodMesh(), "optimal-mesh:sshPrivateKey": "KEY-CANARY", "optimal-mesh:cloudflareAccountId": "acc123" }, ["optimal-mesh:sshPrivateKey"]);
+    useConfig({ "optimal-mesh:mesh": prodMesh(), "optimal-mesh:sshPrivateKey": "KEY-CANARY", "optimal-mesh:cloudflareAccountId": "acc123" }, [
+      "optimal-mesh:sshPrivateKey",
+    ]);
     const { settings } = loadStack({ offline: true });
     assert.equal(await pulumi.isSecret(settings.sshPrivateKey), true);
     assert.equal(await resolve(settings.sshPrivateKey), "KEY-CANARY");
@@ -78,7 +86,10 @@ describe("for real (pulumi preview / up)", () => {
       assert.fail("expected a MeshConfigError");
     } catch (err) {
       assert.ok(err instanceof MeshConfigError);
-      assert.deepEqual(err.problems.map((p) => p.path), [...ADOPTION_PATHS, ...OPERATOR_SETTINGS.map((s) => s.key)]);
+      assert.deepEqual(
+        err.problems.map((p) => p.path),
+        [...ADOPTION_PATHS, ...OPERATOR_SETTINGS.map((s) => s.key)],
+      );
       assert.match(err.message, /fix: pulumi config set --secret hcloud:token/);
     }
   });
@@ -90,7 +101,10 @@ describe("for real (pulumi preview / up)", () => {
       assert.fail("expected a MeshConfigError");
     } catch (err) {
       assert.ok(err instanceof MeshConfigError);
-      assert.deepEqual(err.problems.map((p) => p.path), ["mesh", ...OPERATOR_SETTINGS.map((s) => s.key)]);
+      assert.deepEqual(
+        err.problems.map((p) => p.path),
+        ["mesh", ...OPERATOR_SETTINGS.map((s) => s.key)],
+      );
       assert.match(err.message, /optimal-mesh:mesh is not set/);
     }
   });
@@ -98,15 +112,31 @@ describe("for real (pulumi preview / up)", () => {
   test("topology problems and missing settings come in one report", () => {
     const mesh = prodMesh();
     mesh.nodes["pop-os"].role = "hub";
-    useConfig({ "optimal-mesh:mesh": mesh, "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA" });
-    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ["mesh.nodes.oracle.role", "mesh.nodes.pop-os.role", "optimal-mesh:cloudflareAccountId"]);
+    useConfig({
+      "optimal-mesh:mesh": mesh,
+      "tailscale:apiKey": "k",
+      "cloudflare:apiToken": "t",
+      "hcloud:token": "h",
+      "optimal-mesh:sshPrivateKey": "p",
+      "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA",
+    });
+    assert.deepEqual(
+      problemsOf(() => loadStack({ offline: false })),
+      ["mesh.nodes.oracle.role", "mesh.nodes.pop-os.role", "optimal-mesh:cloudflareAccountId"],
+    );
   });
 
   test("existing resources must be adopted, not recreated: errors for real, notices offline", () => {
     useConfig({ "optimal-mesh:mesh": prodMesh(), ...allSettings });
-    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ADOPTION_PATHS);
+    assert.deepEqual(
+      problemsOf(() => loadStack({ offline: false })),
+      ADOPTION_PATHS,
+    );
     const { notices } = loadStack({ offline: true });
-    assert.deepEqual(notices.map((n) => n.path), ADOPTION_PATHS);
+    assert.deepEqual(
+      notices.map((n) => n.path),
+      ADOPTION_PATHS,
+    );
     assert.match(notices[0]!.message, /keeps 178\.156\.203\.234 only if its existing primary IP is adopted/);
     assert.match(notices.find((n) => n.path === "mesh.tunnels.pi.adoptId")!.message, /tunnel pi exists in Cloudflare/);
   });
@@ -118,11 +148,25 @@ describe("for real (pulumi preview / up)", () => {
     mesh.nodes["pop-os"].tailnet = { state: "bootstrap", firstAddress: "192.0.2.6" };
     delete mesh.nodes["pop-os"].ssh.hostKey;
     useConfig({ "optimal-mesh:mesh": mesh, ...allSettings });
-    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), ["mesh.nodes.pop-os.ssh.hostKey"]);
+    assert.deepEqual(
+      problemsOf(() => loadStack({ offline: false })),
+      ["mesh.nodes.pop-os.ssh.hostKey"],
+    );
   });
 
   test("a complete stack loads", () => {
-    useConfig({ "optimal-mesh:mesh": adoptedProdMesh(), "tailscale:apiKey": "k", "cloudflare:apiToken": "t", "hcloud:token": "h", "optimal-mesh:sshPrivateKey": "p", "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA", "optimal-mesh:cloudflareAccountId": "a" });
-    assert.deepEqual(problemsOf(() => loadStack({ offline: false })), []);
+    useConfig({
+      "optimal-mesh:mesh": adoptedProdMesh(),
+      "tailscale:apiKey": "k",
+      "cloudflare:apiToken": "t",
+      "hcloud:token": "h",
+      "optimal-mesh:sshPrivateKey": "p",
+      "optimal-mesh:sshPublicKey": "ssh-ed25519 AAAA",
+      "optimal-mesh:cloudflareAccountId": "a",
+    });
+    assert.deepEqual(
+      problemsOf(() => loadStack({ offline: false })),
+      [],
+    );
   });
 });

@@ -74,7 +74,10 @@ describe("units", () => {
       assert.doesNotMatch(text, /TOKEN|KEY=/, `${node}/${unit.name} holds no secret inline`);
     }
     const cloudflared = nodeUnits(spec, "hetzner-cockpit").find((p) => p.unit.name === "cloudflared")!;
-    assert.deepEqual(cloudflared.files.map((f) => [f.path, f.mode, f.secret]), [["/etc/cloudflared/tunnel.env", "0600", true]]);
+    assert.deepEqual(
+      cloudflared.files.map((f) => [f.path, f.mode, f.secret]),
+      [["/etc/cloudflared/tunnel.env", "0600", true]],
+    );
     assert.match(renderUnit(cloudflared.unit), /^EnvironmentFile=\/etc\/cloudflared\/tunnel\.env$/m);
     assert.match(renderUnit(cloudflared.unit), /^ExecStart=\/usr\/bin\/cloudflared --no-autoupdate tunnel run$/m);
   });
@@ -95,7 +98,14 @@ describe("scripts", () => {
     "keygen.sh": renderTrustKeygenScript("popos-deploy", "carlos"),
     "authorize.sh": renderTrustAuthorizeScript("popos-deploy", "carlos"),
     "revoke.sh": renderTrustRevokeScript("popos-deploy", "carlos"),
-    "client.sh": renderTrustClientScript({ keyName: "popos-deploy", user: "carlos", alias: "pop-os", host: "pop-os", targetUser: "carlos", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest" }),
+    "client.sh": renderTrustClientScript({
+      keyName: "popos-deploy",
+      user: "carlos",
+      alias: "pop-os",
+      host: "pop-os",
+      targetUser: "carlos",
+      hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest",
+    }),
   };
   for (const node of Object.keys(spec.nodes)) {
     const units = nodeUnits(spec, node).map((p) => p.unit.name);
@@ -170,7 +180,12 @@ describe("the remote commands of prod", () => {
 
   test("every command whose delete undoes its create is deleted before it is replaced", () => {
     const withDelete = resources.filter((r) => r.type === COMMAND && r.inputs.delete !== undefined);
-    assert.deepEqual(withDelete.map((r) => r.name).sort(), ["t-node-hetzner-cockpit-deploy", "t-node-oracle-deploy", "t-node-pop-os-deploy", "t-trust-popos-deploy-authorize"]);
+    assert.deepEqual(withDelete.map((r) => r.name).sort(), [
+      "t-node-hetzner-cockpit-deploy",
+      "t-node-oracle-deploy",
+      "t-node-pop-os-deploy",
+      "t-trust-popos-deploy-authorize",
+    ]);
     for (const r of withDelete) assert.equal(r.deleteBeforeReplace, true, r.name);
   });
 
@@ -181,7 +196,8 @@ describe("the remote commands of prod", () => {
 
   test("a cockpit rebuild re-runs its install, deploy and heartbeat (triggers on the server id)", () => {
     const server = only(resources, "hcloud:index/server:Server");
-    for (const step of ["install", "deploy", "heartbeat"]) assert.deepEqual(only(resources, COMMAND, `t-node-hetzner-cockpit-${step}`).inputSources.triggers, [server.urn]);
+    for (const step of ["install", "deploy", "heartbeat"])
+      assert.deepEqual(only(resources, COMMAND, `t-node-hetzner-cockpit-${step}`).inputSources.triggers, [server.urn]);
     assert.equal(only(resources, COMMAND, "t-node-oracle-deploy").inputs.triggers, undefined);
   });
 
@@ -215,7 +231,10 @@ describe("adding a node", () => {
   const was = byUrn(before);
 
   test("adds exactly that node's key, commands and units", () => {
-    const added = after.filter((r) => !was.has(r.urn)).map((r) => `${r.type} ${r.name}`).sort();
+    const added = after
+      .filter((r) => !was.has(r.urn))
+      .map((r) => `${r.type} ${r.name}`)
+      .sort();
     assert.deepEqual(added, [
       "command:remote:Command t-node-tycho-bootstrap",
       "command:remote:Command t-node-tycho-deploy",
@@ -228,7 +247,9 @@ describe("adding a node", () => {
   });
 
   test("every other resource keeps its inputs and triggers; only the policy text changes (it lists the new node)", () => {
-    const changed = after.filter((r) => was.has(r.urn) && JSON.stringify({ ...r, dependsOn: [] }) !== JSON.stringify({ ...was.get(r.urn)!, dependsOn: [] })).map((r) => r.name);
+    const changed = after
+      .filter((r) => was.has(r.urn) && JSON.stringify({ ...r, dependsOn: [] }) !== JSON.stringify({ ...was.get(r.urn)!, dependsOn: [] }))
+      .map((r) => r.name);
     assert.deepEqual(changed, ["t-tailnet-policy"]);
     const policy = String(only(after, "tailscale:index/acl:Acl").inputs.acl);
     assert.match(policy, /"tag:node-tycho": \["autogroup:admin"\]/);

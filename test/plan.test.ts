@@ -34,11 +34,26 @@ describe("npm run plan on prod", () => {
   test("writes its artifacts to the out directory", () => {
     const files = readTree(outA);
     const names = Object.keys(files).sort();
-    for (const expected of ["plan.txt", "resources.json", "outputs.json", "inventory.json", "tailnet/policy.hujson", "hetzner/cloud-init.yaml", "tunnels/cockpit.ingress.json", "nodes/oracle/units/optimalos.service", "nodes/pop-os/scripts/deploy.sh", "trust/popos-deploy/client.sh", "mesh.mmd"]) {
+    for (const expected of [
+      "plan.txt",
+      "resources.json",
+      "outputs.json",
+      "inventory.json",
+      "tailnet/policy.hujson",
+      "hetzner/cloud-init.yaml",
+      "tunnels/cockpit.ingress.json",
+      "nodes/oracle/units/optimalos.service",
+      "nodes/pop-os/scripts/deploy.sh",
+      "trust/popos-deploy/client.sh",
+      "mesh.mmd",
+    ]) {
       assert.ok(names.includes(expected), `${expected} in ${names.join(", ")}`);
     }
     const inventory = JSON.parse(files["inventory.json"]!) as { name: string; role: string }[];
-    assert.deepEqual(inventory.map((n) => `${n.name}:${n.role}`), ["hetzner-cockpit:worker", "oracle:hub", "pop-os:worker"]);
+    assert.deepEqual(
+      inventory.map((n) => `${n.name}:${n.role}`),
+      ["hetzner-cockpit:worker", "oracle:hub", "pop-os:worker"],
+    );
     assert.equal(files["plan.txt"], a.stdout.slice(0, a.stdout.indexOf("Wrote ")));
   });
 
@@ -104,7 +119,13 @@ test("encrypted settings stay placeholders: the ciphertext never reaches output 
 test("planning again into the same folder leaves exactly the new plan's files (stale ones and their folders go)", () => {
   const out = path.join(tmpDir("again"), "out");
   const mesh = prodMesh();
-  mesh.nodes.tycho = { machine: { kind: "vm", arch: "amd64" }, role: "worker", ssh: { user: "root" }, tailnet: { state: "bootstrap", firstAddress: "192.0.2.9" }, optimalos: { mode: "worker", bind: "tailnet" } };
+  mesh.nodes.tycho = {
+    machine: { kind: "vm", arch: "amd64" },
+    role: "worker",
+    ssh: { user: "root" },
+    tailnet: { state: "bootstrap", firstAddress: "192.0.2.9" },
+    optimalos: { mode: "worker", bind: "tailnet" },
+  };
   assert.equal(runPlan("--stack", "a", "--config-file", writeStackFile(mesh), "--out", out, "--quiet").code, 0);
   assert.ok(fs.existsSync(path.join(out, "nodes", "tycho", "scripts", "bootstrap.sh")));
   // Files the new plan does not change keep their modification time; one it changes is rewritten.
@@ -133,7 +154,11 @@ test("the out directory's list of plan files finds stale files without a walk, a
   const out = path.join(root, "out");
   assert.equal(runPlan("--out", out, "--quiet").code, 0);
   // Each line is `sha256<TAB>path`; the paths are what this test follows.
-  const pathsOf = (list: string) => list.trimEnd().split("\n").map((line) => line.slice(line.indexOf("\t") + 1));
+  const pathsOf = (list: string) =>
+    list
+      .trimEnd()
+      .split("\n")
+      .map((line) => line.slice(line.indexOf("\t") + 1));
   const listed = pathsOf(fs.readFileSync(path.join(out, ".plan-files"), "utf8"));
   assert.ok(listed.includes("plan.txt") && listed.includes("nodes/oracle/units/optimalos.service"), listed.join(", "));
   assert.ok(!listed.includes(".plan-files"));

@@ -10,13 +10,22 @@ import { exactlyOneHub, noPublicInbound, resourcePolicies, secretsNeverPlain, st
 import type { Registration } from "../scripts/lib/offline";
 import { planRegistrations, prodMesh, ROOT, type Raw } from "./helpers";
 
-function resourceArgs(r: { type: string; name: string; props: Record<string, unknown>; protect?: boolean; secretOutputs?: string[] }, config: Record<string, unknown> = {}): ResourceValidationArgs {
+function resourceArgs(
+  r: { type: string; name: string; props: Record<string, unknown>; protect?: boolean; secretOutputs?: string[] },
+  config: Record<string, unknown> = {},
+): ResourceValidationArgs {
   return {
     type: r.type,
     name: r.name,
     urn: `urn:pulumi:t::p::${r.type}::${r.name}`,
     props: r.props,
-    opts: { protect: r.protect ?? false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: r.secretOutputs ?? [] },
+    opts: {
+      protect: r.protect ?? false,
+      ignoreChanges: [],
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: r.secretOutputs ?? [],
+    },
     stackTags: new Map(),
     isType: () => false,
     asType: () => undefined,
@@ -35,7 +44,11 @@ function violations(policy: { validateResource?: unknown }, args: ResourceValida
 
 function stackViolations(resources: readonly { type: string; name: string; props: Record<string, unknown> }[]): string[] {
   const out: string[] = [];
-  const args = { resources: resources.map((r) => ({ ...r, urn: r.name, opts: {} }) as unknown as PolicyResource), getConfig: () => ({}), notApplicable: () => undefined } as unknown as StackValidationArgs;
+  const args = {
+    resources: resources.map((r) => ({ ...r, urn: r.name, opts: {} }) as unknown as PolicyResource),
+    getConfig: () => ({}),
+    notApplicable: () => undefined,
+  } as unknown as StackValidationArgs;
   (exactlyOneHub.validateStack as (a: StackValidationArgs, r: (m: string) => void) => void)(args, (m) => out.push(m));
   return out;
 }
@@ -45,7 +58,10 @@ const FW = "hcloud:index/firewall:Firewall";
 describe("no public inbound beyond SSH, Tailscale and ICMP", () => {
   const rule = (protocol: string, port?: string, sourceIps = ["0.0.0.0/0", "::/0"]) => ({ direction: "in", protocol, ...(port ? { port } : {}), sourceIps });
   test("the allowed rules pass", () => {
-    assert.deepEqual(violations(noPublicInbound, resourceArgs({ type: FW, name: "fw", props: { rules: [rule("tcp", "22"), rule("udp", "41641"), rule("icmp")] } })), []);
+    assert.deepEqual(
+      violations(noPublicInbound, resourceArgs({ type: FW, name: "fw", props: { rules: [rule("tcp", "22"), rule("udp", "41641"), rule("icmp")] } })),
+      [],
+    );
   });
   test("OptimalOS's port open to the internet is a violation", () => {
     assert.equal(violations(noPublicInbound, resourceArgs({ type: FW, name: "fw", props: { rules: [rule("tcp", "22"), rule("tcp", "3000")] } })).length, 1);
@@ -73,7 +89,12 @@ describe("stateful resources are protected", () => {
 });
 
 describe("secrets are never plain", () => {
-  const server = (userData: string, marked: boolean) => ({ type: "hcloud:index/server:Server", name: "srv", props: { userData, labels: {} }, secretOutputs: marked ? ["userData"] : [] });
+  const server = (userData: string, marked: boolean) => ({
+    type: "hcloud:index/server:Server",
+    name: "srv",
+    props: { userData, labels: {} },
+    secretOutputs: marked ? ["userData"] : [],
+  });
   test("an auth key in user data that stays secret passes", () => {
     assert.deepEqual(violations(secretsNeverPlain, resourceArgs(server("#cloud-config\n... tskey-auth-abc ...", true))), []);
   });
@@ -81,20 +102,40 @@ describe("secrets are never plain", () => {
     assert.match(violations(secretsNeverPlain, resourceArgs(server("x", false)))[0]!, /userData must be listed in additionalSecretOutputs/);
   });
   test("a secret in a field not meant for it fails, naming the field", () => {
-    const v = violations(secretsNeverPlain, resourceArgs({ type: "command:remote:Command", name: "cmd", props: { create: "tailscale up --auth-key=tskey-auth-XYZ" } }));
+    const v = violations(
+      secretsNeverPlain,
+      resourceArgs({ type: "command:remote:Command", name: "cmd", props: { create: "tailscale up --auth-key=tskey-auth-XYZ" } }),
+    );
     assert.match(v[0]!, /cmd: create holds something shaped like a secret/);
-    const key = violations(secretsNeverPlain, resourceArgs({ type: "hcloud:index/sshKey:SshKey", name: "k", props: { labels: { note: "-----BEGIN OPENSSH PRIVATE KEY-----" } } }));
+    const key = violations(
+      secretsNeverPlain,
+      resourceArgs({ type: "hcloud:index/sshKey:SshKey", name: "k", props: { labels: { note: "-----BEGIN OPENSSH PRIVATE KEY-----" } } }),
+    );
     assert.match(key[0]!, /labels\.note/);
   });
   test("a placeholder token is not a token", () => {
-    assert.deepEqual(violations(secretsNeverPlain, resourceArgs({ type: "x:y:Z", name: "r", props: { text: "TUNNEL_TOKEN='<secret: not written offline>'" } })), []);
+    assert.deepEqual(
+      violations(secretsNeverPlain, resourceArgs({ type: "x:y:Z", name: "r", props: { text: "TUNNEL_TOKEN='<secret: not written offline>'" } })),
+      [],
+    );
   });
 });
 
 describe("exactly one hub", () => {
-  const tags = (node: string, ...more: string[]) => ({ type: "tailscale:index/deviceTags:DeviceTags", name: `${node}-tags`, props: { tags: [`tag:node-${node}`, ...more] } });
+  const tags = (node: string, ...more: string[]) => ({
+    type: "tailscale:index/deviceTags:DeviceTags",
+    name: `${node}-tags`,
+    props: { tags: [`tag:node-${node}`, ...more] },
+  });
   test("one hub passes, counted once across its device tags and auth key", () => {
-    assert.deepEqual(stackViolations([tags("oracle", "tag:hub"), { ...tags("oracle", "tag:hub"), type: "tailscale:index/tailnetKey:TailnetKey" }, tags("pop-os", "tag:worker")]), []);
+    assert.deepEqual(
+      stackViolations([
+        tags("oracle", "tag:hub"),
+        { ...tags("oracle", "tag:hub"), type: "tailscale:index/tailnetKey:TailnetKey" },
+        tags("pop-os", "tag:worker"),
+      ]),
+      [],
+    );
   });
   test("two hubs or none fail", () => {
     assert.match(stackViolations([tags("oracle", "tag:hub"), tags("pop-os", "tag:hub")])[0]!, /2 nodes carry tag:hub \(tag:node-oracle, tag:node-pop-os\)/);
@@ -105,10 +146,19 @@ describe("exactly one hub", () => {
 function runAll(resources: readonly Registration[]): string[] {
   const out: string[] = [];
   for (const r of resources.filter((x) => x.custom)) {
-    const args = resourceArgs({ type: r.type, name: r.name, props: r.inputs as Record<string, unknown>, protect: r.protect, secretOutputs: [...r.additionalSecretOutputs] });
+    const args = resourceArgs({
+      type: r.type,
+      name: r.name,
+      props: r.inputs as Record<string, unknown>,
+      protect: r.protect,
+      secretOutputs: [...r.additionalSecretOutputs],
+    });
     for (const p of resourcePolicies) out.push(...violations(p, args).map((v) => `${p.name}: ${v}`));
   }
-  for (const p of stackPolicies) out.push(...stackViolations(resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as Record<string, unknown> }))).map((v) => `${p.name}: ${v}`));
+  for (const p of stackPolicies)
+    out.push(
+      ...stackViolations(resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as Record<string, unknown> }))).map((v) => `${p.name}: ${v}`),
+    );
   return out;
 }
 
@@ -120,7 +170,10 @@ describe("the pack on the prod plan", () => {
     const mesh: Raw = prodMesh();
     mesh.tunnels.pi.retire = true;
     const v = runAll(planRegistrations(mesh));
-    assert.deepEqual(v.map((x) => x.split(":")[0]), ["stateful-resources-protected", "stateful-resources-protected", "stateful-resources-protected"]);
+    assert.deepEqual(
+      v.map((x) => x.split(":")[0]),
+      ["stateful-resources-protected", "stateful-resources-protected", "stateful-resources-protected"],
+    );
   });
 });
 
@@ -129,6 +182,8 @@ test("the pack says what really runs it: no runtime options, and its folder's ts
   // checking and the tsconfig.json of the pack's folder; runtime options are not read for packs.
   const manifest = yaml.load(fs.readFileSync(path.join(ROOT, "policy/PulumiPolicy.yaml"), "utf8")) as { runtime: unknown };
   assert.equal(manifest.runtime, "nodejs");
-  const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "policy/tsconfig.json")], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "policy/tsconfig.json")], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });

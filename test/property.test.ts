@@ -16,7 +16,14 @@ function paths(value: unknown, at: Seg[] = []): Seg[][] {
 }
 
 const key = fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9_-]{0,11}$/);
-const scalar = fc.oneof(fc.string(), fc.integer({ min: -100000, max: 100000 }), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom("hub", "worker", "loopback", "tailnet", "all", "gpu", "oracle", "pop-os", "http://localhost:3000", "100.94.77.114"));
+const scalar = fc.oneof(
+  fc.string(),
+  fc.integer({ min: -100000, max: 100000 }),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom("hub", "worker", "loopback", "tailnet", "all", "gpu", "oracle", "pop-os", "http://localhost:3000", "100.94.77.114"),
+);
 const value = fc.oneof(scalar, fc.jsonValue({ maxDepth: 2 }), fc.array(scalar, { maxLength: 3 }), fc.dictionary(key, scalar, { maxKeys: 3 }));
 
 type Mutation = { kind: "set"; pick: number; value: unknown } | { kind: "delete"; pick: number } | { kind: "add"; pick: number; key: string; value: unknown };
@@ -32,8 +39,10 @@ function apply(raw: Raw, m: Mutation): Raw {
   const parent = at.slice(0, -1).reduce((o: Raw, s) => o[s], raw);
   const last = at[at.length - 1]!;
   if (m.kind === "set") parent[last] = m.value;
-  else if (m.kind === "delete") Array.isArray(parent) ? parent.splice(last as number, 1) : delete parent[last];
-  else {
+  else if (m.kind === "delete") {
+    if (Array.isArray(parent)) parent.splice(last as number, 1);
+    else delete parent[last];
+  } else {
     const target = parent[last];
     if (target !== null && typeof target === "object" && !Array.isArray(target)) target[m.key] = m.value;
     else parent[last] = { [m.key]: m.value };

@@ -18,14 +18,20 @@ export interface PulumiCli {
 
 /** The environment lines ensure-pulumi prints, as an object; builds the CLI first when it is missing (minutes, once per machine). */
 function cliEnv(): NodeJS.ProcessEnv | string {
-  const r = spawnSync("bash", [path.join(ROOT, "scripts/ensure-pulumi.sh"), "--quiet", "--print-env"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const r = spawnSync("bash", [path.join(ROOT, "scripts/ensure-pulumi.sh"), "--quiet", "--print-env"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (r.status !== 0) return `scripts/ensure-pulumi.sh could not provide the Pulumi CLI (exit ${r.status})`;
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const line of r.stdout.split("\n")) {
     const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
     if (m === null) continue;
     // The values are shell words: single-quoted when they need it, PATH extended with "$PATH".
-    env[m[1]!] = m[2]!.replace(/^'(.*)'$/, "$1").replace(/'\\''/g, "'").replace('"$PATH"', process.env.PATH ?? "");
+    env[m[1]!] = m[2]!
+      .replace(/^'(.*)'$/, "$1")
+      .replace(/'\\''/g, "'")
+      .replace('"$PATH"', process.env.PATH ?? "");
   }
   return env;
 }

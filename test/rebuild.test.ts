@@ -19,7 +19,13 @@ test("the cockpit: forget what ran on the lost server, replace the server and it
   const p = rebuildPlan(spec, "prod", "hetzner-cockpit");
   assert.equal(p.kind, "cloud-server");
   assert.deepEqual(p.replace, ["prod-tailnet-hetzner-cockpit-authkey", "prod-cockpit-server"]);
-  assert.deepEqual(p.forget, ["prod-node-hetzner-cockpit-heartbeat", "prod-node-hetzner-cockpit-deploy", "prod-node-hetzner-cockpit-install", "prod-tailnet-hetzner-cockpit-tags", "prod-tailnet-hetzner-cockpit-key"]);
+  assert.deepEqual(p.forget, [
+    "prod-node-hetzner-cockpit-heartbeat",
+    "prod-node-hetzner-cockpit-deploy",
+    "prod-node-hetzner-cockpit-install",
+    "prod-tailnet-hetzner-cockpit-tags",
+    "prod-tailnet-hetzner-cockpit-key",
+  ]);
   assert.equal(p.pinHostKey, true);
   assert.deepEqual(p.clearConfig, [], "nothing adopted, nothing to clear");
   assert.match(p.phases.join("\n"), /keeping the primary IP, firewall, tunnel and DNS/);
@@ -28,8 +34,19 @@ test("the cockpit: forget what ran on the lost server, replace the server and it
 });
 
 test("a home node: forget its own commands and the trust commands that ran on it", () => {
-  assert.deepEqual(rebuildPlan(spec, "prod", "pop-os").forget, ["prod-node-pop-os-heartbeat", "prod-node-pop-os-deploy", "prod-node-pop-os-install", "prod-trust-popos-deploy-authorize"]);
-  assert.deepEqual(rebuildPlan(spec, "prod", "oracle").forget, ["prod-node-oracle-heartbeat", "prod-node-oracle-deploy", "prod-node-oracle-install", "prod-trust-popos-deploy-client", "prod-trust-popos-deploy-keygen"]);
+  assert.deepEqual(rebuildPlan(spec, "prod", "pop-os").forget, [
+    "prod-node-pop-os-heartbeat",
+    "prod-node-pop-os-deploy",
+    "prod-node-pop-os-install",
+    "prod-trust-popos-deploy-authorize",
+  ]);
+  assert.deepEqual(rebuildPlan(spec, "prod", "oracle").forget, [
+    "prod-node-oracle-heartbeat",
+    "prod-node-oracle-deploy",
+    "prod-node-oracle-install",
+    "prod-trust-popos-deploy-client",
+    "prod-trust-popos-deploy-keygen",
+  ]);
   assert.deepEqual(rebuildPlan(spec, "prod", "pop-os").replace, []);
   const raw = prodMesh();
   raw.nodes.oracle.tailnet = { state: "bootstrap", firstAddress: "192.0.2.5" };
@@ -42,11 +59,22 @@ test("a home node: forget its own commands and the trust commands that ran on it
 test("forgetting a resource drops everything that depends on it, and nothing else", () => {
   const r = (urn: string, more: Partial<StateResource> = {}): StateResource => ({ urn, ...more });
   const state: Deployment = {
-    resources: [r("a"), r("b", { dependencies: ["a"] }), r("c", { propertyDependencies: { x: ["b"] } }), r("d", { parent: "c" }), r("e", { deletedWith: "d" }), r("f", { dependencies: ["z"] }), r("z")],
+    resources: [
+      r("a"),
+      r("b", { dependencies: ["a"] }),
+      r("c", { propertyDependencies: { x: ["b"] } }),
+      r("d", { parent: "c" }),
+      r("e", { deletedWith: "d" }),
+      r("f", { dependencies: ["z"] }),
+      r("z"),
+    ],
   };
   const { deployment, dropped } = forgetResources(state, ["a", "missing"]);
   assert.deepEqual(dropped, ["a", "b", "c", "d", "e"]);
-  assert.deepEqual(deployment.resources!.map((x) => x.urn), ["f", "z"]);
+  assert.deepEqual(
+    deployment.resources!.map((x) => x.urn),
+    ["f", "z"],
+  );
 });
 
 /** Records what a rebuild asks for, and answers as a world where everything works. */
@@ -65,7 +93,10 @@ function recorder(state: Deployment): { ops: RebuildOps; log: string[]; state: (
         current = d;
       },
       removeDevice: async (n) => (log.push(`remove device ${n}`), true),
-      up: async (o) => void log.push(`up replace=${(o.replace ?? []).map((u) => u.split("::").pop()).join(",")} target=${(o.target ?? []).map((u) => u.split("::").pop()).join(",")}`),
+      up: async (o) =>
+        void log.push(
+          `up replace=${(o.replace ?? []).map((u) => u.split("::").pop()).join(",")} target=${(o.target ?? []).map((u) => u.split("::").pop()).join(",")}`,
+        ),
       hostKeyOverTailnet: async (n) => (log.push(`keyscan ${n}`), "ssh-ed25519 AAAAnewkey"),
     },
   };
@@ -80,7 +111,15 @@ function stateOf(registrations: readonly Registration[], stack: string, project:
   const providerUrn = (pkg: string) => `urn:pulumi:${stack}::${project}::pulumi:providers:${pkg}::default`;
   const resources: StateResource[] = [
     { urn: root, custom: false, type: "pulumi:pulumi:Stack" },
-    ...providers.map((pkg) => ({ urn: providerUrn(pkg), custom: true, id: `provider-${pkg}`, type: `pulumi:providers:${pkg}`, inputs: {}, outputs: {}, parent: root })),
+    ...providers.map((pkg) => ({
+      urn: providerUrn(pkg),
+      custom: true,
+      id: `provider-${pkg}`,
+      type: `pulumi:providers:${pkg}`,
+      inputs: {},
+      outputs: {},
+      parent: root,
+    })),
     ...registrations.map((r) => ({
       urn: urn(r),
       custom: r.custom,
@@ -110,7 +149,13 @@ function stateOf(registrations: readonly Registration[], stack: string, project:
 
 test("runRebuild of the cockpit: config, device, state, the targeted replace, the pinned key, then everything", async () => {
   const registrations = planRegistrations(adoptedProdMesh(), "prod");
-  const urnOf = (name: string) => engineUrn(registrations, registrations.find((r) => r.name === name)!, "prod", "optimal-mesh");
+  const urnOf = (name: string) =>
+    engineUrn(
+      registrations,
+      registrations.find((r) => r.name === name)!,
+      "prod",
+      "optimal-mesh",
+    );
   const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
   const { ops, log, state } = recorder({ resources: stateOf(registrations, "prod", "optimal-mesh") });
   const said: string[] = [];
@@ -125,7 +170,8 @@ test("runRebuild of the cockpit: config, device, state, the targeted replace, th
   ]);
   const left = new Set(state().resources!.map((r) => r.urn.split("::").pop()));
   for (const name of plan.forget) assert.ok(!left.has(name), `${name} forgotten`);
-  for (const kept of ["prod-cockpit-server", "prod-cockpit-ipv4", "prod-tunnel-cockpit-tunnel", "prod-node-oracle-deploy"]) assert.ok(left.has(kept) || !registrations.some((r) => r.name === kept), `${kept} kept`);
+  for (const kept of ["prod-cockpit-server", "prod-cockpit-ipv4", "prod-tunnel-cockpit-tunnel", "prod-node-oracle-deploy"])
+    assert.ok(left.has(kept) || !registrations.some((r) => r.name === kept), `${kept} kept`);
   assert.ok(left.has("prod-cockpit-ipv4"));
 });
 
@@ -151,8 +197,19 @@ test("the rebuild's config and state edits are accepted by the real Pulumi CLI",
   const real = automationOps(s, () => undefined);
   const { ops, log } = recorder({});
   const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
-  const urnOf = (name: string) => engineUrn(registrations, registrations.find((r) => r.name === name)!, "prod", "optimal-mesh");
-  await runRebuild(plan, urnOf, { ...ops, removeConfig: real.removeConfig, setConfig: real.setConfig, exportState: real.exportState, importState: real.importState }, () => undefined);
+  const urnOf = (name: string) =>
+    engineUrn(
+      registrations,
+      registrations.find((r) => r.name === name)!,
+      "prod",
+      "optimal-mesh",
+    );
+  await runRebuild(
+    plan,
+    urnOf,
+    { ...ops, removeConfig: real.removeConfig, setConfig: real.setConfig, exportState: real.exportState, importState: real.importState },
+    () => undefined,
+  );
   assert.ok(log.includes("keyscan hetzner-cockpit"));
 
   const after = JSON.parse(c.run(["stack", "export", "--stack", "prod"]).stdout) as { deployment: { resources: { urn: string }[] } };
@@ -167,8 +224,14 @@ test("the rebuild's config and state edits are accepted by the real Pulumi CLI",
 test("npm run dr-rebuild without --yes prints the phases, the config it changes and the URNs it forgets and replaces, and changes nothing", () => {
   const r = runScript("dr-rebuild", ["hetzner-cockpit"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /replace urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:hetzner:HetznerCockpit\$hcloud:index\/server:Server::prod-cockpit-server/);
-  assert.match(r.stderr, /forget urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:node:NodeHost\$command:remote:Command::prod-node-hetzner-cockpit-deploy/);
+  assert.match(
+    r.stderr,
+    /replace urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:hetzner:HetznerCockpit\$hcloud:index\/server:Server::prod-cockpit-server/,
+  );
+  assert.match(
+    r.stderr,
+    /forget urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:node:NodeHost\$command:remote:Command::prod-node-hetzner-cockpit-deploy/,
+  );
   assert.match(r.stderr, /config: pin hetzner-cockpit's new SSH host key, read over the tailnet/);
   assert.match(r.stderr, /nothing done: run again with --yes/);
   const bad = runScript("dr-rebuild", ["nope"]);

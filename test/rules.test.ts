@@ -330,12 +330,16 @@ test("every problem is reported at once", () => {
   raw.nodes.oracle.services.n8n.port = 70000;
   raw.tunnels.cockpit.ingress[0].hostname = "fabric.example.com";
   raw.nodes.oracle.rol = "hub";
-  const paths = problemsOf(raw).map((p) => p.path).sort();
+  const paths = problemsOf(raw)
+    .map((p) => p.path)
+    .sort();
   // The port error makes the spec untyped, so only schema problems can be reported alongside it.
   assert.deepEqual(paths, ["mesh.nodes.oracle.rol", "mesh.nodes.oracle.services.n8n.port"]);
   raw.nodes.oracle.services.n8n.port = 5678;
   assert.deepEqual(
-    problemsOf(raw).map((p) => p.path).sort(),
+    problemsOf(raw)
+      .map((p) => p.path)
+      .sort(),
     ["mesh.nodes.oracle.rol", "mesh.nodes.oracle.role", "mesh.nodes.pop-os.role", "mesh.tunnels.cockpit.ingress[0].hostname"],
   );
 });

@@ -25,7 +25,7 @@ function stackWith(c: PulumiCli, name: string, text: string): void {
 
 test("every stack file in the repository is read by the Pulumi CLI to the values the offline tools read (point 0)", { skip }, () => {
   const c = cli as PulumiCli;
-  const stacks = fs.readdirSync(ROOT).flatMap((f) => (/^Pulumi\.(.+)\.yaml$/.exec(f)?.slice(1, 2) ?? []));
+  const stacks = fs.readdirSync(ROOT).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.slice(1, 2) ?? []);
   assert.ok(stacks.includes("prod"), stacks.join(", "));
   for (const stack of stacks) {
     stackWith(c, stack, fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
@@ -42,7 +42,19 @@ test("every stack file in the repository is read by the Pulumi CLI to the values
 
 test("the offline reader refuses exactly the flow values the Pulumi CLI cannot read (point 0)", { skip }, () => {
   const c = cli as PulumiCli;
-  const variants = ["[0.0.0.0/0, ::/0]", "{b: ::/0}", "{b: c, d: ::1}", "[x, :a]", "[ :: ]", "{::1: x}", "[a:b]", '[x, ":a"]', "[\"0.0.0.0/0\", '::/0']", "[http://x:3000]", "{b: c}"];
+  const variants = [
+    "[0.0.0.0/0, ::/0]",
+    "{b: ::/0}",
+    "{b: c, d: ::1}",
+    "[x, :a]",
+    "[ :: ]",
+    "{::1: x}",
+    "[a:b]",
+    '[x, ":a"]',
+    "[\"0.0.0.0/0\", '::/0']",
+    "[http://x:3000]",
+    "{b: c}",
+  ];
   let refused = 0;
   variants.forEach((v, i) => {
     const name = `v${i}`;
@@ -58,40 +70,51 @@ test("the offline reader refuses exactly the flow values the Pulumi CLI cannot r
   // Through the stack file reader: the file and the line, and the fix.
   const file = path.join(tmpDir("flow"), "Pulumi.t.yaml");
   fs.writeFileSync(file, "config:\n  optimal-mesh:mesh:\n    hetzner:\n      sshSources: [0.0.0.0/0, ::/0]\n");
-  assert.throws(() => readStackConfig(ROOT, "t", file), (err: unknown) => err instanceof StackFileError && /Pulumi\.t\.yaml:4: .*begins with ':'.*quote it, e\.g\. "::\/0"/.test(err.message));
+  assert.throws(
+    () => readStackConfig(ROOT, "t", file),
+    (err: unknown) => err instanceof StackFileError && /Pulumi\.t\.yaml:4: .*begins with ':'.*quote it, e\.g\. "::\/0"/.test(err.message),
+  );
 });
 
-test("ids recorded by npm run import, through the real CLI, read back as the strings they were; ids typed without --type are read too, or refused with that fix (point 2)", { skip }, () => {
-  const c = cli as PulumiCli;
-  stackWith(c, "adopt", fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"));
-  // A record id of digits only is a valid hex id, and the case --path without a type gets wrong.
-  const digits = "01234567890123456789012345678901";
-  const found: Found[] = [
-    { path: "mesh.hetzner.adopt.serverId", value: "4711", why: "test" },
-    { path: "mesh.tunnels.cockpit.zoneId", value: "0123456789abcdef0123456789abcdef", why: "test" },
-    { path: 'mesh.tunnels.cockpit.dnsRecordIds["fabric.optimal.miami"]', value: digits, why: "test" },
-    { path: "mesh.access.adoptPolicy", value: true, why: "test" },
-  ];
-  for (const args of configArgs("adopt", found)) {
-    const r = c.run(args);
-    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-  }
-  const file = path.join(c.dir, "Pulumi.adopt.yaml");
-  const spec = validateMesh(JSON.parse(readStackConfig(ROOT, "adopt", file).values[MESH_KEY]!));
-  assert.equal(spec.hetzner!.adopt.serverId, "4711");
-  assert.equal(spec.tunnels.cockpit!.dnsRecordIds["fabric.optimal.miami"], digits);
-  assert.equal(spec.access.adoptPolicy, true);
+test(
+  "ids recorded by npm run import, through the real CLI, read back as the strings they were; ids typed without --type are read too, or refused with that fix (point 2)",
+  { skip },
+  () => {
+    const c = cli as PulumiCli;
+    stackWith(c, "adopt", fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"));
+    // A record id of digits only is a valid hex id, and the case --path without a type gets wrong.
+    const digits = "01234567890123456789012345678901";
+    const found: Found[] = [
+      { path: "mesh.hetzner.adopt.serverId", value: "4711", why: "test" },
+      { path: "mesh.tunnels.cockpit.zoneId", value: "0123456789abcdef0123456789abcdef", why: "test" },
+      { path: 'mesh.tunnels.cockpit.dnsRecordIds["fabric.optimal.miami"]', value: digits, why: "test" },
+      { path: "mesh.access.adoptPolicy", value: true, why: "test" },
+    ];
+    for (const args of configArgs("adopt", found)) {
+      const r = c.run(args);
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    }
+    const file = path.join(c.dir, "Pulumi.adopt.yaml");
+    const spec = validateMesh(JSON.parse(readStackConfig(ROOT, "adopt", file).values[MESH_KEY]!));
+    assert.equal(spec.hetzner!.adopt.serverId, "4711");
+    assert.equal(spec.tunnels.cockpit!.dnsRecordIds["fabric.optimal.miami"], digits);
+    assert.equal(spec.access.adoptPolicy, true);
 
-  // The other direction: what an operator types by hand, without --type.
-  assert.equal(c.run(["config", "set", "--stack", "adopt", "--path", "mesh.hetzner.adopt.primaryIpId", "815"]).code, 0);
-  assert.equal(c.run(["config", "set", "--stack", "adopt", "--path", 'mesh.tunnels.pi.dnsRecordIds["optimal.miami"]', digits]).code, 0);
-  const raw = JSON.parse(readStackConfig(ROOT, "adopt", file).values[MESH_KEY]!) as Raw;
-  assert.equal(raw.hetzner.adopt.primaryIpId, 815, "the CLI stored a number");
-  // 32 digits do not fit the CLI's integer: it keeps them a string, leading zero and all.
-  assert.equal(raw.tunnels.pi.dnsRecordIds["optimal.miami"], digits);
-  // A number where a string belongs (as a short id typed without --type would be) names the fix.
-  const problem = assertProblem({ ...raw, tunnels: { ...raw.tunnels, cockpit: { ...raw.tunnels.cockpit, zoneId: 1234 } } }, "mesh.tunnels.cockpit.zoneId", /must be a string, not a number/);
-  assert.match(problem.fix, /pulumi config set --type string --path 'mesh\.tunnels\.cockpit\.zoneId'/);
-  raw.tunnels.pi.zoneId = "0123456789abcdef0123456789abcdef";
-  assert.equal(validateMesh(raw).hetzner!.adopt.primaryIpId, "815", "a Hetzner id stored as a number is read as its string");
-});
+    // The other direction: what an operator types by hand, without --type.
+    assert.equal(c.run(["config", "set", "--stack", "adopt", "--path", "mesh.hetzner.adopt.primaryIpId", "815"]).code, 0);
+    assert.equal(c.run(["config", "set", "--stack", "adopt", "--path", 'mesh.tunnels.pi.dnsRecordIds["optimal.miami"]', digits]).code, 0);
+    const raw = JSON.parse(readStackConfig(ROOT, "adopt", file).values[MESH_KEY]!) as Raw;
+    assert.equal(raw.hetzner.adopt.primaryIpId, 815, "the CLI stored a number");
+    // 32 digits do not fit the CLI's integer: it keeps them a string, leading zero and all.
+    assert.equal(raw.tunnels.pi.dnsRecordIds["optimal.miami"], digits);
+    // A number where a string belongs (as a short id typed without --type would be) names the fix.
+    const problem = assertProblem(
+      { ...raw, tunnels: { ...raw.tunnels, cockpit: { ...raw.tunnels.cockpit, zoneId: 1234 } } },
+      "mesh.tunnels.cockpit.zoneId",
+      /must be a string, not a number/,
+    );
+    assert.match(problem.fix, /pulumi config set --type string --path 'mesh\.tunnels\.cockpit\.zoneId'/);
+    raw.tunnels.pi.zoneId = "0123456789abcdef0123456789abcdef";
+    assert.equal(validateMesh(raw).hetzner!.adopt.primaryIpId, "815", "a Hetzner id stored as a number is read as its string");
+  },
+);

@@ -35,8 +35,9 @@ describe("deviceFinder", () => {
     assert.throws(
       () => deviceIdOf(devices, "hetzner-cockpit"),
       (err: Error) =>
-        /2 devices stand for node hetzner-cockpit: hetzner-cockpit\.tail1234\.ts\.net \(id old\), hetzner-cockpit-1\.tail1234\.ts\.net \(id new\)/.test(err.message) &&
-        /remove the stale one/.test(err.message),
+        /2 devices stand for node hetzner-cockpit: hetzner-cockpit\.tail1234\.ts\.net \(id old\), hetzner-cockpit-1\.tail1234\.ts\.net \(id new\)/.test(
+          err.message,
+        ) && /remove the stale one/.test(err.message),
     );
     // Another machine whose name merely starts with the node's is no twin.
     assert.equal(deviceIdOf([device("hetzner-cockpit", "old"), device("hetzner-cockpit-tools", "other")], "hetzner-cockpit"), "old");
@@ -64,7 +65,9 @@ test("an evaluated up lists the tailnet once for the home nodes, and once more f
   assert.equal(lists.length, 2, events.join("\n"));
   assert.ok(lists[1]! > events.indexOf("register t-node-hetzner-cockpit-deploy"), "the cockpit's device is looked up after its deploy");
   const deviceIds = Object.fromEntries(
-    evaluation.registrations.filter((r) => r.type === "tailscale:index/deviceTags:DeviceTags" || r.type === "tailscale:index/deviceKey:DeviceKey").map((r) => [r.name, r.inputs.deviceId]),
+    evaluation.registrations
+      .filter((r) => r.type === "tailscale:index/deviceTags:DeviceTags" || r.type === "tailscale:index/deviceKey:DeviceKey")
+      .map((r) => [r.name, r.inputs.deviceId]),
   );
   assert.deepEqual(deviceIds, {
     "t-tailnet-hetzner-cockpit-key": "id-cockpit",

@@ -48,7 +48,10 @@ describe("prod", () => {
 
   test("only the Hetzner server, which cloud-init joins on every rebuild, keeps an auth key ready; a refresh never replaces it (point 7)", () => {
     const keys = resources.filter((r) => r.type === "tailscale:index/tailnetKey:TailnetKey");
-    assert.deepEqual(keys.map((k) => k.name), ["t-tailnet-hetzner-cockpit-authkey"]);
+    assert.deepEqual(
+      keys.map((k) => k.name),
+      ["t-tailnet-hetzner-cockpit-authkey"],
+    );
     // A day later the key is used or expired: with "always" every daily drift preview would plan a new one.
     assert.equal(keys[0]!.inputs.recreateIfInvalid, "never");
     assert.equal(keys[0]!.inputs.reusable, false);
@@ -70,7 +73,15 @@ describe("a node to bootstrap", () => {
 
   test("gets a tagged, preauthorized, single-use, short-lived key, created after the policy and kept secret", () => {
     const key = only(resources, "tailscale:index/tailnetKey:TailnetKey", "t-tailnet-echo-authkey");
-    assert.deepEqual(key.inputs, { description: "optimal-mesh bootstrap of echo", ephemeral: false, expiry: 3600, preauthorized: true, recreateIfInvalid: "never", reusable: false, tags: ["tag:gpu", "tag:node-echo", "tag:worker"] });
+    assert.deepEqual(key.inputs, {
+      description: "optimal-mesh bootstrap of echo",
+      ephemeral: false,
+      expiry: 3600,
+      preauthorized: true,
+      recreateIfInvalid: "never",
+      reusable: false,
+      tags: ["tag:gpu", "tag:node-echo", "tag:worker"],
+    });
     assert.ok(key.additionalSecretOutputs.includes("key"));
     assert.ok(key.dependsOn.includes(only(resources, "tailscale:index/acl:Acl", "t-tailnet-policy").urn));
     assert.equal(resources.filter((r) => r.name.startsWith("t-tailnet-echo-") && r.type !== "tailscale:index/tailnetKey:TailnetKey").length, 0);

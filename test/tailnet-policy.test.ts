@@ -40,7 +40,8 @@ describe("the prod policy", () => {
     const evaluation = evaluatePolicy(text, inventory);
     assert.deepEqual(describeFailures(evaluation), []);
     assert.ok(evaluation.cases.length >= 40, `${evaluation.cases.length} cases`);
-    for (const tag of ["tag:hub", "tag:worker", "tag:cockpit", "tag:gpu", "tag:ci", "tag:fabric-device", "tag:node-oracle"]) assert.deepEqual(policy.tagOwners[tag], ["autogroup:admin"]);
+    for (const tag of ["tag:hub", "tag:worker", "tag:cockpit", "tag:gpu", "tag:ci", "tag:fabric-device", "tag:node-oracle"])
+      assert.deepEqual(policy.tagOwners[tag], ["autogroup:admin"]);
   });
 
   test("has accept and deny cases for every role and device class", () => {
@@ -81,7 +82,10 @@ describe("the prod policy", () => {
     for (const dropped of grants.filter((g) => g.id !== "admins")) {
       const partial = renderPolicy(spec, { stack: "prod", grants: grants.filter((g) => g !== dropped) });
       const failures = describeFailures(evaluatePolicy(partial, inventory));
-      assert.ok(failures.some((f) => /should be allowed/.test(f)), `dropping ${dropped.id} is caught`);
+      assert.ok(
+        failures.some((f) => /should be allowed/.test(f)),
+        `dropping ${dropped.id} is caught`,
+      );
     }
   });
 
@@ -89,7 +93,10 @@ describe("the prod policy", () => {
     policy.acls.forEach((rule, i) => {
       const widened = structuredClone(policy);
       widened.acls[i] = { ...rule, src: ["*"] };
-      assert.ok(failuresOf(widened).some((f) => /should be denied/.test(f)), `rule ${i} (${rule.src.join(",")}) widened is caught`);
+      assert.ok(
+        failuresOf(widened).some((f) => /should be denied/.test(f)),
+        `rule ${i} (${rule.src.join(",")}) widened is caught`,
+      );
     });
   });
 
@@ -130,14 +137,23 @@ describe("with an admin email in the topology", () => {
 });
 
 describe("the evaluator", () => {
-  const minimal = (extra: Record<string, Json>): string => JSON.stringify({ tagOwners: { "tag:a": ["autogroup:admin"], "tag:b": ["autogroup:admin"] }, ...extra });
-  const inv: Inventory = { devices: [{ name: "a", tags: ["tag:a"] }, { name: "b", tags: ["tag:b"], ip: "100.64.0.2" }] };
+  const minimal = (extra: Record<string, Json>): string =>
+    JSON.stringify({ tagOwners: { "tag:a": ["autogroup:admin"], "tag:b": ["autogroup:admin"] }, ...extra });
+  const inv: Inventory = {
+    devices: [
+      { name: "a", tags: ["tag:a"] },
+      { name: "b", tags: ["tag:b"], ip: "100.64.0.2" },
+    ],
+  };
 
   test("accepts port lists and ranges and reports each case", () => {
     const doc = minimal({
       hosts: { b: "100.64.0.2" },
       acls: [{ action: "accept", src: ["tag:a"], dst: ["tag:b:22,8000-8010", "b:443"] }],
-      tests: [{ src: "tag:a", accept: ["tag:b:22", "tag:b:8005", "b:443"], deny: ["tag:b:23", "tag:b:8011", "tag:a:22"] }, { src: "tag:b", deny: ["tag:a:22"] }],
+      tests: [
+        { src: "tag:a", accept: ["tag:b:22", "tag:b:8005", "b:443"], deny: ["tag:b:23", "tag:b:8011", "tag:a:22"] },
+        { src: "tag:b", deny: ["tag:a:22"] },
+      ],
     });
     const evaluation = evaluatePolicy(doc, inv);
     assert.equal(evaluation.cases.length, 7);
@@ -158,22 +174,45 @@ describe("the evaluator", () => {
     ["an ssh section", minimal({ acls: [], ssh: [] }), /policy\.ssh/],
     ["grants", minimal({ grants: [] }), /policy\.grants/],
     ["a proto on a rule", minimal({ acls: [{ action: "accept", src: ["tag:a"], proto: "tcp", dst: ["tag:b:22"] }] }), /acls\[0\]\.proto/],
-    ["an undefined host", minimal({ acls: [{ action: "accept", src: ["tag:a"], dst: ["db:22"] }], tests: [{ src: "tag:a", accept: ["tag:b:22"] }] }), /acls\[0\]\.dst\[0\]/],
+    [
+      "an undefined host",
+      minimal({ acls: [{ action: "accept", src: ["tag:a"], dst: ["db:22"] }], tests: [{ src: "tag:a", accept: ["tag:b:22"] }] }),
+      /acls\[0\]\.dst\[0\]/,
+    ],
     ["a test on a port range", minimal({ acls: [], tests: [{ src: "tag:a", accept: ["tag:b:1-2"] }] }), /tests\[0\]\.accept\[0\]/],
     ["a test from a device nobody has", minimal({ acls: [], tests: [{ src: "tag:z", accept: ["tag:b:22"] }] }), /tests\[0\]\.src/],
   ] as const) {
     test(`rejects ${what} loudly, naming where`, () => {
-      assert.throws(() => evaluatePolicy(doc, inv), (err: unknown) => err instanceof UnsupportedPolicyError && where.test(err.message));
+      assert.throws(
+        () => evaluatePolicy(doc, inv),
+        (err: unknown) => err instanceof UnsupportedPolicyError && where.test(err.message),
+      );
     });
   }
 });
 
 describe("a tag in a test's src stands for that tag alone, as Tailscale runs tests (point 8)", () => {
-  const inv: Inventory = { devices: [{ name: "oracle", tags: ["tag:hub", "tag:node-oracle"] }, { name: "pop-os", tags: ["tag:node-pop-os", "tag:worker"] }] };
-  const base = { tagOwners: { "tag:hub": ["autogroup:admin"], "tag:node-oracle": ["autogroup:admin"], "tag:node-pop-os": ["autogroup:admin"], "tag:worker": ["autogroup:admin"] } };
+  const inv: Inventory = {
+    devices: [
+      { name: "oracle", tags: ["tag:hub", "tag:node-oracle"] },
+      { name: "pop-os", tags: ["tag:node-pop-os", "tag:worker"] },
+    ],
+  };
+  const base = {
+    tagOwners: {
+      "tag:hub": ["autogroup:admin"],
+      "tag:node-oracle": ["autogroup:admin"],
+      "tag:node-pop-os": ["autogroup:admin"],
+      "tag:worker": ["autogroup:admin"],
+    },
+  };
 
   test("a rule on a role tag does not admit a test from a node's own tag, though the node carries both", () => {
-    const doc = { ...base, acls: [{ action: "accept", src: ["tag:hub"], dst: ["tag:worker:3000"] }], tests: [{ src: "tag:node-oracle", accept: ["tag:worker:3000"] }] };
+    const doc = {
+      ...base,
+      acls: [{ action: "accept", src: ["tag:hub"], dst: ["tag:worker:3000"] }],
+      tests: [{ src: "tag:node-oracle", accept: ["tag:worker:3000"] }],
+    };
     assert.deepEqual(failuresOf(doc as unknown as Policy, inv), ["test failed: tag:node-oracle should be allowed tag:worker:3000"]);
     // From the role tag itself, or with the rule on the node's own tag, it passes.
     assert.deepEqual(failuresOf({ ...doc, tests: [{ src: "tag:hub", accept: ["tag:worker:3000"] }] } as unknown as Policy, inv), []);
@@ -183,7 +222,11 @@ describe("a tag in a test's src stands for that tag alone, as Tailscale runs tes
   test("every rule of the prod policy names its node sources by their own tags, so its tests hold under either reading", () => {
     const nodeTags = new Set(Object.keys(spec.nodes).map((n) => `tag:node-${n}`));
     for (const rule of policy.acls) {
-      for (const src of rule.src) assert.ok(!src.startsWith("tag:") || nodeTags.has(src) || src === spec.access.ciTag || src === spec.access.pairedDeviceTag, `${src} in ${JSON.stringify(rule)}`);
+      for (const src of rule.src)
+        assert.ok(
+          !src.startsWith("tag:") || nodeTags.has(src) || src === spec.access.ciTag || src === spec.access.pairedDeviceTag,
+          `${src} in ${JSON.stringify(rule)}`,
+        );
     }
   });
 });

@@ -60,7 +60,10 @@ test("random topologies: dropping any flow that allows something no other flow d
         if ([...observablePairs(spec, g)].every((p) => others.has(p))) continue;
         dropped++;
         const text = renderPolicy(spec, { stack: "p", grants: grants.filter((o) => o !== g) });
-        assert.ok(describeFailures(evaluatePolicy(text, inventory)).some((f) => /should be allowed/.test(f)), `dropping ${g.id}`);
+        assert.ok(
+          describeFailures(evaluatePolicy(text, inventory)).some((f) => /should be allowed/.test(f)),
+          `dropping ${g.id}`,
+        );
       }
     }),
     { numRuns: RUNS, seed: 2027 },
@@ -83,7 +86,10 @@ test("random topologies: widening any rule to everything fails a deny test", () 
           const copy = structuredClone(doc);
           copy.acls[i] = { ...rule, ...change };
           widened++;
-          assert.ok(describeFailures(evaluatePolicy(JSON.stringify(copy), inventory)).some((f) => /should be denied/.test(f)), `rule ${i} ${JSON.stringify(change)}`);
+          assert.ok(
+            describeFailures(evaluatePolicy(JSON.stringify(copy), inventory)).some((f) => /should be denied/.test(f)),
+            `rule ${i} ${JSON.stringify(change)}`,
+          );
         }
       });
     }),

@@ -34,7 +34,10 @@ describe("the plan of prod", () => {
     const configs = byType(resources, CONFIG);
     assert.equal(configs.length, 2);
     const ingressOf = (name: string) => (only(resources, CONFIG, name).inputs.config as { ingresses: unknown[] }).ingresses;
-    assert.deepEqual(ingressOf("t-tunnel-cockpit-config"), [{ hostname: "fabric.optimal.miami", service: "http://localhost:3000" }, { service: "http_status:404" }]);
+    assert.deepEqual(ingressOf("t-tunnel-cockpit-config"), [
+      { hostname: "fabric.optimal.miami", service: "http://localhost:3000" },
+      { service: "http_status:404" },
+    ]);
     assert.deepEqual(ingressOf("t-tunnel-pi-config"), [{ hostname: "optimal.miami", service: "http://localhost:3000" }, { service: "http_status:404" }]);
     for (const c of configs) assert.equal(c.protect, true);
     assert.deepEqual(only(resources, CONFIG, "t-tunnel-cockpit-config").inputSources.tunnelId, [only(resources, TUNNEL, "t-tunnel-cockpit-tunnel").urn]);
@@ -55,7 +58,10 @@ describe("the plan of prod", () => {
 
 test("with record and zone ids, existing DNS records are adopted", () => {
   const resources = planRegistrations(adoptedProdMesh());
-  assert.equal(only(resources, RECORD, "t-tunnel-cockpit-dns-fabric.optimal.miami").importId, "0123456789abcdef0123456789abcdef/fedcba9876543210fedcba9876543210");
+  assert.equal(
+    only(resources, RECORD, "t-tunnel-cockpit-dns-fabric.optimal.miami").importId,
+    "0123456789abcdef0123456789abcdef/fedcba9876543210fedcba9876543210",
+  );
   assert.match(String(only(resources, TUNNEL, "t-tunnel-pi-tunnel").importId), /\/11111111-2222-4333-8444-555555555555$/);
   assert.equal(only(resources, RECORD, "t-tunnel-pi-dns-optimal.miami").inputs.zoneId, "0123456789abcdef0123456789abcdef");
 });
@@ -72,7 +78,10 @@ test("a path-specific rule keeps its path, and the catch-all stays last", () => 
   const raw = prodMesh();
   raw.tunnels.pi.ingress.unshift({ hostname: "optimal.miami", path: "^/api/system/", service: "http://localhost:3000" });
   const ingress = renderIngress(validateMesh(raw).tunnels.pi!);
-  assert.deepEqual(ingress.map((r) => r.path ?? r.service), ["^/api/system/", "http://localhost:3000", "http_status:404"]);
+  assert.deepEqual(
+    ingress.map((r) => r.path ?? r.service),
+    ["^/api/system/", "http://localhost:3000", "http_status:404"],
+  );
 });
 
 describe("validation", () => {

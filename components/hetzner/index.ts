@@ -70,7 +70,11 @@ export class HetznerCockpit extends pulumi.ComponentResource {
     const key = new hcloud.SshKey(
       `${name}-ssh-key`,
       { name: `${h.node}-operator`, publicKey: args.sshPublicKey, labels },
-      { parent: this, ...(adopt.sshKeyId !== undefined ? { import: adopt.sshKeyId } : {}), ...(h.adopt.sshKeyId !== undefined ? { ignoreChanges: ["publicKey"] } : {}) },
+      {
+        parent: this,
+        ...(adopt.sshKeyId !== undefined ? { import: adopt.sshKeyId } : {}),
+        ...(h.adopt.sshKeyId !== undefined ? { ignoreChanges: ["publicKey"] } : {}),
+      },
     );
     // Keeps the address across rebuilds: never deleted with a server, protected from `destroy` by
     // Pulumi and from any API delete by Hetzner (the server's own updates would otherwise delete it).
@@ -82,7 +86,10 @@ export class HetznerCockpit extends pulumi.ComponentResource {
     const firewall = new hcloud.Firewall(`${name}-firewall`, { name: `${h.node}-inbound`, rules: firewallRules(spec), labels }, { parent: this });
 
     const userData = pulumi.secret(args.authKey.apply((authKey) => renderCloudInit({ spec, node: h.node, tags: args.tags, authKey })));
-    recordArtifact("hetzner/cloud-init.yaml", renderCloudInit({ spec, node: h.node, tags: args.tags, authKey: "<secret: single-use Tailscale auth key, not written offline>" }));
+    recordArtifact(
+      "hetzner/cloud-init.yaml",
+      renderCloudInit({ spec, node: h.node, tags: args.tags, authKey: "<secret: single-use Tailscale auth key, not written offline>" }),
+    );
 
     const server = new hcloud.Server(
       `${name}-server`,

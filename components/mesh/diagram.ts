@@ -22,7 +22,11 @@ export function renderMermaid(spec: MeshSpec, stack: string): string {
     lines.push(`    ${id(name)}["${label(name)}<br/>${facts.map(label).join(" · ")}"]`);
   }
   lines.push("  end");
-  lines.push('  admins(["admins"])', `  ${id(spec.access.ciTag)}(["CI runner ${label(spec.access.ciTag)}"])`, `  ${id(spec.access.pairedDeviceTag)}(["paired devices ${label(spec.access.pairedDeviceTag)}"])`);
+  lines.push(
+    '  admins(["admins"])',
+    `  ${id(spec.access.ciTag)}(["CI runner ${label(spec.access.ciTag)}"])`,
+    `  ${id(spec.access.pairedDeviceTag)}(["paired devices ${label(spec.access.pairedDeviceTag)}"])`,
+  );
 
   const edges = new Map<string, Set<string>>();
   const flowLines: string[] = [];
@@ -58,7 +62,8 @@ export function renderMermaid(spec: MeshSpec, stack: string): string {
     const tunnel = spec.tunnels[key]!;
     lines.push(`  tunnel_${id(key)}{{"Cloudflare tunnel ${label(key)}<br/>${tunnel.ingress.map((r) => label(r.hostname)).join("<br/>")}"}}`);
     lines.push(`  internet --> tunnel_${id(key)}`);
-    for (const r of tunnel.ingress) lines.push(`  tunnel_${id(key)} -.->|"${label(r.hostname)} → ${label(r.service.replace(/^https?:\/\//, ""))}"| ${id(tunnel.node)}`);
+    for (const r of tunnel.ingress)
+      lines.push(`  tunnel_${id(key)} -.->|"${label(r.hostname)} → ${label(r.service.replace(/^https?:\/\//, ""))}"| ${id(tunnel.node)}`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -44,7 +44,11 @@ export class Mesh extends pulumi.ComponentResource {
     }
     this.tunnels = {};
     for (const key of Object.keys(args.spec.tunnels).sort()) {
-      this.tunnels[key] = new CloudflareTunnel(`${name}-tunnel-${key}`, { key, tunnel: args.spec.tunnels[key]!, accountId: args.settings.cloudflareAccountId, importIds: !args.spec.adopted }, { parent: this });
+      this.tunnels[key] = new CloudflareTunnel(
+        `${name}-tunnel-${key}`,
+        { key, tunnel: args.spec.tunnels[key]!, accountId: args.settings.cloudflareAccountId, importIds: !args.spec.adopted },
+        { parent: this },
+      );
     }
     this.hosts = {};
     for (const node of Object.keys(args.spec.nodes).sort()) {
@@ -69,7 +73,11 @@ export class Mesh extends pulumi.ComponentResource {
     if (h !== undefined) this.tailnet.adoptRebuiltDevice(this.hosts[h.node]!.deploy);
     for (const key of Object.keys(args.spec.sshTrust).sort()) {
       const t = args.spec.sshTrust[key]!;
-      new SshTrust(`${name}-trust-${key}`, { spec: args.spec, key, privateKey: args.settings.sshPrivateKey, after: [this.hosts[t.from]!.deploy, this.hosts[t.to]!.deploy] }, { parent: this });
+      new SshTrust(
+        `${name}-trust-${key}`,
+        { spec: args.spec, key, privateKey: args.settings.sshPrivateKey, after: [this.hosts[t.from]!.deploy, this.hosts[t.to]!.deploy] },
+        { parent: this },
+      );
     }
     this.inventory = pulumi.output(renderInventory(args.spec));
     recordArtifact("inventory.json", renderInventoryJson(args.spec));

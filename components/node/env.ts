@@ -49,7 +49,9 @@ export function optimalosEnvExports(spec: MeshSpec, node: string): string {
   const n = spec.nodes[node]!;
   const host = bindAddress(spec, node);
   const lines =
-    host === TAILNET_IPV4_TOKEN ? ["OPTIMALOS_HOST=$(tailscale ip -4 2>/dev/null | head -n 1 || true)", "export OPTIMALOS_HOST"] : [`export OPTIMALOS_HOST=${shq(host)}`];
+    host === TAILNET_IPV4_TOKEN
+      ? ["OPTIMALOS_HOST=$(tailscale ip -4 2>/dev/null | head -n 1 || true)", "export OPTIMALOS_HOST"]
+      : [`export OPTIMALOS_HOST=${shq(host)}`];
   lines.push(`export PORT=${n.optimalos.port}`);
   for (const name of Object.keys(n.optimalos.env).sort()) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new RenderError(`${JSON.stringify(name)} is not an environment name`);

@@ -5,14 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact } from "../artifacts";
 import { asRoot, COMMAND_DEFAULTS, connectionFor, DIAL_FIRST_BOOT, DIAL_RUNNING, nodeConnection } from "./ssh";
-import {
-  renderBootstrapScript,
-  renderBundle,
-  renderDeployScript,
-  renderHeartbeatScript,
-  renderInstallScript,
-  renderRemoveScript,
-} from "./scripts";
+import { renderBootstrapScript, renderBundle, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "./scripts";
 import { bundleFiles, nodeUnits, unitPath } from "./units";
 
 export interface NodeHostArgs {
@@ -52,12 +45,22 @@ export class NodeHost extends pulumi.ComponentResource {
       artifact("scripts/bootstrap.sh", script);
       // Before it joins, the node is reached at its first address; its host key is learned on this first contact.
       const first = connectionFor({ host: n.tailnet.firstAddress!, port: n.ssh.port, user, privateKey: args.privateKey });
-      after = [new command.remote.Command(`${name}-bootstrap`, { ...COMMAND_DEFAULTS, connection: first, create: asRoot(user, script), stdin: args.authKey.apply((k) => `${k}\n`) }, { parent: this, additionalSecretOutputs: ["stdin"] })];
+      after = [
+        new command.remote.Command(
+          `${name}-bootstrap`,
+          { ...COMMAND_DEFAULTS, connection: first, create: asRoot(user, script), stdin: args.authKey.apply((k) => `${k}\n`) },
+          { parent: this, additionalSecretOutputs: ["stdin"] },
+        ),
+      ];
     }
 
     const installScript = renderInstallScript(spec, node);
     artifact("scripts/install.sh", installScript);
-    const install = new command.remote.Command(`${name}-install`, { ...COMMAND_DEFAULTS, connection, create: asRoot(user, installScript), ...(triggers ? { triggers } : {}) }, { parent: this, dependsOn: after });
+    const install = new command.remote.Command(
+      `${name}-install`,
+      { ...COMMAND_DEFAULTS, connection, create: asRoot(user, installScript), ...(triggers ? { triggers } : {}) },
+      { parent: this, dependsOn: after },
+    );
 
     // Reviewed offline with secret files as placeholders; deployed with the real secrets, on stdin.
     const planned = nodeUnits(spec, node);
@@ -78,7 +81,14 @@ export class NodeHost extends pulumi.ComponentResource {
     artifact("scripts/remove.sh", removeScript);
     this.deploy = new command.remote.Command(
       `${name}-deploy`,
-      { ...COMMAND_DEFAULTS, connection, create: asRoot(user, deployScript), delete: asRoot(user, removeScript), stdin: bundle, ...(triggers ? { triggers } : {}) },
+      {
+        ...COMMAND_DEFAULTS,
+        connection,
+        create: asRoot(user, deployScript),
+        delete: asRoot(user, removeScript),
+        stdin: bundle,
+        ...(triggers ? { triggers } : {}),
+      },
       // A rebuild replaces this command: the old `delete` must not remove what the new `create` deployed.
       { parent: this, dependsOn: [install], deleteBeforeReplace: true, additionalSecretOutputs: ["stdin"] },
     );

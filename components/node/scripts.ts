@@ -14,7 +14,9 @@ export const HEALTH_TIMEOUT_SECONDS = { active: 30, settle: 3, http: 60 } as con
 
 /** The deploy payload on stdin: one line per file (unit, mode, path, base64 content), then `end`. */
 export function renderBundle(files: readonly BundleFile[]): string {
-  const lines = [...files].sort((a, b) => a.path.localeCompare(b.path)).map((f) => `file ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}`);
+  const lines = [...files]
+    .sort((a, b) => a.path.localeCompare(b.path))
+    .map((f) => `file ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}`);
   return `${[...lines, "end"].join("\n")}\n`;
 }
 
@@ -49,7 +51,7 @@ export function renderDeployScript(spec: MeshSpec, node: string, units: readonly
         '  case "$kind" in',
         "    file)",
         '      printf \'%s\' "$data" | base64 -d > "$stage/$n"',
-        '      paths[n]=$path; modes[n]=$mode; owners[n]=$unit; n=$((n + 1)) ;;',
+        "      paths[n]=$path; modes[n]=$mode; owners[n]=$unit; n=$((n + 1)) ;;",
         "    end) complete=yes; break ;;",
         '    *) log "unexpected bundle line: $kind"; exit 2 ;;',
         "  esac",
@@ -68,7 +70,7 @@ export function renderDeployScript(spec: MeshSpec, node: string, units: readonly
         "changed=()",
         'mkdir -p "$stage/backup"',
         "for ((i = 0; i < n; i++)); do",
-        '  target=${paths[i]}',
+        "  target=${paths[i]}",
         '  if cmp -s "$stage/$i" "$target" && [ "$(stat -c %a "$target")" = "${modes[i]#0}" ]; then continue; fi',
         '  changed+=("$i"); restart[${owners[i]}]=1',
         '  if [ -e "$target" ]; then cp -p "$target" "$stage/backup/$i"; fi',
@@ -76,7 +78,7 @@ export function renderDeployScript(spec: MeshSpec, node: string, units: readonly
         '  install -m "${modes[i]}" -o root -g root "$stage/$i" "$target.optimal-mesh.new"',
         '  mv -f "$target.optimal-mesh.new" "$target"',
         "done",
-        'if [ ${#changed[@]} -gt 0 ]; then systemctl daemon-reload; fi',
+        "if [ ${#changed[@]} -gt 0 ]; then systemctl daemon-reload; fi",
         'systemctl enable --quiet "${units[@]/%/.service}"',
       ].join("\n"),
     },
@@ -179,7 +181,10 @@ export function renderBootstrapScript(node: string, tags: readonly string[]): st
 }
 
 export function renderInstallScript(spec: MeshSpec, node: string): string {
-  return renderScript(`Install Bun and OptimalOS on ${node}.`, [installBun(), installOptimalos(spec.nodes[node]!.optimalos.package, optimalosEnvExports(spec, node))]);
+  return renderScript(`Install Bun and OptimalOS on ${node}.`, [
+    installBun(),
+    installOptimalos(spec.nodes[node]!.optimalos.package, optimalosEnvExports(spec, node)),
+  ]);
 }
 
 /** The heartbeat command line as shell words: each word of the topology's command quoted, {node} filled in. */
@@ -270,7 +275,10 @@ export function renderTrustClientScript(t: ClientTrust): string {
   return renderScript(`SSH client entry ${t.alias} for ${t.user} (key ${t.keyName}), host key pinned.`, [
     { title: "Locate ~/.ssh", body: [`home=${homeOf(t.user)}`, `install -d -m 0700 -o ${shq(t.user)} -g "$(id -gn ${shq(t.user)})" "$home/.ssh"`].join("\n") },
     { title: `Host ${t.alias} in ~/.ssh/config`, body: replaceMarked(t.user, '"$home/.ssh/config"', marker, block.map(shq).join(" "), true) },
-    { title: "Pinned host key in ~/.ssh/known_hosts (no ssh-keyscan)", body: replaceMarked(t.user, '"$home/.ssh/known_hosts"', marker, shq(`${[...new Set([t.alias, t.host])].join(",")} ${t.hostKey} ${marker}`), false) },
+    {
+      title: "Pinned host key in ~/.ssh/known_hosts (no ssh-keyscan)",
+      body: replaceMarked(t.user, '"$home/.ssh/known_hosts"', marker, shq(`${[...new Set([t.alias, t.host])].join(",")} ${t.hostKey} ${marker}`), false),
+    },
   ]);
 }
 
@@ -281,11 +289,19 @@ export function renderTrustAuthorizeScript(keyName: string, user: string): strin
     {
       title: "Read and check the public key",
       // The provider hands over the previous command's stdout without its final newline.
-      body: ['pub=""', 'IFS= read -r pub || [ -n "$pub" ]', `case "$pub" in ssh-ed25519\\ *${marker}) ;; *) log "stdin is not the ${keyName} public key"; exit 2 ;; esac`].join("\n"),
+      body: [
+        'pub=""',
+        'IFS= read -r pub || [ -n "$pub" ]',
+        `case "$pub" in ssh-ed25519\\ *${marker}) ;; *) log "stdin is not the ${keyName} public key"; exit 2 ;; esac`,
+      ].join("\n"),
     },
     {
       title: "authorized_keys",
-      body: [`home=${homeOf(user)}`, `install -d -m 0700 -o ${shq(user)} -g "$(id -gn ${shq(user)})" "$home/.ssh"`, replaceMarked(user, '"$home/.ssh/authorized_keys"', marker, '"$pub"', false)].join("\n"),
+      body: [
+        `home=${homeOf(user)}`,
+        `install -d -m 0700 -o ${shq(user)} -g "$(id -gn ${shq(user)})" "$home/.ssh"`,
+        replaceMarked(user, '"$home/.ssh/authorized_keys"', marker, '"$pub"', false),
+      ].join("\n"),
     },
   ]);
 }
@@ -294,6 +310,14 @@ export function renderTrustAuthorizeScript(keyName: string, user: string): strin
 export function renderTrustRevokeScript(keyName: string, user: string): string {
   const marker = `optimal-mesh:${keyName}`;
   return renderScript(`Revoke key ${keyName} for ${user}.`, [
-    { title: "authorized_keys", body: [`home=${homeOf(user)}`, `if [ -f "$home/.ssh/authorized_keys" ]; then`, replaceMarked(user, '"$home/.ssh/authorized_keys"', marker, "", false), "fi"].join("\n") },
+    {
+      title: "authorized_keys",
+      body: [
+        `home=${homeOf(user)}`,
+        `if [ -f "$home/.ssh/authorized_keys" ]; then`,
+        replaceMarked(user, '"$home/.ssh/authorized_keys"', marker, "", false),
+        "fi",
+      ].join("\n"),
+    },
   ]);
 }

@@ -48,9 +48,17 @@ export function connectionFor(access: SshAccess, patience: DialPatience = DIAL_R
 }
 
 /** A node reached by its tailnet name as its SSH user, its host key pinned where the topology pins it. */
-export function nodeConnection(spec: MeshSpec, node: string, privateKey: pulumi.Output<string>, patience: DialPatience = DIAL_RUNNING): command.types.input.remote.ConnectionArgs {
+export function nodeConnection(
+  spec: MeshSpec,
+  node: string,
+  privateKey: pulumi.Output<string>,
+  patience: DialPatience = DIAL_RUNNING,
+): command.types.input.remote.ConnectionArgs {
   const n = spec.nodes[node]!;
-  return connectionFor({ host: node, port: n.ssh.port, user: n.ssh.user, privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) }, patience);
+  return connectionFor(
+    { host: node, port: n.ssh.port, user: n.ssh.user, privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) },
+    patience,
+  );
 }
 
 /** The command line that runs `script` as root: directly for root, through `sudo -n` otherwise. */

@@ -40,7 +40,11 @@ export class SshTrust extends pulumi.ComponentResource {
 
     const keygenScript = renderTrustKeygenScript(key, fromUser);
     artifact("keygen.sh", keygenScript);
-    const keygen = new command.remote.Command(`${name}-keygen`, { ...COMMAND_DEFAULTS, connection: conn(t.from), create: asRoot(from.ssh.user, keygenScript) }, { parent: this, dependsOn: after });
+    const keygen = new command.remote.Command(
+      `${name}-keygen`,
+      { ...COMMAND_DEFAULTS, connection: conn(t.from), create: asRoot(from.ssh.user, keygenScript) },
+      { parent: this, dependsOn: after },
+    );
 
     const authorizeScript = renderTrustAuthorizeScript(key, t.toUser);
     const revokeScript = renderTrustRevokeScript(key, t.toUser);
@@ -48,14 +52,31 @@ export class SshTrust extends pulumi.ComponentResource {
     artifact("revoke.sh", revokeScript);
     new command.remote.Command(
       `${name}-authorize`,
-      { ...COMMAND_DEFAULTS, connection: conn(t.to), create: asRoot(to.ssh.user, authorizeScript), delete: asRoot(to.ssh.user, revokeScript), stdin: keygen.stdout },
+      {
+        ...COMMAND_DEFAULTS,
+        connection: conn(t.to),
+        create: asRoot(to.ssh.user, authorizeScript),
+        delete: asRoot(to.ssh.user, revokeScript),
+        stdin: keygen.stdout,
+      },
       // Its delete revokes what its create authorizes: on replacement the old must go first.
       { parent: this, dependsOn: after, additionalSecretOutputs: ["stdin"], deleteBeforeReplace: true },
     );
 
-    const clientScript = renderTrustClientScript({ keyName: key, user: fromUser, alias, host: t.to, targetUser: t.toUser, hostKey: hostKeyOrPlaceholder(spec, t.to) });
+    const clientScript = renderTrustClientScript({
+      keyName: key,
+      user: fromUser,
+      alias,
+      host: t.to,
+      targetUser: t.toUser,
+      hostKey: hostKeyOrPlaceholder(spec, t.to),
+    });
     artifact("client.sh", clientScript);
-    new command.remote.Command(`${name}-client`, { ...COMMAND_DEFAULTS, connection: conn(t.from), create: asRoot(from.ssh.user, clientScript) }, { parent: this, dependsOn: [keygen] });
+    new command.remote.Command(
+      `${name}-client`,
+      { ...COMMAND_DEFAULTS, connection: conn(t.from), create: asRoot(from.ssh.user, clientScript) },
+      { parent: this, dependsOn: [keygen] },
+    );
 
     this.publicKey = keygen.stdout;
     this.registerOutputs({ publicKey: this.publicKey });

@@ -138,7 +138,18 @@ export function nodeUnits(spec: MeshSpec, node: string, secrets: NodeSecrets = O
     if (Object.keys(svc.env).length > 0) {
       // A Docker service's env file is read by `docker run --env-file`, which takes values literally.
       const render = svc.docker ? renderDockerEnvFile : renderEnvFile;
-      files.push({ path: envPath, mode: "0640", unit: name, secret: false, content: render(`${name} environment`, Object.keys(svc.env).sort().map((k) => [k, svc.env[k]!] as const)) });
+      files.push({
+        path: envPath,
+        mode: "0640",
+        unit: name,
+        secret: false,
+        content: render(
+          `${name} environment`,
+          Object.keys(svc.env)
+            .sort()
+            .map((k) => [k, svc.env[k]!] as const),
+        ),
+      });
       environmentFiles.push(envPath);
     }
     if (name === "cloudflared") {
@@ -169,5 +180,8 @@ export function nodeUnits(spec: MeshSpec, node: string, secrets: NodeSecrets = O
 
 /** Everything a node's deploy installs: each unit file and the files its units read. */
 export function bundleFiles(planned: readonly PlannedUnit[]): BundleFile[] {
-  return planned.flatMap((p) => [{ path: unitPath(p.unit.name), mode: "0644" as const, unit: p.unit.name, secret: false, content: renderUnit(p.unit) }, ...p.files]);
+  return planned.flatMap((p) => [
+    { path: unitPath(p.unit.name), mode: "0644" as const, unit: p.unit.name, secret: false, content: renderUnit(p.unit) },
+    ...p.files,
+  ]);
 }

@@ -111,7 +111,8 @@ export function evaluatePolicy(text: string, inventory: Inventory): Evaluation {
   type Identity = { kind: "tag"; tag: string } | { kind: "devices"; devices: readonly Device[] } | { kind: "user"; email: string };
   const srcMatches = (selector: string, who: Identity, where: string): boolean => {
     if (selector === "*") return true;
-    if (selector.startsWith("tag:")) return who.kind === "tag" ? who.tag === selector : who.kind === "devices" && who.devices.every((d) => d.tags.includes(selector));
+    if (selector.startsWith("tag:"))
+      return who.kind === "tag" ? who.tag === selector : who.kind === "devices" && who.devices.every((d) => d.tags.includes(selector));
     if (selector.startsWith("group:")) {
       const members = groups.get(selector);
       if (members === undefined) fail(where, `the undefined group "${selector}"`);
@@ -148,7 +149,9 @@ export function evaluatePolicy(text: string, inventory: Inventory): Evaluation {
     return { src, dst, where };
   });
   const allows = (who: Identity, device: Device, port: number): boolean =>
-    rules.some((r) => r.src.some((s) => srcMatches(s, who, `${r.where}.src`)) && r.dst.some((d) => d.ports(port) && selectDevices(d.selector, d.where).includes(device)));
+    rules.some(
+      (r) => r.src.some((s) => srcMatches(s, who, `${r.where}.src`)) && r.dst.some((d) => d.ports(port) && selectDevices(d.selector, d.where).includes(device)),
+    );
 
   const cases: CaseResult[] = [];
   (Array.isArray(doc.tests) ? doc.tests : doc.tests === undefined ? [] : fail("tests", "a non-list tests")).forEach((raw, i) => {

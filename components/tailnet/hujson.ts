@@ -7,7 +7,10 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 /** A value with a comment line written above it (in objects and arrays). */
 export class Commented {
   readonly comment: string;
-  constructor(comment: string, readonly value: Json) {
+  constructor(
+    comment: string,
+    readonly value: Json,
+  ) {
     // A line break would end the comment and turn the rest of it into policy.
     this.comment = commentText(comment);
   }
@@ -51,7 +54,11 @@ function write(v: Doc, indent: string): string {
   const entries = Object.entries(v as Record<string, Doc>);
   if (entries.length === 0) return "{}";
   return `{\n${entries
-    .map(([k, x]) => (x instanceof Commented ? `${inner}// ${x.comment}\n${inner}${JSON.stringify(k)}: ${write(x.value, inner)}` : `${inner}${JSON.stringify(k)}: ${write(x, inner)}`))
+    .map(([k, x]) =>
+      x instanceof Commented
+        ? `${inner}// ${x.comment}\n${inner}${JSON.stringify(k)}: ${write(x.value, inner)}`
+        : `${inner}${JSON.stringify(k)}: ${write(x, inner)}`,
+    )
     .join(",\n")}\n${indent}}`;
 }
 

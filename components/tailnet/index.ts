@@ -52,7 +52,12 @@ export class Tailnet extends pulumi.ComponentResource {
     const evaluation = evaluatePolicy(text, policyInventory(spec));
     const failures = describeFailures(evaluation);
     recordArtifact("tailnet/policy.hujson", text);
-    recordCheck({ name: "tailnet policy tests", passed: evaluation.cases.filter((c) => c.pass).length, failed: evaluation.cases.length - evaluation.cases.filter((c) => c.pass).length, failures });
+    recordCheck({
+      name: "tailnet policy tests",
+      passed: evaluation.cases.filter((c) => c.pass).length,
+      failed: evaluation.cases.length - evaluation.cases.filter((c) => c.pass).length,
+      failures,
+    });
     if (failures.length > 0) throw new pulumi.ResourceError(`the rendered tailnet policy fails its own checks:\n  ${failures.join("\n  ")}`, this);
 
     const acl = (this.acl = new tailscale.Acl(
@@ -123,8 +128,16 @@ export class Tailnet extends pulumi.ComponentResource {
       const deviceId = listing.apply((r) => (find ??= deviceFinder(r.devices ?? []))(node));
       // A device that is gone (a machine rebuilt, a node removed) cannot have its settings undone:
       // the provider's delete fails on a missing device, so these are only dropped from the state.
-      const tags = new tailscale.DeviceTags(`${this.name}-${node}-tags`, { deviceId, tags: this.nodeTags[node]! }, { parent: this, dependsOn: [this.acl], retainOnDelete: true });
-      new tailscale.DeviceKey(`${this.name}-${node}-key`, { deviceId, keyExpiryDisabled: keyExpiryDisabled(this.spec, node) }, { parent: this, retainOnDelete: true });
+      const tags = new tailscale.DeviceTags(
+        `${this.name}-${node}-tags`,
+        { deviceId, tags: this.nodeTags[node]! },
+        { parent: this, dependsOn: [this.acl], retainOnDelete: true },
+      );
+      new tailscale.DeviceKey(
+        `${this.name}-${node}-key`,
+        { deviceId, keyExpiryDisabled: keyExpiryDisabled(this.spec, node) },
+        { parent: this, retainOnDelete: true },
+      );
       this.tagged[node] = tags;
     }
   }

@@ -81,9 +81,7 @@ function destinationSelectors(spec: MeshSpec, grant: Grant): string[] {
   for (const t of grant.targets) byPort.set(t.port, [...(byPort.get(t.port) ?? []), t.node]);
   const portsByTag = new Map<string, Set<number>>();
   for (const [port, nodes] of byPort) for (const tag of coverNodes(spec, nodes)) portsByTag.set(tag, (portsByTag.get(tag) ?? new Set()).add(port));
-  return [...portsByTag]
-    .map(([tag, ports]) => `${tag}:${[...ports].sort((a, b) => a - b).join(",")}`)
-    .sort();
+  return [...portsByTag].map(([tag, ports]) => `${tag}:${[...ports].sort((a, b) => a - b).join(",")}`).sort();
 }
 
 /** How tests name a node: its hosts alias where its address is fixed, else its own tag. */
@@ -110,7 +108,9 @@ export function policyTests(spec: MeshSpec): TestCase[] {
   const names = Object.keys(spec.nodes).sort();
   const probesOf = (node: string) => {
     const n = spec.nodes[node]!;
-    return [...new Set([n.ssh.port, n.optimalos.port, ...Object.values(n.services).flatMap((s) => (s.port === undefined ? [] : [s.port]))])].sort((a, b) => a - b);
+    return [...new Set([n.ssh.port, n.optimalos.port, ...Object.values(n.services).flatMap((s) => (s.port === undefined ? [] : [s.port]))])].sort(
+      (a, b) => a - b,
+    );
   };
   // Each node's part in every grant, gathered in one pass over the grants.
   const asSource = new Map<string, Set<string>>(names.map((n) => [n, new Set()]));

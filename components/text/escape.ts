@@ -13,7 +13,8 @@ export class RenderError extends Error {
 const UNWRITABLE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]/gu;
 
 function oneLine(value: string, what: string): string {
-  if (new RegExp(UNWRITABLE.source, "u").test(value)) throw new RenderError(`${what} ${JSON.stringify(value)} contains a control character or a lone surrogate; it cannot be written on one line`);
+  if (new RegExp(UNWRITABLE.source, "u").test(value))
+    throw new RenderError(`${what} ${JSON.stringify(value)} contains a control character or a lone surrogate; it cannot be written on one line`);
   return value;
 }
 

@@ -38,15 +38,26 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
 
     const ingress = renderIngress(tunnel);
     recordArtifact(`tunnels/${args.key}.ingress.json`, `${JSON.stringify(ingress, null, 2)}\n`);
-    new cloudflare.ZeroTrustTunnelCloudflaredConfig(`${name}-config`, { accountId, tunnelId: cfTunnel.id, config: { ingresses: ingress } }, { parent: this, protect });
+    new cloudflare.ZeroTrustTunnelCloudflaredConfig(
+      `${name}-config`,
+      { accountId, tunnelId: cfTunnel.id, config: { ingresses: ingress } },
+      { parent: this, protect },
+    );
 
-    const zoneId = tunnel.zoneId !== undefined ? pulumi.output(tunnel.zoneId) : cloudflare.getZoneOutput({ filter: { name: tunnel.zone } }, { parent: this }).apply((z) => z.zoneId ?? z.id);
+    const zoneId =
+      tunnel.zoneId !== undefined
+        ? pulumi.output(tunnel.zoneId)
+        : cloudflare.getZoneOutput({ filter: { name: tunnel.zone } }, { parent: this }).apply((z) => z.zoneId ?? z.id);
     for (const host of tunnelHostnames(tunnel)) {
       const recordId = tunnel.dnsRecordIds[host];
       new cloudflare.DnsRecord(
         `${name}-dns-${host}`,
         { zoneId, name: host, type: "CNAME", content: cfTunnel.id.apply(tunnelTarget), proxied: true, ttl: 1, comment: `optimal-mesh: tunnel ${args.key}` },
-        { parent: this, protect, ...(args.importIds && recordId !== undefined && tunnel.zoneId !== undefined ? { import: `${tunnel.zoneId}/${recordId}` } : {}) },
+        {
+          parent: this,
+          protect,
+          ...(args.importIds && recordId !== undefined && tunnel.zoneId !== undefined ? { import: `${tunnel.zoneId}/${recordId}` } : {}),
+        },
       );
     }
 

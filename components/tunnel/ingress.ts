@@ -11,7 +11,12 @@ export interface IngressRule {
 export const CATCH_ALL: IngressRule = { service: "http_status:404" };
 
 export function renderIngress(tunnel: TunnelSpec): IngressRule[] {
-  return [...tunnel.ingress.map((r) => (r.path === undefined ? { hostname: r.hostname, service: r.service } : { hostname: r.hostname, path: r.path, service: r.service })), CATCH_ALL];
+  return [
+    ...tunnel.ingress.map((r) =>
+      r.path === undefined ? { hostname: r.hostname, service: r.service } : { hostname: r.hostname, path: r.path, service: r.service },
+    ),
+    CATCH_ALL,
+  ];
 }
 
 /** The CNAME target of every hostname a tunnel serves. */

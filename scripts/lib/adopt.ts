@@ -68,13 +68,33 @@ export function serverDifferences(spec: MeshSpec, live: LiveServer): Difference[
     if (liveValue !== declared) out.push({ path, live: liveValue, declared, effect });
   };
   add("mesh.hetzner.serverType", live.server_type?.name ?? "?", h.serverType, "the up powers the server off and changes its type (and disk), in place");
-  add("mesh.hetzner.location", live.location?.name ?? live.datacenter?.location?.name ?? "?", h.location, "a new location means a new server: the up stops (an imported server may not be replaced)");
-  add("mesh.hetzner.backups", String(live.backup_window !== undefined && live.backup_window !== null && live.backup_window !== ""), String(h.backups), "the up turns Hetzner backups on or off");
+  add(
+    "mesh.hetzner.location",
+    live.location?.name ?? live.datacenter?.location?.name ?? "?",
+    h.location,
+    "a new location means a new server: the up stops (an imported server may not be replaced)",
+  );
+  add(
+    "mesh.hetzner.backups",
+    String(live.backup_window !== undefined && live.backup_window !== null && live.backup_window !== ""),
+    String(h.backups),
+    "the up turns Hetzner backups on or off",
+  );
   const want = hetznerLabels(h.node);
-  const labels = (l: Readonly<Record<string, string>>) => Object.keys(l).sort().map((k) => `${k}=${l[k]}`).join(",") || "(none)";
+  const labels = (l: Readonly<Record<string, string>>) =>
+    Object.keys(l)
+      .sort()
+      .map((k) => `${k}=${l[k]}`)
+      .join(",") || "(none)";
   add("mesh.hetzner (labels)", labels(live.labels ?? {}), labels(want), "the up replaces the server's labels");
   const firewalls = (live.public_net?.firewalls ?? []).map((f) => String(f.id));
-  if (firewalls.length > 0) out.push({ path: "mesh.hetzner.sshSources", live: `firewall ${firewalls.join(", ")} attached`, declared: "the program's own firewall", effect: "the up detaches those firewalls and attaches the program's (SSH from sshSources, Tailscale's UDP port, ICMP)" });
+  if (firewalls.length > 0)
+    out.push({
+      path: "mesh.hetzner.sshSources",
+      live: `firewall ${firewalls.join(", ")} attached`,
+      declared: "the program's own firewall",
+      effect: "the up detaches those firewalls and attaches the program's (SSH from sshSources, Tailscale's UDP port, ICMP)",
+    });
   return out;
 }
 
@@ -85,7 +105,11 @@ async function getJson(url: string, token: string): Promise<unknown> {
 }
 
 /** Looks up every id the topology needs to adopt what exists; reports what it could not find. */
-export async function discover(spec: MeshSpec, apis: Apis, progress: (line: string) => void = () => undefined): Promise<{ found: Found[]; missing: Missing[]; differences: Difference[] }> {
+export async function discover(
+  spec: MeshSpec,
+  apis: Apis,
+  progress: (line: string) => void = () => undefined,
+): Promise<{ found: Found[]; missing: Missing[]; differences: Difference[] }> {
   const found: Found[] = [];
   const missing: Missing[] = [];
   const differences: Difference[] = [];
@@ -102,7 +126,8 @@ export async function discover(spec: MeshSpec, apis: Apis, progress: (line: stri
         ? [((await hc(`/servers/${h.adopt.serverId}`)) as { server: LiveServer }).server]
         : ((await hc(`/servers?name=${encodeURIComponent(h.node)}`)) as { servers: LiveServer[] }).servers;
     if (servers.length === 1) {
-      if (h.adopt.serverId === undefined) found.push({ path: "mesh.hetzner.adopt.serverId", value: String(servers[0]!.id), why: `the running server ${h.node}` });
+      if (h.adopt.serverId === undefined)
+        found.push({ path: "mesh.hetzner.adopt.serverId", value: String(servers[0]!.id), why: `the running server ${h.node}` });
       differences.push(...serverDifferences(spec, servers[0]!));
     } else missing.push({ what: `server ${h.node}`, why: `${servers.length} servers have that name` });
     if (h.adopt.sshKeyId === undefined && apis.sshPublicKey !== undefined) {
@@ -110,12 +135,18 @@ export async function discover(spec: MeshSpec, apis: Apis, progress: (line: stri
       progress(`hcloud: SSH key ${fingerprint}`);
       const keys = ((await hc(`/ssh_keys?fingerprint=${encodeURIComponent(fingerprint)}`)) as { ssh_keys: { id: number; name: string }[] }).ssh_keys;
       // None is fine: the key is uploaded by the up. One is adopted: Hetzner refuses a second copy.
-      if (keys.length === 1) found.push({ path: "mesh.hetzner.adopt.sshKeyId", value: String(keys[0]!.id), why: `the operator's key, already in the project as ${keys[0]!.name}` });
+      if (keys.length === 1)
+        found.push({ path: "mesh.hetzner.adopt.sshKeyId", value: String(keys[0]!.id), why: `the operator's key, already in the project as ${keys[0]!.name}` });
     }
     if (h.adopt.primaryIpId === undefined && address !== undefined) {
       progress(`hcloud: primary IP ${address}`);
       const ips = ((await hc(`/primary_ips?ip=${encodeURIComponent(address)}`)) as { primary_ips: { id: number; name: string }[] }).primary_ips;
-      if (ips.length === 1) found.push({ path: "mesh.hetzner.adopt.primaryIpId", value: String(ips[0]!.id), why: `primary IP ${address} (named ${ips[0]!.name}; the program names it ${h.node}-ipv4)` });
+      if (ips.length === 1)
+        found.push({
+          path: "mesh.hetzner.adopt.primaryIpId",
+          value: String(ips[0]!.id),
+          why: `primary IP ${address} (named ${ips[0]!.name}; the program names it ${h.node}-ipv4)`,
+        });
       else missing.push({ what: `primary IP ${address}`, why: "not found in this Hetzner project" });
     }
   }
@@ -128,7 +159,11 @@ export async function discover(spec: MeshSpec, apis: Apis, progress: (line: stri
       progress(`cloudflare: tunnel named ${name}`);
       const tunnels = await cf(`/accounts/${apis.cloudflare.accountId}/cfd_tunnel?name=${encodeURIComponent(name)}&is_deleted=false`);
       if (tunnels.length === 1) found.push({ path: `mesh.tunnels.${key}.adoptId`, value: tunnels[0]!.id, why: `tunnel ${name}` });
-      else missing.push({ what: `tunnel ${name}`, why: tunnels.length === 0 ? `no tunnel has that name: set tunnels.${key}.name to its name in Cloudflare` : `${tunnels.length} tunnels have that name` });
+      else
+        missing.push({
+          what: `tunnel ${name}`,
+          why: tunnels.length === 0 ? `no tunnel has that name: set tunnels.${key}.name to its name in Cloudflare` : `${tunnels.length} tunnels have that name`,
+        });
     }
     let zoneId = t.zoneId ?? zoneIds.get(t.zone);
     if (zoneId === undefined) {
@@ -147,11 +182,16 @@ export async function discover(spec: MeshSpec, apis: Apis, progress: (line: stri
       progress(`cloudflare: DNS record ${host}`);
       const records = await cf(`/zones/${zoneId}/dns_records?name=${encodeURIComponent(host)}&type=CNAME`);
       if (records.length === 1) found.push({ path: `mesh.tunnels.${key}.dnsRecordIds["${host}"]`, value: records[0]!.id, why: `the CNAME of ${host}` });
-      else missing.push({ what: `DNS record ${host}`, why: records.length === 0 ? "no CNAME with that name (it will be created)" : `${records.length} CNAMEs have that name` });
+      else
+        missing.push({
+          what: `DNS record ${host}`,
+          why: records.length === 0 ? "no CNAME with that name (it will be created)" : `${records.length} CNAMEs have that name`,
+        });
     }
   }
 
-  if (!spec.access.adoptPolicy) found.push({ path: "mesh.access.adoptPolicy", value: true, why: "the tailnet's existing policy is replaced by the generated one, deliberately" });
+  if (!spec.access.adoptPolicy)
+    found.push({ path: "mesh.access.adoptPolicy", value: true, why: "the tailnet's existing policy is replaced by the generated one, deliberately" });
   return { found, missing, differences };
 }
 
@@ -189,12 +229,15 @@ export function adoptedIds(spec: MeshSpec, resources: readonly { readonly type: 
   const h = spec.hetzner;
   if (h !== undefined) {
     if (h.adopt.serverId !== undefined) wanted.push({ path: "mesh.hetzner.adopt.serverId", type: "hcloud:index/server:Server", id: h.adopt.serverId });
-    if (h.adopt.primaryIpId !== undefined) wanted.push({ path: "mesh.hetzner.adopt.primaryIpId", type: "hcloud:index/primaryIp:PrimaryIp", id: h.adopt.primaryIpId });
+    if (h.adopt.primaryIpId !== undefined)
+      wanted.push({ path: "mesh.hetzner.adopt.primaryIpId", type: "hcloud:index/primaryIp:PrimaryIp", id: h.adopt.primaryIpId });
     if (h.adopt.sshKeyId !== undefined) wanted.push({ path: "mesh.hetzner.adopt.sshKeyId", type: "hcloud:index/sshKey:SshKey", id: h.adopt.sshKeyId });
   }
   for (const [key, t] of Object.entries(spec.tunnels).sort(([a], [b]) => a.localeCompare(b))) {
-    if (t.adoptId !== undefined) wanted.push({ path: `mesh.tunnels.${key}.adoptId`, type: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", id: t.adoptId });
-    for (const [host, id] of Object.entries(t.dnsRecordIds)) wanted.push({ path: `mesh.tunnels.${key}.dnsRecordIds["${host}"]`, type: "cloudflare:index/dnsRecord:DnsRecord", id });
+    if (t.adoptId !== undefined)
+      wanted.push({ path: `mesh.tunnels.${key}.adoptId`, type: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", id: t.adoptId });
+    for (const [host, id] of Object.entries(t.dnsRecordIds))
+      wanted.push({ path: `mesh.tunnels.${key}.dnsRecordIds["${host}"]`, type: "cloudflare:index/dnsRecord:DnsRecord", id });
   }
   return wanted.map((w) => ({ ...w, inState: resources.some((r) => r.type === w.type && r.id !== undefined && (r.id === w.id || r.id.endsWith(`/${w.id}`))) }));
 }
@@ -211,7 +254,11 @@ export async function finishAdoption(root: string, stack: string, spec: MeshSpec
   for (const a of ids) say(`${a.path} = ${a.id}: ${a.inState ? "in the state" : "not in the state yet"}`);
   if (!finish) {
     const overdue = !spec.adopted && ids.some((a) => a.inState);
-    say(overdue ? "the estate is adopted but the topology still imports it: run npm run import -- --finish and commit the stack file before any other up" : "nothing to record");
+    say(
+      overdue
+        ? "the estate is adopted but the topology still imports it: run npm run import -- --finish and commit the stack file before any other up"
+        : "nothing to record",
+    );
     return overdue ? 1 : 0;
   }
   if (spec.adopted) {

@@ -76,7 +76,12 @@ export function parseCommandLine<const S extends Readonly<Record<string, OptionS
   positionals: { readonly max: number; readonly name?: string } = { max: 0 },
 ): CommandLine<S> {
   const spec = Object.fromEntries(
-    Object.entries(options).map(([name, o]) => [name, o.type === "string" ? { type: "string" as const, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) } : { type: "boolean" as const, ...(o.short ? { short: o.short } : {}), default: false }]),
+    Object.entries(options).map(([name, o]) => [
+      name,
+      o.type === "string"
+        ? { type: "string" as const, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) }
+        : { type: "boolean" as const, ...(o.short ? { short: o.short } : {}), default: false },
+    ]),
   );
   const valueName = (name: string) => {
     const o = options[name];
@@ -96,13 +101,19 @@ export function parseCommandLine<const S extends Readonly<Record<string, OptionS
     const o = Object.hasOwn(options, t.name) ? options[t.name] : undefined;
     if (o === undefined) {
       const near = known.filter((k) => distance(k, t.name) <= 2).sort((a, b) => distance(a, t.name) - distance(b, t.name))[0];
-      throw new UsageError(`unknown option ${raw}`, near !== undefined ? `did you mean --${near}?` : `the options are ${known.map((k) => `--${k}`).join(", ")}`);
+      throw new UsageError(
+        `unknown option ${raw}`,
+        near !== undefined ? `did you mean --${near}?` : `the options are ${known.map((k) => `--${k}`).join(", ")}`,
+      );
     }
     if (o.type === "boolean" && t.value !== undefined) throw new UsageError(`${raw} takes no value`, `write ${raw} alone`);
     if (o.type === "string" && t.value === undefined) throw new UsageError(`${raw} needs a value`, `write ${raw} ${valueName(t.name)}`);
     // A value that looks like an option is most likely a missing value followed by the next option.
     if (o.type === "string" && t.value !== undefined && !t.inlineValue && t.value.startsWith("-")) {
-      throw new UsageError(`${raw} needs a value, not the option ${quote(t.value)}`, `write ${raw} ${valueName(t.name)} (or ${raw}=${plain(t.value)} for a value that starts with '-')`);
+      throw new UsageError(
+        `${raw} needs a value, not the option ${quote(t.value)}`,
+        `write ${raw} ${valueName(t.name)} (or ${raw}=${plain(t.value)} for a value that starts with '-')`,
+      );
     }
   }
   if (extra.length > positionals.max) {
@@ -110,7 +121,9 @@ export function parseCommandLine<const S extends Readonly<Record<string, OptionS
     const asStack = Object.hasOwn(options, "stack") && stray.length === 1 && isStackName(stray[0]!) ? ` (for a stack, write --stack ${stray[0]})` : "";
     throw new UsageError(
       `unexpected argument${stray.length > 1 ? "s" : ""} ${stray.map(quote).join(" ")}`,
-      positionals.max === 0 ? `this command takes options only${asStack}` : `give ${positionals.max === 1 ? "one" : `at most ${positionals.max}`} ${positionals.name ?? "argument"}${positionals.max > 1 ? "s" : ""}`,
+      positionals.max === 0
+        ? `this command takes options only${asStack}`
+        : `give ${positionals.max === 1 ? "one" : `at most ${positionals.max}`} ${positionals.name ?? "argument"}${positionals.max > 1 ? "s" : ""}`,
     );
   }
   let parsed: ReturnType<typeof parseArgs<{ options: typeof spec; strict: true; allowPositionals: true }>>;
@@ -138,7 +151,8 @@ export function positiveInteger(option: string, value: string, example: string):
 
 /** A path given on the command line: not empty (that would be the current folder) and without NUL. */
 export function pathOption(option: string, value: string, placeholder: string): string {
-  if (value === "" || value.includes("\0")) throw new UsageError(`--${option} needs a ${value === "" ? "non-empty path" : "path without NUL characters"}`, `write --${option} ${placeholder}`);
+  if (value === "" || value.includes("\0"))
+    throw new UsageError(`--${option} needs a ${value === "" ? "non-empty path" : "path without NUL characters"}`, `write --${option} ${placeholder}`);
   return value;
 }
 
@@ -189,7 +203,10 @@ export function describeFailure(command: string, err: unknown, exits: Exits): { 
     const trace = (e: unknown) => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
     // A ProgramBug that wraps the failure: the failure's trace is the one that helps.
     const what = err instanceof ProgramBug && err.cause !== undefined ? `${err.message}\ncaused by: ${trace(err.cause)}` : trace(err);
-    return { code: exits.bug, text: `${command}: ${what}\n${command}: this is a bug in optimal-mesh, not in what you typed; please report it with the trace above\n` };
+    return {
+      code: exits.bug,
+      text: `${command}: ${what}\n${command}: this is a bug in optimal-mesh, not in what you typed; please report it with the trace above\n`,
+    };
   }
   const e = err as Error;
   const message = e instanceof TypeError && e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message;

@@ -29,7 +29,13 @@ const DEPLOY = /-node-(.+)-deploy$/;
 /** How to reach a node, from a remote command's `connection` input (the private key only when it is there). */
 function connectionOf(input: unknown): Connection {
   const c = input as { host: string; port?: number; user?: string; hostKey?: string; privateKey?: string };
-  return { host: c.host, port: c.port ?? 22, user: c.user ?? "root", ...(c.hostKey ? { hostKey: c.hostKey } : {}), ...(c.privateKey ? { privateKey: c.privateKey } : {}) };
+  return {
+    host: c.host,
+    port: c.port ?? 22,
+    user: c.user ?? "root",
+    ...(c.hostKey ? { hostKey: c.hostKey } : {}),
+    ...(c.privateKey ? { privateKey: c.privateKey } : {}),
+  };
 }
 
 export class NeedsPulumiCli extends Error {
@@ -49,7 +55,8 @@ export async function selectStack(root: string, stack: string): Promise<import("
 /** Each node's last applied deploy, from `pulumi stack export --show-secrets`. */
 export function deploysFromState(root: string, stack: string): NodeTarget[] {
   const r = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error !== undefined || r.status !== 0) throw new NeedsPulumiCli(`reading the stack's state needs the Pulumi CLI, logged in (${r.error?.message ?? r.stderr.trim()})`);
+  if (r.error !== undefined || r.status !== 0)
+    throw new NeedsPulumiCli(`reading the stack's state needs the Pulumi CLI, logged in (${r.error?.message ?? r.stderr.trim()})`);
   const doc = JSON.parse(r.stdout) as { deployment: { resources?: { urn: string; type: string; inputs?: Record<string, unknown> }[] } };
   return (doc.deployment.resources ?? [])
     .filter((res) => res.type === "command:remote:Command" && DEPLOY.test(res.urn))

@@ -45,7 +45,8 @@ export function compareBundle(entries: readonly BundleEntry[], observed: string,
   for (const e of entries) {
     const got = seen.get(e.path);
     if (got === undefined || got.digest === "MISSING") drift.push({ path: e.path, what: "missing" });
-    else if (got.digest !== createHash("sha256").update(e.content.replaceAll(TAILNET_IPV4_TOKEN, tailnetIpv4)).digest("hex")) drift.push({ path: e.path, what: "content" });
+    else if (got.digest !== createHash("sha256").update(e.content.replaceAll(TAILNET_IPV4_TOKEN, tailnetIpv4)).digest("hex"))
+      drift.push({ path: e.path, what: "content" });
     else if (got.mode !== e.mode.replace(/^0/, "")) drift.push({ path: e.path, what: "mode" });
   }
   return drift;
@@ -83,8 +84,12 @@ export function nodeDrift(deploys: readonly NodeDeploy[], exec: NodeExec, progre
     const skipped = [...(d.skip ?? [])];
     const addr = exec(d.node, "tailscale ip -4 2>/dev/null | head -n 1 || true");
     const observed = exec(d.node, observeCommand(entries.map((e) => e.path)));
-    if (observed.code !== 0 || addr.code !== 0) return { node: d.node, files: entries.length, drift: [], units: [], skipped, error: (observed.stderr || addr.stderr).trim() || "unreachable" };
-    const states = exec(d.node, `for u in ${units.join(" ")}; do printf '%s %s %s\\n' "$u" "$(systemctl is-active "$u.service" || true)" "$(systemctl is-enabled "$u.service" || true)"; done`);
+    if (observed.code !== 0 || addr.code !== 0)
+      return { node: d.node, files: entries.length, drift: [], units: [], skipped, error: (observed.stderr || addr.stderr).trim() || "unreachable" };
+    const states = exec(
+      d.node,
+      `for u in ${units.join(" ")}; do printf '%s %s %s\\n' "$u" "$(systemctl is-active "$u.service" || true)" "$(systemctl is-enabled "$u.service" || true)"; done`,
+    );
     const badUnits = states.stdout
       .split("\n")
       .filter(Boolean)
@@ -100,7 +105,9 @@ const WHAT: Record<Drift["what"], string> = { missing: "missing", content: "cont
 /** The report as text (markdown-friendly), and whether anything drifted or could not be checked. */
 export function renderNodeDrift(reports: readonly NodeReport[]): { text: string; clean: boolean } {
   const findings = reports.reduce((n, r) => n + r.drift.length + r.units.length + (r.error ? 1 : 0), 0);
-  const lines = [`node drift: ${findings} finding${findings === 1 ? "" : "s"} on ${reports.filter((r) => r.drift.length + r.units.length > 0 || r.error).length} of ${reports.length} nodes`];
+  const lines = [
+    `node drift: ${findings} finding${findings === 1 ? "" : "s"} on ${reports.filter((r) => r.drift.length + r.units.length > 0 || r.error).length} of ${reports.length} nodes`,
+  ];
   for (const r of reports) {
     if (r.error) lines.push(`- ${r.node}: not checked: ${r.error}`);
     else if (r.drift.length + r.units.length === 0) lines.push(`- ${r.node}: no drift (${r.files} files)`);

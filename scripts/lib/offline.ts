@@ -74,7 +74,15 @@ const OFFLINE_INVOKES: Readonly<Record<string, (inputs: Record<string, unknown>,
   // The tailnet as if every node of the stack were on it under its own name.
   "tailscale:index/getDevices:getDevices": (_inputs, config) => ({
     id: "offline-tailnet",
-    devices: meshNodeNames(config).map((node) => ({ id: `offline-device-${node}`, nodeId: `offline-node-${node}`, hostname: node, name: `${node}.offline.ts.net`, addresses: [], tags: [], authorized: true })),
+    devices: meshNodeNames(config).map((node) => ({
+      id: `offline-device-${node}`,
+      nodeId: `offline-node-${node}`,
+      hostname: node,
+      name: `${node}.offline.ts.net`,
+      addresses: [],
+      tags: [],
+      authorized: true,
+    })),
   }),
 };
 
@@ -319,6 +327,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
     Error.prepareStackTrace = (err: Error) => (err.message ? `${err.name}: ${err.message}` : err.name);
   }
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program may run only once the mocks are set
     exported = require(options.program ?? PROGRAM) as Record<string, unknown>;
   } catch (err) {
     error = err;
@@ -339,7 +348,9 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   const { recordedArtifacts, recordedChecks, recordedNotices } = await import("../../components/artifacts");
   const artifacts: Artifact[] = [];
   for (const [relPath, text] of [...recordedArtifacts()].sort(([a], [b]) => a.localeCompare(b))) {
-    artifacts.push(typeof text === "string" ? { path: relPath, text, secret: false } : { path: relPath, text: await resolve(text), secret: await pulumi.isSecret(text) });
+    artifacts.push(
+      typeof text === "string" ? { path: relPath, text, secret: false } : { path: relPath, text: await resolve(text), secret: await pulumi.isSecret(text) },
+    );
   }
 
   await settings.disconnect();
@@ -360,6 +371,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
 export function engineUrn(registrations: readonly Registration[], r: Registration, stack: string, project: string): string {
   const byUrn = new Map(registrations.map((x) => [x.urn, x]));
   const types: string[] = [r.type];
-  for (let p = r.parent === null ? undefined : byUrn.get(r.parent); p !== undefined; p = p.parent === null ? undefined : byUrn.get(p.parent)) types.unshift(p.type);
+  for (let p = r.parent === null ? undefined : byUrn.get(r.parent); p !== undefined; p = p.parent === null ? undefined : byUrn.get(p.parent))
+    types.unshift(p.type);
   return `urn:pulumi:${stack}::${project}::${types.join("$")}::${r.name}`;
 }

@@ -38,16 +38,27 @@ export function automationOps(s: Stack, output: (text: string) => void): Rebuild
       await s.importStack({ ...current, deployment });
     },
     up: async ({ replace, target }) => {
-      await s.up({ ...(replace && replace.length > 0 ? { replace: [...replace] } : {}), ...(target && target.length > 0 ? { target: [...target] } : {}), onOutput: output });
+      await s.up({
+        ...(replace && replace.length > 0 ? { replace: [...replace] } : {}),
+        ...(target && target.length > 0 ? { target: [...target] } : {}),
+        onOutput: output,
+      });
     },
     removeDevice: async (node) => {
       const api = await tailscaleApi(s);
-      const list = await fetch(`${api.base}/api/v2/tailnet/${encodeURIComponent(api.tailnet)}/devices`, { headers: { authorization: api.auth }, signal: AbortSignal.timeout(15_000) });
+      const list = await fetch(`${api.base}/api/v2/tailnet/${encodeURIComponent(api.tailnet)}/devices`, {
+        headers: { authorization: api.auth },
+        signal: AbortSignal.timeout(15_000),
+      });
       if (!list.ok) throw new Error(`listing the tailnet's devices: HTTP ${list.status}`);
       const devices = ((await list.json()) as { devices?: TailscaleDevice[] }).devices ?? [];
       const mine = devices.filter((d) => isNodes(d, node));
       for (const d of mine) {
-        const r = await fetch(`${api.base}/api/v2/device/${encodeURIComponent(d.id)}`, { method: "DELETE", headers: { authorization: api.auth }, signal: AbortSignal.timeout(15_000) });
+        const r = await fetch(`${api.base}/api/v2/device/${encodeURIComponent(d.id)}`, {
+          method: "DELETE",
+          headers: { authorization: api.auth },
+          signal: AbortSignal.timeout(15_000),
+        });
         if (!r.ok && r.status !== 404) throw new Error(`removing device ${d.id} (${d.name ?? node}): HTTP ${r.status}`);
       }
       return mine.length > 0;

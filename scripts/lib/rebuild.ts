@@ -30,7 +30,10 @@ export function rebuildPlan(spec: MeshSpec, stack: string, node: string): Rebuil
   const own = (step: string) => `${stack}-node-${node}-${step}`;
   const commands = [own("heartbeat"), own("deploy"), own("install"), ...(n.tailnet.state === "bootstrap" ? [own("bootstrap")] : [])];
   const trust = Object.entries(spec.sshTrust)
-    .flatMap(([key, t]) => [...(t.from === node ? [`${stack}-trust-${key}-client`, `${stack}-trust-${key}-keygen`] : []), ...(t.to === node ? [`${stack}-trust-${key}-authorize`] : [])])
+    .flatMap(([key, t]) => [
+      ...(t.from === node ? [`${stack}-trust-${key}-client`, `${stack}-trust-${key}-keygen`] : []),
+      ...(t.to === node ? [`${stack}-trust-${key}-authorize`] : []),
+    ])
     .sort();
   const key = `${stack}-tailnet-${node}-authkey`;
   if (spec.hetzner?.node === node) {
@@ -43,7 +46,9 @@ export function rebuildPlan(spec: MeshSpec, stack: string, node: string): Rebuil
       replace: [key, `${stack}-cockpit-server`],
       pinHostKey: true,
       phases: [
-        ...(spec.hetzner.adopt.serverId !== undefined ? ["remove the adopted server's id from the stack config (it is being replaced; Pulumi refuses to replace an imported resource)"] : []),
+        ...(spec.hetzner.adopt.serverId !== undefined
+          ? ["remove the adopted server's id from the stack config (it is being replaced; Pulumi refuses to replace an imported resource)"]
+          : []),
         `remove the lost machine's device ${node} from the tailnet, so the new server joins under the same name`,
         "forget the commands that ran on the lost server and its device settings (their delete would need the lost machine)",
         "create a fresh single-use auth key and a new server from the pinned image, keeping the primary IP, firewall, tunnel and DNS",
@@ -63,7 +68,9 @@ export function rebuildPlan(spec: MeshSpec, stack: string, node: string): Rebuil
     phases: [
       "the reinstalled machine's new SSH host key is pinned in the stack config by hand, from the machine itself (runbook)",
       "forget the commands that ran on the old installation (their delete would need it)",
-      n.tailnet.state === "bootstrap" ? `join the tailnet from ${n.tailnet.firstAddress} with a fresh single-use key` : "the machine is expected back on the tailnet under its name (set tailnet.state: bootstrap to rejoin it)",
+      n.tailnet.state === "bootstrap"
+        ? `join the tailnet from ${n.tailnet.firstAddress} with a fresh single-use key`
+        : "the machine is expected back on the tailnet under its name (set tailnet.state: bootstrap to rejoin it)",
       "up: install Bun and OptimalOS, deploy the units and env files, run the heartbeat",
       ...(trust.length > 0 ? ["the SSH trust this node takes part in is set up again (a new key where it holds one)"] : []),
     ],
@@ -98,7 +105,10 @@ export function forgetResources(deployment: Deployment, urns: readonly string[])
     const refs = [r.parent, r.deletedWith, ...(r.dependencies ?? []), ...Object.values(r.propertyDependencies ?? {}).flat()];
     if (refs.some((u) => u !== undefined && drop.has(u))) drop.add(r.urn);
   }
-  return { deployment: { ...deployment, resources: resources.filter((r) => !drop.has(r.urn)) }, dropped: resources.filter((r) => drop.has(r.urn)).map((r) => r.urn) };
+  return {
+    deployment: { ...deployment, resources: resources.filter((r) => !drop.has(r.urn)) },
+    dropped: resources.filter((r) => drop.has(r.urn)).map((r) => r.urn),
+  };
 }
 
 /** What a rebuild does to the world, one operation each; dr-rebuild wires them to the Automation API, the Tailscale API and ssh-keyscan. */

@@ -87,7 +87,9 @@ export function renderPlan(config: StackConfig, evaluation: Evaluation): string 
       for (const entry of value) {
         if (entry === null || typeof entry !== "object" || Array.isArray(entry)) continue;
         const caps = Array.isArray(entry.capabilities) && entry.capabilities.length > 0 ? entry.capabilities.join(",") : "-";
-        lines.push(`    ${String(entry.name).padEnd(18)}${String(entry.role).padEnd(8)}${String(entry.mode).padEnd(8)}caps=${caps.padEnd(10)}${String(entry.baseUrl)}${entry.fallbackBaseUrl ? ` (fallback ${String(entry.fallbackBaseUrl)})` : ""}`);
+        lines.push(
+          `    ${String(entry.name).padEnd(18)}${String(entry.role).padEnd(8)}${String(entry.mode).padEnd(8)}caps=${caps.padEnd(10)}${String(entry.baseUrl)}${entry.fallbackBaseUrl ? ` (fallback ${String(entry.fallbackBaseUrl)})` : ""}`,
+        );
       }
     } else {
       lines.push(`  ${key}: ${summarize(value)}`);

@@ -45,11 +45,14 @@ function readYaml(file: string): unknown {
   let bytes: Buffer;
   try {
     const size = fs.statSync(file).size;
-    if (size > MAX_STACK_FILE_BYTES) throw new StackFileError(`${file} is ${size} bytes; a stack file may hold at most ${MAX_STACK_FILE_BYTES} (is it the right file?)`);
+    if (size > MAX_STACK_FILE_BYTES)
+      throw new StackFileError(`${file} is ${size} bytes; a stack file may hold at most ${MAX_STACK_FILE_BYTES} (is it the right file?)`);
     bytes = fs.readFileSync(file);
   } catch (err) {
     if (err instanceof StackFileError) throw err;
-    throw new StackFileError(`${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); create it, or pass --stack with an existing stack`);
+    throw new StackFileError(
+      `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); create it, or pass --stack with an existing stack`,
+    );
   }
   let text: string;
   try {
@@ -70,7 +73,10 @@ function readYaml(file: string): unknown {
   }
   const budget = { left: MAX_STACK_VALUES };
   expandedSize(doc, budget);
-  if (budget.left < 0) throw new StackFileError(`${file} expands to more than ${MAX_STACK_VALUES} values (YAML aliases that multiply?); write the values out, without nested aliases`);
+  if (budget.left < 0)
+    throw new StackFileError(
+      `${file} expands to more than ${MAX_STACK_VALUES} values (YAML aliases that multiply?); write the values out, without nested aliases`,
+    );
   return doc;
 }
 
@@ -93,7 +99,8 @@ export function cliYamlDivergence(text: string): { line: number; message: string
       if (c === '"' || c === "'") {
         // A quoted scalar: skip to its closing quote ('' is an escaped quote in single quotes).
         let j = i + 1;
-        while (j < line.length && !(line[j] === c && !(c === '"' && line[j - 1] === "\\") && !(c === "'" && line[j + 1] === "'"))) j += c === "'" && line[j] === "'" ? 2 : 1;
+        while (j < line.length && !(line[j] === c && !(c === '"' && line[j - 1] === "\\") && !(c === "'" && line[j + 1] === "'")))
+          j += c === "'" && line[j] === "'" ? 2 : 1;
         i = j;
         tokenStart = false;
         continue;
@@ -109,7 +116,10 @@ export function cliYamlDivergence(text: string): { line: number; message: string
       else if (c === ":") {
         const indicator = line[i + 1] === undefined || /[\s,\]}]/.test(line[i + 1]!);
         if (tokenStart && !indicator) {
-          return { line: n + 1, message: `the value starting at column ${i + 1} begins with ':' inside [ ] or { }; the Pulumi CLI cannot read that (its YAML parser takes ':' there for a key indicator), so quote it, e.g. "${line.slice(i).split(/[,\]}\s]/)[0]}"` };
+          return {
+            line: n + 1,
+            message: `the value starting at column ${i + 1} begins with ':' inside [ ] or { }; the Pulumi CLI cannot read that (its YAML parser takes ':' there for a key indicator), so quote it, e.g. "${line.slice(i).split(/[,\]}\s]/)[0]}"`,
+          };
         }
         // After a key's ':' a value starts; a ':' inside a word (a:b) is part of it.
         tokenStart = indicator;
@@ -172,7 +182,9 @@ export function readStackConfig(root: string, stack: string, configFile?: string
 /** Offline tools cannot decrypt: an encrypted topology is refused with the fix (it holds no secrets, and reviewers must read it). */
 export function assertMeshReadable(config: StackConfig, file: string): void {
   if (config.encrypted.includes(MESH_KEY)) {
-    throw new StackFileError(`${file}: ${MESH_KEY} is encrypted (secure:), so it can be neither read here nor reviewed; write the topology in plain text, as the file's other settings are: it holds no secrets`);
+    throw new StackFileError(
+      `${file}: ${MESH_KEY} is encrypted (secure:), so it can be neither read here nor reviewed; write the topology in plain text, as the file's other settings are: it holds no secrets`,
+    );
   }
 }
 

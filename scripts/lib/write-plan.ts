@@ -99,7 +99,8 @@ function shown(outDir: string, rel = ""): string {
 export function checkOutDir(outDir: string): Listing {
   const st = fs.statSync(outDir, { throwIfNoEntry: false });
   if (st === undefined) {
-    if (lstatOrUndefined(outDir) !== undefined) throw new OutDirError(`${shown(outDir)} is a symlink to nothing; remove it, or choose an empty or new folder with --out DIR`);
+    if (lstatOrUndefined(outDir) !== undefined)
+      throw new OutDirError(`${shown(outDir)} is a symlink to nothing; remove it, or choose an empty or new folder with --out DIR`);
     return new Map();
   }
   if (!st.isDirectory()) throw new OutDirError(`${shown(outDir)} is not a folder; choose a new or empty folder for the plan with --out DIR`);
@@ -109,7 +110,10 @@ export function checkOutDir(outDir: string): Listing {
     if (fs.readdirSync(outDir).every((f) => f === PLAN_FILES_NEXT)) return new Map();
     throw new OutDirError(`${shown(outDir)}/ has files no plan wrote (it has no ${PLAN_FILES}); choose an empty or new folder with --out DIR`);
   }
-  if (!list.isFile()) throw new OutDirError(`${shown(outDir, PLAN_FILES)} is not a plain file, so ${shown(outDir)}/ is not a folder a plan wrote; choose an empty or new folder with --out DIR`);
+  if (!list.isFile())
+    throw new OutDirError(
+      `${shown(outDir, PLAN_FILES)} is not a plain file, so ${shown(outDir)}/ is not a folder a plan wrote; choose an empty or new folder with --out DIR`,
+    );
   return parsePlanFiles(fs.readFileSync(path.join(outDir, PLAN_FILES), "utf8"));
 }
 
@@ -126,7 +130,10 @@ function folderChecker(outDir: string): (rel: string) => FolderState {
     let state: FolderState = up;
     if (up === "present") {
       const st = lstatOrUndefined(path.join(outDir, dir));
-      if (st?.isSymbolicLink()) throw new OutDirError(`${shown(outDir, dir)} is a symlink; a plan does not write or delete through one: remove it, or choose an empty or new folder with --out DIR`);
+      if (st?.isSymbolicLink())
+        throw new OutDirError(
+          `${shown(outDir, dir)} is a symlink; a plan does not write or delete through one: remove it, or choose an empty or new folder with --out DIR`,
+        );
       state = st === undefined ? "missing" : st.isDirectory() ? "present" : "blocked";
     }
     seen.set(dir, state);
@@ -172,7 +179,8 @@ function planFiles(text: string, evaluation: Evaluation): Map<string, string> {
   }
   for (const rel of files.keys()) {
     // Artifact paths come from config values (node names, tunnel keys): a bad one is the program's bug, not a write outside.
-    if (!isInsidePath(rel) || rel === PLAN_FILES || rel === PLAN_FILES_NEXT) throw new ProgramBug(`the plan has a file path that is not inside its folder: ${JSON.stringify(rel)}`);
+    if (!isInsidePath(rel) || rel === PLAN_FILES || rel === PLAN_FILES_NEXT)
+      throw new ProgramBug(`the plan has a file path that is not inside its folder: ${JSON.stringify(rel)}`);
   }
   return files;
 }
@@ -197,13 +205,20 @@ export function writePlanFiles(outDir: string, text: string, evaluation: Evaluat
   const toWrite: string[] = [];
   for (const [rel, body] of files) {
     const state = folder(rel);
-    if (state === "blocked") throw new OutDirError(`a file is in the way of the folder of ${shown(outDir, rel)}; move it away, or choose an empty or new folder with --out DIR`);
+    if (state === "blocked")
+      throw new OutDirError(`a file is in the way of the folder of ${shown(outDir, rel)}; move it away, or choose an empty or new folder with --out DIR`);
     const found = state === "missing" ? ({ missing: true } as const) : readNoFollow(path.join(outDir, rel));
-    if ("notFile" in found) throw new OutDirError(`${shown(outDir, rel)} is ${found.notFile} where the plan writes a file; remove it, or choose an empty or new folder with --out DIR`);
+    if ("notFile" in found)
+      throw new OutDirError(
+        `${shown(outDir, rel)} is ${found.notFile} where the plan writes a file; remove it, or choose an empty or new folder with --out DIR`,
+      );
     if ("missing" in found) toWrite.push(rel);
     else if (!found.content.equals(Buffer.from(body))) {
       // Someone else's file where the plan would write another: not the plan's to overwrite.
-      if (!previous.has(rel)) throw new OutDirError(`${shown(outDir, rel)} was not written by a plan (it is not in ${PLAN_FILES}) and differs from the plan's; move it away, or choose an empty or new folder with --out DIR`);
+      if (!previous.has(rel))
+        throw new OutDirError(
+          `${shown(outDir, rel)} was not written by a plan (it is not in ${PLAN_FILES}) and differs from the plan's; move it away, or choose an empty or new folder with --out DIR`,
+        );
       toWrite.push(rel);
     }
   }
@@ -240,7 +255,8 @@ export function writePlanFiles(outDir: string, text: string, evaluation: Evaluat
   for (const rel of toDelete) fs.unlinkSync(path.join(outDir, rel));
   // Folders that held only stale files go too, deepest first (each was checked to be a real folder).
   for (const dir of [...new Set([...toDelete, ...gone].map((f) => path.dirname(path.join(outDir, f))))].sort((a, b) => b.length - a.length)) {
-    for (let d = dir; d !== outDir && d.startsWith(outDir + path.sep) && fs.existsSync(d) && fs.readdirSync(d).length === 0; d = path.dirname(d)) fs.rmdirSync(d);
+    for (let d = dir; d !== outDir && d.startsWith(outDir + path.sep) && fs.existsSync(d) && fs.readdirSync(d).length === 0; d = path.dirname(d))
+      fs.rmdirSync(d);
   }
   const made = new Set<string>();
   for (const rel of toWrite) {

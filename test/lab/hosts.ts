@@ -36,7 +36,8 @@ function run(cmd: string, args: readonly string[], opts: { input?: string; allow
 export function labUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "the lab needs root (network namespaces, mounts, systemd-nspawn)";
   for (const tool of ["systemd-nspawn", "debootstrap", "ip", "ssh", "ssh-keygen", "mount"]) {
-    if (run("sh", ["-c", `command -v ${tool}`], { allowFail: true }).code !== 0) return `${tool} is missing (apt-get install systemd-container debootstrap iproute2 openssh-client)`;
+    if (run("sh", ["-c", `command -v ${tool}`], { allowFail: true }).code !== 0)
+      return `${tool} is missing (apt-get install systemd-container debootstrap iproute2 openssh-client)`;
   }
   if (!fs.existsSync(BUN)) return "the Bun binary (npm optional dependency @oven/bun-linux-x64) is not installed";
   return undefined;
@@ -55,7 +56,10 @@ function debianMirror(): string {
 /** Builds the base root once per package list and Bun version; later runs reuse it. */
 export function ensureBase(): string {
   const bunVersion = run(BUN, ["--version"]).stdout.trim();
-  const key = createHash("sha256").update(JSON.stringify({ PACKAGES, bunVersion, v: 1 })).digest("hex").slice(0, 12);
+  const key = createHash("sha256")
+    .update(JSON.stringify({ PACKAGES, bunVersion, v: 1 }))
+    .digest("hex")
+    .slice(0, 12);
   const base = path.join(LAB_DIR, `base-${key}`);
   if (fs.existsSync(path.join(base, ".complete"))) {
     log(`base root: cached (${path.relative(ROOT, base)})`);
@@ -103,7 +107,10 @@ export class Lab {
   private readonly packageTgz = path.join(RUN_DIR, "optimalos-0.0.0-lab.tgz");
   private bridgeUp = false;
 
-  constructor(private readonly base: string, private readonly specs: readonly HostSpec[]) {}
+  constructor(
+    private readonly base: string,
+    private readonly specs: readonly HostSpec[],
+  ) {}
 
   /** The lab's names: node -> address, for /etc/hosts (the MagicDNS stand-in). */
   private addressOf(node: string): string {
@@ -175,15 +182,36 @@ export class Lab {
       fs.chmodSync(path.join(merged, bin), 0o755);
     }
     for (const unit of ["tailscaled", "docker"]) {
-      put(`etc/systemd/system/${unit}.service`, `[Unit]\nDescription=Lab stand-in for ${unit} (test tooling)\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\n`);
+      put(
+        `etc/systemd/system/${unit}.service`,
+        `[Unit]\nDescription=Lab stand-in for ${unit} (test tooling)\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\n`,
+      );
     }
     fs.writeFileSync(path.join(RUN_DIR, `${node}.known_hosts`), `127.0.0.1 ${host.hostKey}\n`);
 
     const logFile = fs.openSync(path.join(dir, "console.log"), "a");
-    host.nspawn = spawn("systemd-nspawn", ["-D", merged, "--boot", "--register=no", "--keep-unit", `--network-namespace-path=/run/netns/${netns}`, "-M", node], { stdio: ["ignore", logFile, logFile] });
-    host.registry = spawn("ip", ["netns", "exec", netns, path.join(ROOT, "node_modules/.bin/tsx"), path.join(__dirname, "registry.ts"), this.packageTgz, "optimalos", "0.0.0-lab", String(REGISTRY_PORT)], {
-      stdio: ["ignore", fs.openSync(path.join(dir, "registry.log"), "a"), fs.openSync(path.join(dir, "registry.log"), "a")],
-    });
+    host.nspawn = spawn(
+      "systemd-nspawn",
+      ["-D", merged, "--boot", "--register=no", "--keep-unit", `--network-namespace-path=/run/netns/${netns}`, "-M", node],
+      { stdio: ["ignore", logFile, logFile] },
+    );
+    host.registry = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        netns,
+        path.join(ROOT, "node_modules/.bin/tsx"),
+        path.join(__dirname, "registry.ts"),
+        this.packageTgz,
+        "optimalos",
+        "0.0.0-lab",
+        String(REGISTRY_PORT),
+      ],
+      {
+        stdio: ["ignore", fs.openSync(path.join(dir, "registry.log"), "a"), fs.openSync(path.join(dir, "registry.log"), "a")],
+      },
+    );
     for (let i = 0; ; i++) {
       if (this.ssh(node, "root", "systemctl is-system-running --wait >/dev/null 2>&1 || systemctl is-system-running", { allowFail: true }).code === 0) break;
       if (i >= 60) throw new Error(`${node} did not boot; see ${path.join(dir, "console.log")}`);
@@ -210,8 +238,24 @@ export class Lab {
     const host = this.hosts.get(node);
     if (host === undefined) throw new Error(`no lab host ${node}`);
     const args = [
-      "netns", "exec", host.netns, "ssh", "-i", this.operatorKey, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-      "-o", `UserKnownHostsFile=${path.join(RUN_DIR, `${node}.known_hosts`)}`, "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", `${user}@127.0.0.1`, command,
+      "netns",
+      "exec",
+      host.netns,
+      "ssh",
+      "-i",
+      this.operatorKey,
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${path.join(RUN_DIR, `${node}.known_hosts`)}`,
+      "-o",
+      "ConnectTimeout=5",
+      "-o",
+      "LogLevel=ERROR",
+      `${user}@127.0.0.1`,
+      command,
     ];
     return run("ip", args, { input: opts.stdin ?? "", allowFail: opts.allowFail ?? false });
   }
@@ -242,7 +286,9 @@ async function stopHost(host: Host): Promise<void> {
 /** Removes what an interrupted earlier run may have left: lab namespaces, overlay mounts, containers. */
 export function sweepLeftovers(): string[] {
   const left: string[] = [];
-  for (const line of run("pgrep", ["-f", `systemd-nspawn -D ${RUN_DIR}`], { allowFail: true }).stdout.split("\n").filter(Boolean)) {
+  for (const line of run("pgrep", ["-f", `systemd-nspawn -D ${RUN_DIR}`], { allowFail: true })
+    .stdout.split("\n")
+    .filter(Boolean)) {
     left.push(`nspawn ${line}`);
     run("kill", ["-KILL", line], { allowFail: true });
   }

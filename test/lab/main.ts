@@ -27,7 +27,9 @@ const PLAN_FILE = path.join(ROOT, ".lab", "run", "plan.json");
 function makePlan(hostKeys: Record<string, string>, extra: readonly string[] = []): PlannedCommand[] {
   const keys = path.join(ROOT, ".lab", "run", "host-keys.json");
   fs.writeFileSync(keys, JSON.stringify(hostKeys));
-  const r = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(__dirname, "plan.ts"), "--host-keys", keys, "--out", PLAN_FILE, ...extra], { encoding: "utf8" });
+  const r = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(__dirname, "plan.ts"), "--host-keys", keys, "--out", PLAN_FILE, ...extra], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`planning failed: ${r.stderr}`);
   return JSON.parse(fs.readFileSync(PLAN_FILE, "utf8")) as PlannedCommand[];
 }
@@ -127,7 +129,9 @@ function envMismatches(actual: Map<string, Buffer>, declared: Readonly<Record<st
   return Object.entries(declared).flatMap(([k, v]) => {
     const got = actual.get(k);
     if (got === undefined) return [`${k}: missing (declared ${JSON.stringify(v)})`];
-    return got.equals(Buffer.from(v, "utf8")) ? [] : [`${k}: got ${JSON.stringify(got.toString("utf8"))} (bytes ${got.toString("hex")}), declared ${JSON.stringify(v)}`];
+    return got.equals(Buffer.from(v, "utf8"))
+      ? []
+      : [`${k}: got ${JSON.stringify(got.toString("utf8"))} (bytes ${got.toString("hex")}), declared ${JSON.stringify(v)}`];
   });
 }
 
@@ -227,7 +231,10 @@ async function main(): Promise<number> {
       planArgs = ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2"];
       plan = makePlan(lab.hostKeys(), planArgs);
       const ex = runner.converge(plan);
-      assert.deepEqual(ex.map((e) => `${e.name}:${e.op}`), ["prod-node-oracle-deploy:update"]);
+      assert.deepEqual(
+        ex.map((e) => `${e.name}:${e.op}`),
+        ["prod-node-oracle-deploy:update"],
+      );
       assert.notEqual(pidOf("oracle", "docs"), before.docs, "docs restarted");
       assert.equal(pidOf("oracle", "n8n"), before.n8n, "n8n untouched");
       assert.equal(pidOf("pop-os", "optimalos"), before.popos, "other nodes untouched");
@@ -251,7 +258,12 @@ async function main(): Promise<number> {
 
     await scenario("e a broken unit is rolled back and the previous version keeps serving", () => {
       const good = sh("oracle", "systemctl cat n8n.service").stdout;
-      const broken = makePlan(lab.hostKeys(), ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--set", "oracle.n8n.exec=/usr/local/bin/n8n-missing start"]);
+      const broken = makePlan(lab.hostKeys(), [
+        "--set",
+        "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2",
+        "--set",
+        "oracle.n8n.exec=/usr/local/bin/n8n-missing start",
+      ]);
       let failure: CommandFailed | undefined;
       try {
         runner.converge(broken);
@@ -278,7 +290,11 @@ async function main(): Promise<number> {
       const deploys = plan.filter((p) => p.name.endsWith("-deploy")).map((p) => ({ node: p.host, bundle: p.stdin! }));
       const user = (node: string) => spec.nodes[node]!.ssh.user;
       const reports = nodeDrift(deploys, (node, cmd) => lab.ssh(node, user(node), asRoot(user(node), cmd), { allowFail: true }));
-      const drift = reports.flatMap((r) => [...r.drift.map((d) => `${r.node}:${d.path}:${d.what}`), ...r.units.map((u) => `${r.node}:unit ${u}`), ...(r.error ? [`${r.node}:${r.error}`] : [])]);
+      const drift = reports.flatMap((r) => [
+        ...r.drift.map((d) => `${r.node}:${d.path}:${d.what}`),
+        ...r.units.map((u) => `${r.node}:unit ${u}`),
+        ...(r.error ? [`${r.node}:${r.error}`] : []),
+      ]);
       assert.deepEqual(drift, ["oracle:/etc/systemd/system/n8n.service:content", "pop-os:unit ollama: active/disabled"]);
       const report = renderNodeDrift(reports);
       assert.equal(report.clean, false);
@@ -292,8 +308,13 @@ async function main(): Promise<number> {
       const to = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
       assert.equal(to.code, 0, to.stderr);
       assert.equal(to.stdout.trim(), "carlos");
-      assert.match(lab.ssh("oracle", "carlos", "cat ~/.ssh/config").stdout, /Host pop-os\n {2}HostName pop-os\n {2}User carlos\n {2}IdentityFile ~\/\.ssh\/id_popos-deploy/);
-      const back = lab.ssh("pop-os", "carlos", "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null oracle true", { allowFail: true });
+      assert.match(
+        lab.ssh("oracle", "carlos", "cat ~/.ssh/config").stdout,
+        /Host pop-os\n {2}HostName pop-os\n {2}User carlos\n {2}IdentityFile ~\/\.ssh\/id_popos-deploy/,
+      );
+      const back = lab.ssh("pop-os", "carlos", "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null oracle true", {
+        allowFail: true,
+      });
       assert.notEqual(back.code, 0, "pop-os must not reach oracle");
       assert.match(back.stderr, /Permission denied/);
       return "oracle -> pop-os ok, pop-os -> oracle denied";
@@ -307,7 +328,11 @@ async function main(): Promise<number> {
       // What ran on the lost machine is forgotten, not deleted over SSH: nothing runs there before the new one is up.
       runner.forget(rebuild.forget);
       const ex = runner.converge(plan);
-      assert.deepEqual(ex.map((e) => `${e.name}:${e.op}`).sort(), ["prod-node-hetzner-cockpit-deploy:create", "prod-node-hetzner-cockpit-heartbeat:create", "prod-node-hetzner-cockpit-install:create"]);
+      assert.deepEqual(ex.map((e) => `${e.name}:${e.op}`).sort(), [
+        "prod-node-hetzner-cockpit-deploy:create",
+        "prod-node-hetzner-cockpit-heartbeat:create",
+        "prod-node-hetzner-cockpit-install:create",
+      ]);
       assert.ok(healthy("hetzner-cockpit"));
       for (const u of units("hetzner-cockpit")) assert.equal(sh("hetzner-cockpit", `systemctl is-active ${u}.service`).stdout.trim(), "active");
       assert.equal(sh("hetzner-cockpit", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "hetzner-cockpit\n", "re-registered once");
@@ -321,8 +346,18 @@ async function main(): Promise<number> {
       const t0 = await reinstall("pop-os");
       runner.forget(rebuild.forget);
       const ex = runner.converge(plan, rebuild.replace);
-      assert.deepEqual(ex.filter((e) => e.op === "create").map((e) => e.name).sort(), [...rebuild.forget].sort());
-      assert.deepEqual(ex.filter((e) => e.op === "delete"), [], "nothing runs a delete against the reinstalled machine");
+      assert.deepEqual(
+        ex
+          .filter((e) => e.op === "create")
+          .map((e) => e.name)
+          .sort(),
+        [...rebuild.forget].sort(),
+      );
+      assert.deepEqual(
+        ex.filter((e) => e.op === "delete"),
+        [],
+        "nothing runs a delete against the reinstalled machine",
+      );
       assert.ok(healthy("pop-os"));
       assert.equal(sh("pop-os", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "pop-os\n");
       const trust = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
@@ -349,12 +384,18 @@ async function main(): Promise<number> {
         publicEdge: false,
       };
       const healthyFindings = await runDoctor(spec, probe);
-      assert.deepEqual(healthyFindings.filter((f) => f.status === "fail").map((f) => `${f.check} (${f.target}): ${f.detail}`), []);
+      assert.deepEqual(
+        healthyFindings.filter((f) => f.status === "fail").map((f) => `${f.check} (${f.target}): ${f.detail}`),
+        [],
+      );
       assert.ok(healthyFindings.filter((f) => f.status === "ok").length >= 14);
       sh("hetzner-cockpit", "systemctl stop cloudflared.service");
       const broken = (await runDoctor(spec, probe)).filter((f) => f.status === "fail");
       sh("hetzner-cockpit", "systemctl start cloudflared.service");
-      assert.deepEqual(broken.map((f) => `${f.check} (${f.target})`), ["cloudflared (cockpit on hetzner-cockpit)"]);
+      assert.deepEqual(
+        broken.map((f) => `${f.check} (${f.target})`),
+        ["cloudflared (cockpit on hetzner-cockpit)"],
+      );
       assert.match(broken[0]!.fix!, /systemctl status cloudflared. on hetzner-cockpit \(not Tailscale\)/);
       return `${healthyFindings.filter((f) => f.status === "ok").length} ok, stopped tunnel diagnosed`;
     });
@@ -389,12 +430,22 @@ async function main(): Promise<number> {
       };
       /** Marker files on a host: its root file system, the other mounts a process can write, and the services' private /tmp. */
       const markersOn = (node: string) => {
-        const r = sh(node, `shopt -s nullglob; find / /tmp /var/tmp /run /dev/shm /home /root /srv /tmp/systemd-private-*/tmp /var/tmp/systemd-private-*/tmp -xdev -name '${PWNED}*' -print 2>/dev/null; true`);
+        const r = sh(
+          node,
+          `shopt -s nullglob; find / /tmp /var/tmp /run /dev/shm /home /root /srv /tmp/systemd-private-*/tmp /var/tmp/systemd-private-*/tmp -xdev -name '${PWNED}*' -print 2>/dev/null; true`,
+        );
         return [...new Set(r.stdout.split("\n").filter(Boolean))].map((f) => `${node}:${f}`);
       };
       /** Marker files on the machine running the lab (where the plan is made and the scripts are sent from). */
       const markersHere = () =>
-        ["/tmp", "/", ROOT, path.join(ROOT, ".lab", "run")].flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.startsWith(PWNED)).map((f) => `lab machine:${path.join(d, f)}`) : []));
+        ["/tmp", "/", ROOT, path.join(ROOT, ".lab", "run")].flatMap((d) =>
+          fs.existsSync(d)
+            ? fs
+                .readdirSync(d)
+                .filter((f) => f.startsWith(PWNED))
+                .map((f) => `lab machine:${path.join(d, f)}`)
+            : [],
+        );
       const markers = () => [...NODES.flatMap(markersOn), ...markersHere()].map((f) => `marker ${f}: a hostile value ran as code`);
 
       const restore = () => {
@@ -417,7 +468,9 @@ async function main(): Promise<number> {
         plan = makePlan(lab.hostKeys(), [...planArgs, "--patch", patchFile]);
         const ex = runner.converge(plan);
         const ran = ex.map((e) => `${e.name}:${e.op}`);
-        for (const node of osNodes) for (const c of ["install", "deploy", "heartbeat"]) assert.ok(ran.includes(`prod-node-${node}-${c}:update`), `${node} ${c} ran again (ran ${summary(ex)})`);
+        for (const node of osNodes)
+          for (const c of ["install", "deploy", "heartbeat"])
+            assert.ok(ran.includes(`prod-node-${node}-${c}:update`), `${node} ${c} ran again (ran ${summary(ex)})`);
         const converged = (Date.now() - t0) / 1000;
         const problems: string[] = [];
 
@@ -434,25 +487,35 @@ async function main(): Promise<number> {
         problems.push(...envMismatches(environOf("oracle", "n8n"), n8n.env).map((m) => `oracle n8n.service environment: ${m}`));
         for (const node of osNodes) {
           const os = hostile.nodes[node]!.optimalos;
-          problems.push(...envMismatches(environOf(node, "optimalos"), { ...os.env, PORT: String(os.port) }).map((m) => `${node} optimalos.service environment: ${m}`));
+          problems.push(
+            ...envMismatches(environOf(node, "optimalos"), { ...os.env, PORT: String(os.port) }).map((m) => `${node} optimalos.service environment: ${m}`),
+          );
         }
 
         // (c) systemd shows the description as declared: no specifier expanded, nothing cut.
         const shown = sh("oracle", "systemctl show -p Description --value n8n.service").stdout.replace(/\n$/, "");
-        if (shown !== n8n.description) problems.push(`oracle n8n.service Description: systemd shows ${JSON.stringify(shown)}, declared ${JSON.stringify(n8n.description)}`);
+        if (shown !== n8n.description)
+          problems.push(`oracle n8n.service Description: systemd shows ${JSON.stringify(shown)}, declared ${JSON.stringify(n8n.description)}`);
 
         // (d) The docs stand-in was started with exactly the declared words, one argument each.
         const argv = bytesOf("oracle", `/var/lib/lab/argv/${mainPid("oracle", "docs")}`);
         const words = argv === undefined ? undefined : argv.toString("utf8").split("\0").slice(0, -1);
-        if (!isDeepStrictEqual(words, docsExec.split(" "))) problems.push(`oracle docs.service argv: ${JSON.stringify(words)}, declared ${JSON.stringify(docsExec.split(" "))}`);
+        if (!isDeepStrictEqual(words, docsExec.split(" ")))
+          problems.push(`oracle docs.service argv: ${JSON.stringify(words)}, declared ${JSON.stringify(docsExec.split(" "))}`);
 
         // (e) optimalos init (install.sh) and the heartbeat (heartbeat.sh) ran with OptimalOS's settings, exactly, and the fixed root PATH.
         for (const node of osNodes) {
           const os = hostile.nodes[node]!.optimalos;
-          for (const [step, script] of [["init", "install.sh (optimalos init)"], ["heartbeat", "heartbeat.sh (optimal infra heartbeat)"]] as const) {
+          for (const [step, script] of [
+            ["init", "install.sh (optimalos init)"],
+            ["heartbeat", "heartbeat.sh (optimal infra heartbeat)"],
+          ] as const) {
             const raw = bytesOf(node, `/var/lib/lab/optimalos/environ.${step}`);
             if (raw === undefined) problems.push(`${node} ${script}: did not run`);
-            else problems.push(...envMismatches(parseEnviron(raw), { ...os.env, PORT: String(os.port), PATH: ROOT_PATH }).map((m) => `${node} ${script} environment: ${m}`));
+            else
+              problems.push(
+                ...envMismatches(parseEnviron(raw), { ...os.env, PORT: String(os.port), PATH: ROOT_PATH }).map((m) => `${node} ${script} environment: ${m}`),
+              );
           }
         }
         assert.deepEqual(problems, [], "hostile values were run, changed or lost");

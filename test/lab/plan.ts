@@ -54,10 +54,18 @@ export function mergePatch(target: Json | undefined, patch: Json): Json {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { "host-keys": { type: "string" }, out: { type: "string" }, "server-id": { type: "string" }, set: { type: "string", multiple: true }, patch: { type: "string", multiple: true } },
+    options: {
+      "host-keys": { type: "string" },
+      out: { type: "string" },
+      "server-id": { type: "string" },
+      set: { type: "string", multiple: true },
+      patch: { type: "string", multiple: true },
+    },
   });
   const config = readStackConfig(ROOT, "prod");
-  let mesh = JSON.parse(config.values["optimal-mesh:mesh"]!) as { nodes: Record<string, { ssh: { hostKey?: string }; services: Record<string, Record<string, unknown>> }> };
+  let mesh = JSON.parse(config.values["optimal-mesh:mesh"]!) as {
+    nodes: Record<string, { ssh: { hostKey?: string }; services: Record<string, Record<string, unknown>> }>;
+  };
   // The one operator step the lab stands in for: pinning each machine's host key.
   const hostKeys = JSON.parse(fs.readFileSync(values["host-keys"]!, "utf8")) as Record<string, string>;
   for (const [node, key] of Object.entries(hostKeys)) mesh.nodes[node]!.ssh.hostKey = key;

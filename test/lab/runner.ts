@@ -14,7 +14,11 @@ export interface Execution {
 }
 
 export class CommandFailed extends Error {
-  constructor(readonly command: string, readonly op: string, readonly output: string) {
+  constructor(
+    readonly command: string,
+    readonly op: string,
+    readonly output: string,
+  ) {
     super(`${command} (${op}) failed:\n${output}`);
     this.name = "CommandFailed";
   }
@@ -47,7 +51,10 @@ export class Runner {
   private readonly state = new Map<string, StateEntry>();
 
   /** `nodeOf` maps a planned connection host to the lab host that plays it; nothing else is changed. */
-  constructor(private readonly lab: Lab, private readonly nodeOf: (host: string) => string) {}
+  constructor(
+    private readonly lab: Lab,
+    private readonly nodeOf: (host: string) => string,
+  ) {}
 
   private exec(c: PlannedCommand, op: Execution["op"], script: string, stdin: string | undefined, log: Execution[]): string {
     const t0 = Date.now();

@@ -16,9 +16,15 @@ Bun.listen({
             client.data.upstream = upstream;
             for (const chunk of client.data.pending) upstream.write(chunk);
           },
-          data(_upstream, chunk) { client.write(chunk); },
-          close() { client.end(); },
-          error() { client.end(); },
+          data(_upstream, chunk) {
+            client.write(chunk);
+          },
+          close() {
+            client.end();
+          },
+          error() {
+            client.end();
+          },
         },
       }).catch(() => client.end());
     },
@@ -26,6 +32,8 @@ Bun.listen({
       if (client.data.upstream) client.data.upstream.write(chunk);
       else client.data.pending.push(chunk);
     },
-    close(client) { client.data.upstream?.end(); },
+    close(client) {
+      client.data.upstream?.end();
+    },
   },
 });

@@ -1,0 +1,16 @@
+// The lint that npm test runs catches what it is there for: an Output pasted into a template
+// literal (Pulumi's own rule), on a fixture the repository's lint skips.
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { test } from "node:test";
+import { ESLint } from "eslint";
+import { ROOT } from "./helpers";
+
+test("Pulumi's lint rule refuses an Output in a template literal", async () => {
+  const eslint = new ESLint({ cwd: ROOT, ignore: false });
+  const [result] = await eslint.lintFiles([path.join(ROOT, "test/fixtures/output-in-template.ts")]);
+  assert.deepEqual(
+    result!.messages.map((m) => m.ruleId),
+    ["@pulumi/no-output-in-template-literal"],
+  );
+});
