@@ -85,3 +85,15 @@ test("drift: scheduled refresh preview expecting no changes, and node drift over
 test("no workflow echoes a secret", () => {
   for (const f of files) for (const x of steps(load(f))) assert.doesNotMatch(x.run ?? "", /secrets\./, `${f}: a run step reads a secret`);
 });
+
+test("CI and the workflows install the test tools from one list, scripts/ensure-tools.sh", () => {
+  const ci = fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8");
+  assert.match(ci, /^bash scripts\/ensure-tools\.sh$/m);
+  for (const [name, text] of [
+    [".ci/run", ci],
+    ...["preview.yml", "up.yml", "drift.yml"].map((w) => [w, fs.readFileSync(path.join(ROOT, ".github/workflows", w), "utf8")]),
+  ]) {
+    assert.doesNotMatch(text!, /apt-get install/, `${name} installs no package list of its own`);
+  }
+  assert.ok(steps(load("preview.yml")).some((s) => s.run === "sudo bash scripts/ensure-tools.sh"));
+});
