@@ -5,17 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderCloudInit } from "../components/hetzner/cloud-init";
 import { renderMermaid } from "../components/mesh/diagram";
-import {
-  renderBootstrapScript,
-  renderDeployScript,
-  renderHeartbeatScript,
-  renderInstallScript,
-  renderRemoveScript,
-  renderTrustAuthorizeScript,
-  renderTrustClientScript,
-  renderTrustKeygenScript,
-  renderTrustRevokeScript,
-} from "../components/node/scripts";
+import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../components/node/scripts";
+import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../components/node/trust-scripts";
 import { bundleFiles, nodeUnits, renderUnit, type UnitSpec } from "../components/node/units";
 import { nodeTags } from "../components/tailnet/intent";
 import { renderPolicy } from "../components/tailnet/policy";

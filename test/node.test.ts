@@ -7,17 +7,8 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { renderCloudInit } from "../components/hetzner/cloud-init";
 import { HARDENING_DEFAULTS, nodeUnits, renderUnit, type UnitSpec } from "../components/node/units";
-import {
-  renderBootstrapScript,
-  renderDeployScript,
-  renderHeartbeatScript,
-  renderInstallScript,
-  renderRemoveScript,
-  renderTrustAuthorizeScript,
-  renderTrustClientScript,
-  renderTrustKeygenScript,
-  renderTrustRevokeScript,
-} from "../components/node/scripts";
+import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../components/node/scripts";
+import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../components/node/trust-scripts";
 import { nodeTags } from "../components/tailnet/intent";
 import type { Registration } from "../scripts/lib/offline";
 import type { MeshSpec } from "../stacks/schema";

@@ -7,7 +7,7 @@ import { trustEnds, type MeshSpec } from "../../stacks/schema";
 import { placeholderFor } from "../../stacks/settings";
 import { recordArtifact } from "../artifacts";
 import { asRoot, COMMAND_DEFAULTS, nodeConnection } from "./ssh";
-import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "./scripts";
+import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "./trust-scripts";
 
 export interface SshTrustArgs {
   readonly spec: MeshSpec;
