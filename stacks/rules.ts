@@ -1,7 +1,8 @@
 // Cross-field rules over a schema-valid topology. Each returns every problem it finds, with the
 // config path and the fix, so one run reports everything.
 import { DNS_LABEL, KEY_NAME } from "./grammar";
-import { tunnelHostnames, type MeshSpec, type NodeSpec } from "./schema";
+import { declaredPorts, PAIRED_DEVICES, requiredCapabilities, SERVICE_CATALOG } from "./catalog";
+import { tunnelHostnames, type MeshSpec } from "./schema";
 
 export interface Problem {
   /** Dotted path inside the `mesh` config object, e.g. nodes.oracle.role. */
@@ -10,28 +11,7 @@ export interface Problem {
   readonly fix: string;
 }
 
-/** Facts about well-known services that a topology must not contradict. */
-export const SERVICE_CATALOG: Readonly<Record<string, { readonly requires: readonly string[]; readonly exec?: string }>> = {
-  ollama: { requires: ["gpu"], exec: "/usr/local/bin/ollama serve" },
-  n8n: { requires: [], exec: "/usr/local/bin/n8n start" },
-  cloudflared: { requires: [], exec: "/usr/bin/cloudflared --no-autoupdate tunnel run" },
-};
-
-/** The pseudo-source in access flows for devices paired by the cockpit. */
-export const PAIRED_DEVICES = "paired-devices";
 const LOCAL_ORIGIN_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/** Every capability a service needs on its node: its own list plus the catalog's. */
-export function requiredCapabilities(name: string, requires: readonly string[]): string[] {
-  return [...new Set([...(SERVICE_CATALOG[name]?.requires ?? []), ...requires])].sort();
-}
-
-/** The ports a node declares: OptimalOS's and every service's, keyed by port. */
-export function declaredPorts(node: NodeSpec): Map<number, string> {
-  const ports = new Map<number, string>([[node.optimalos.port, "optimalos"]]);
-  for (const [name, svc] of Object.entries(node.services)) if (svc.port !== undefined && !ports.has(svc.port)) ports.set(svc.port, name);
-  return ports;
-}
 
 function inTailnetRange(ip: string): boolean {
   const [a, b] = ip.split(".").map(Number);
@@ -48,15 +28,13 @@ function parseOrigin(origin: string): { host: string; port: number } | undefined
   }
 }
 
-export function checkRules(spec: MeshSpec): Problem[] {
-  const problems: Problem[] = [];
-  const add = (path: string, message: string, fix: string) => problems.push({ path, message, fix });
+/** Records one problem: its path inside the mesh, what is wrong, and the fix. */
+type Add = (path: string, message: string, fix: string) => void;
+
+/** Names: Tailscale machine names double as MagicDNS labels and as `target_host` in loom_job_queue. */
+function checkNames(spec: MeshSpec, add: Add): void {
   const nodes = spec.nodes;
   const nodeNames = Object.keys(nodes);
-  const known = (name: string) => Object.prototype.hasOwnProperty.call(nodes, name);
-  const nodeList = nodeNames.join(", ");
-
-  // Names: Tailscale machine names double as MagicDNS labels and as `target_host` in loom_job_queue.
   const seen = new Map<string, string>();
   for (const name of nodeNames) {
     if (!DNS_LABEL.test(name)) {
@@ -72,8 +50,12 @@ export function checkRules(spec: MeshSpec): Problem[] {
       add(`nodes.${name}`, `node name "${name}" is the same machine name as "${other}" (names are case-insensitive)`, "give every node a distinct name");
     else seen.set(folded, name);
   }
+}
 
-  // Hub lease: exactly one node runs the scheduled strands.
+/** Hub lease: exactly one node runs the scheduled strands. */
+function checkHubLease(spec: MeshSpec, add: Add): void {
+  const nodes = spec.nodes;
+  const nodeNames = Object.keys(nodes);
   const hubs = nodeNames.filter((n) => nodes[n]!.role === "hub");
   if (hubs.length === 0) add("nodes", "no node has role: hub; the hub lease needs exactly one", "set role: hub on the node that runs scheduled workflows");
   if (hubs.length > 1) {
@@ -85,7 +67,11 @@ export function checkRules(spec: MeshSpec): Problem[] {
       );
     }
   }
+}
 
+/** Each node: capabilities, binding, addresses, ports and services. */
+function checkNodes(spec: MeshSpec, add: Add): void {
+  const nodes = spec.nodes;
   const reservedTags = new Set(["hub", "worker", "cockpit", spec.access.ciTag.slice(4), spec.access.pairedDeviceTag.slice(4)]);
   for (const [name, node] of Object.entries(nodes)) {
     const at = `nodes.${name}`;
@@ -176,7 +162,13 @@ export function checkRules(spec: MeshSpec): Problem[] {
       }
     }
   }
+}
 
+/** The Hetzner section names a cloud-server node. */
+function checkHetzner(spec: MeshSpec, add: Add): void {
+  const nodes = spec.nodes;
+  const known = (name: string) => Object.hasOwn(nodes, name);
+  const nodeList = Object.keys(nodes).join(", ");
   if (spec.hetzner !== undefined) {
     const h = spec.hetzner;
     if (!known(h.node)) add("hetzner.node", `no node named "${h.node}"`, `name one of: ${nodeList}`);
@@ -186,8 +178,13 @@ export function checkRules(spec: MeshSpec): Problem[] {
         add(`nodes.${h.node}.machine.kind`, `${h.node} is the Hetzner server but its machine kind is ${node.machine.kind}`, "set machine.kind: cloud-server");
     }
   }
+}
 
-  // Tunnels: each hostname is routed once, in its zone, to a declared port on the hosting node.
+/** Tunnels: each hostname is routed once, in its zone, to a declared port on the hosting node. */
+function checkTunnels(spec: MeshSpec, add: Add): void {
+  const nodes = spec.nodes;
+  const known = (name: string) => Object.hasOwn(nodes, name);
+  const nodeList = Object.keys(nodes).join(", ");
   const routed = new Map<string, string>();
   const hostedBy = new Map<string, string>();
   for (const [tName, tunnel] of Object.entries(spec.tunnels)) {
@@ -256,7 +253,13 @@ export function checkRules(spec: MeshSpec): Problem[] {
       }
     });
   }
+}
 
+/** Access flows name existing nodes and services with ports. */
+function checkFlows(spec: MeshSpec, add: Add): void {
+  const nodes = spec.nodes;
+  const known = (name: string) => Object.hasOwn(nodes, name);
+  const nodeList = Object.keys(nodes).join(", ");
   for (const [fName, flow] of Object.entries(spec.access.flows)) {
     const at = `access.flows.${fName}`;
     if (!KEY_NAME.test(fName))
@@ -277,7 +280,13 @@ export function checkRules(spec: MeshSpec): Problem[] {
       }
     });
   }
+}
 
+/** SSH trust between two distinct, existing nodes. */
+function checkTrust(spec: MeshSpec, add: Add): void {
+  const nodes = spec.nodes;
+  const known = (name: string) => Object.hasOwn(nodes, name);
+  const nodeList = Object.keys(nodes).join(", ");
   for (const [kName, trust] of Object.entries(spec.sshTrust)) {
     const at = `sshTrust.${kName}`;
     if (!DNS_LABEL.test(kName))
@@ -286,7 +295,13 @@ export function checkRules(spec: MeshSpec): Problem[] {
     if (!known(trust.to)) add(`${at}.to`, `no node named "${trust.to}"`, `name one of: ${nodeList}`);
     if (trust.from === trust.to) add(`${at}.to`, "a node does not need SSH trust to itself", "name another node");
   }
+}
 
+/** Every cross-field problem of a schema-valid topology, section by section. */
+export function checkRules(spec: MeshSpec): Problem[] {
+  const problems: Problem[] = [];
+  const add: Add = (path, message, fix) => problems.push({ path, message, fix });
+  for (const check of [checkNames, checkHubLease, checkNodes, checkHetzner, checkTunnels, checkFlows, checkTrust]) check(spec, add);
   return problems;
 }
 

@@ -1,6 +1,6 @@
 // Pure renderers: a typed unit spec becomes a systemd unit file; a node's topology becomes its
 // units and the files they read (env files, secret ones mode 0600).
-import { SERVICE_CATALOG } from "../../stacks/rules";
+import { SERVICE_CATALOG } from "../../stacks/catalog";
 import type { MeshSpec } from "../../stacks/schema";
 import { BUN_INSTALL, OPTIMALOS_ENV_FILE } from "../shell/steps";
 import { unitCommand, unitValue } from "../text/escape";

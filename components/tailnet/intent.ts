@@ -1,6 +1,6 @@
 // The tailnet's access intent, derived from the topology: who may open which port on which node.
 // The policy's rules and its tests are both rendered from this, independently of each other.
-import { PAIRED_DEVICES } from "../../stacks/rules";
+import { PAIRED_DEVICES } from "../../stacks/catalog";
 import type { MeshSpec, NodeSpec } from "../../stacks/schema";
 
 /** A source of traffic: a mesh node, a tagged device class (CI runner, paired devices) or the admins. */
