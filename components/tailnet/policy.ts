@@ -8,8 +8,6 @@ export const ADMIN_GROUP = "group:mesh-admins";
 export interface PolicyOptions {
   /** Stack name, for the header. */
   readonly stack: string;
-  /** Render rules from these grants instead of the full intent (tests only: to prove the tests catch a gap). */
-  readonly grants?: readonly Grant[];
 }
 
 function adminEmails(spec: MeshSpec): string[] {
@@ -164,7 +162,8 @@ export function renderPolicy(spec: MeshSpec, options: PolicyOptions): string {
     .sort()
     .flatMap((n) => (spec.nodes[n]!.tailnet.address === undefined ? [] : [[n, spec.nodes[n]!.tailnet.address!] as const]));
   if (hosts.length > 0) doc.hosts = Object.fromEntries(hosts);
-  doc.acls = (options.grants ?? accessIntent(spec)).map(
+  // One rule per grant, in the intent's order.
+  doc.acls = accessIntent(spec).map(
     (g) => new Commented(g.description, { action: "accept", src: sourceSelectors(spec, g.sources), dst: destinationSelectors(spec, g) }),
   );
   doc.tests = policyTests(spec).map((t) => {
