@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { renderCloudInit } from "../components/hetzner/cloud-init";
-import { HARDENING_DEFAULTS, nodeUnits, renderUnit, type UnitSpec } from "../components/node/units";
+import { HARDENING_DEFAULTS, nodeUnits, OFFLINE_SECRETS, renderUnit, type UnitSpec } from "../components/node/units";
 import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../components/node/scripts";
 import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../components/node/trust-scripts";
 import { nodeTags } from "../components/tailnet/intent";
@@ -22,13 +22,13 @@ const spec = validateMesh(prodMesh());
 const COMMAND = "command:remote:Command";
 
 function allUnits(s: MeshSpec): { node: string; unit: UnitSpec }[] {
-  return Object.keys(s.nodes).flatMap((node) => nodeUnits(s, node).map((p) => ({ node, unit: p.unit })));
+  return Object.keys(s.nodes).flatMap((node) => nodeUnits(s, node, OFFLINE_SECRETS).map((p) => ({ node, unit: p.unit })));
 }
 
 describe("units", () => {
   for (const node of Object.keys(spec.nodes).sort()) {
     test(`every unit of ${node} passes systemd-analyze verify, silently`, { skip: missingTool("systemd-analyze") }, () => {
-      const units = nodeUnits(spec, node).map((p) => p.unit);
+      const units = nodeUnits(spec, node, OFFLINE_SECRETS).map((p) => p.unit);
       const r = verifyUnits(units);
       assert.equal(r.code, 0, r.output);
       assert.equal(r.output, "", "no warnings either");
@@ -36,7 +36,7 @@ describe("units", () => {
   }
 
   test("the check catches a broken unit (it can fail)", { skip: missingTool("systemd-analyze") }, () => {
-    const bad = { ...nodeUnits(spec, "oracle")[0]!.unit, hardening: { ProtectSytem: "full" } };
+    const bad = { ...nodeUnits(spec, "oracle", OFFLINE_SECRETS)[0]!.unit, hardening: { ProtectSytem: "full" } };
     assert.match(verifyUnits([bad]).output, /Unknown key 'ProtectSytem'/);
     const missingBinary = verificationRoot([]);
     const r = spawnSync("systemd-analyze", ["verify", `--root=${missingBinary}`, path.join(missingBinary, "x.service")], { encoding: "utf8" });
@@ -44,14 +44,14 @@ describe("units", () => {
   });
 
   test("the seed's services are units on the right nodes", () => {
-    const names = (node: string) => nodeUnits(spec, node).map((p) => p.unit.name);
+    const names = (node: string) => nodeUnits(spec, node, OFFLINE_SECRETS).map((p) => p.unit.name);
     assert.deepEqual(names("oracle"), ["optimalos", "cloudflared", "docs", "n8n", "phoenix", "strapi"]);
     assert.deepEqual(names("pop-os"), ["optimalos", "ollama"]);
     assert.deepEqual(names("hetzner-cockpit"), ["optimalos", "cloudflared"]);
   });
 
   test("OptimalOS binds where its peers reach it, per node", () => {
-    const env = (node: string) => nodeUnits(spec, node)[0]!.files[0]!.content!;
+    const env = (node: string) => nodeUnits(spec, node, OFFLINE_SECRETS)[0]!.files[0]!.content!;
     assert.match(env("oracle"), /^OPTIMALOS_HOST=0\.0\.0\.0$/m);
     assert.match(env("pop-os"), /^OPTIMALOS_HOST=@TAILNET_IPV4@$/m);
     assert.match(env("hetzner-cockpit"), /^OPTIMALOS_HOST=127\.0\.0\.1$/m);
@@ -64,7 +64,7 @@ describe("units", () => {
       for (const [k, v] of Object.entries(HARDENING_DEFAULTS)) assert.ok(text.includes(`\n${k}=${v}\n`), `${node}/${unit.name}: ${k}`);
       assert.doesNotMatch(text, /TOKEN|KEY=/, `${node}/${unit.name} holds no secret inline`);
     }
-    const cloudflared = nodeUnits(spec, "hetzner-cockpit").find((p) => p.unit.name === "cloudflared")!;
+    const cloudflared = nodeUnits(spec, "hetzner-cockpit", OFFLINE_SECRETS).find((p) => p.unit.name === "cloudflared")!;
     assert.deepEqual(
       cloudflared.files.map((f) => [f.path, f.mode, f.secret]),
       [["/etc/cloudflared/tunnel.env", "0600", true]],
@@ -74,7 +74,7 @@ describe("units", () => {
   });
 
   test("Docker services run their pinned image, published on loopback only", () => {
-    const phoenix = nodeUnits(spec, "oracle").find((p) => p.unit.name === "phoenix")!.unit;
+    const phoenix = nodeUnits(spec, "oracle", OFFLINE_SECRETS).find((p) => p.unit.name === "phoenix")!.unit;
     assert.equal(phoenix.execStart, "/usr/bin/docker run --rm --name phoenix -p 127.0.0.1:6006:6006 arizephoenix/phoenix:latest");
     assert.deepEqual(phoenix.requires, ["docker.service"]);
   });
@@ -99,7 +99,7 @@ describe("scripts", () => {
     }),
   };
   for (const node of Object.keys(spec.nodes)) {
-    const units = nodeUnits(spec, node).map((p) => p.unit.name);
+    const units = nodeUnits(spec, node, OFFLINE_SECRETS).map((p) => p.unit.name);
     scripts[`${node}-deploy.sh`] = renderDeployScript(spec, node, units);
     scripts[`${node}-remove.sh`] = renderRemoveScript(node, units, ["/etc/systemd/system/optimalos.service"]);
     scripts[`${node}-install.sh`] = renderInstallScript(spec, node);

@@ -6,7 +6,7 @@ import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact } from "../artifacts";
 import { asRoot, COMMAND_DEFAULTS, connectionFor, DIAL_FIRST_BOOT, DIAL_RUNNING, nodeConnection } from "./ssh";
 import { renderBootstrapScript, renderBundle, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "./scripts";
-import { bundleFiles, nodeUnits, unitPath } from "./units";
+import { bundleFiles, nodeUnits, OFFLINE_SECRETS, unitPath } from "./units";
 
 export interface NodeHostArgs {
   readonly spec: MeshSpec;
@@ -63,7 +63,7 @@ export class NodeHost extends pulumi.ComponentResource {
     );
 
     // Reviewed offline with secret files as placeholders; deployed with the real secrets, on stdin.
-    const planned = nodeUnits(spec, node);
+    const planned = nodeUnits(spec, node, OFFLINE_SECRETS);
     const unitNames = planned.map((p) => p.unit.name);
     const files = bundleFiles(planned);
     for (const f of files) artifact(f.path === unitPath(f.unit) ? `units/${f.unit}.service` : `files${f.path}`, f.content);

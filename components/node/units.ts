@@ -116,7 +116,7 @@ export function renderCloudflaredEnv(token: string): string {
 }
 
 /** Every unit a node runs, OptimalOS first, then its services by name, with its files (secret ones from `secrets`). */
-export function nodeUnits(spec: MeshSpec, node: string, secrets: NodeSecrets = OFFLINE_SECRETS): PlannedUnit[] {
+export function nodeUnits(spec: MeshSpec, node: string, secrets: NodeSecrets): PlannedUnit[] {
   const n = spec.nodes[node]!;
   const units: PlannedUnit[] = [
     {

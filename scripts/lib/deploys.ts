@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { asRoot } from "../../components/node/ssh";
-import { nodeUnits } from "../../components/node/units";
+import { nodeUnits, OFFLINE_SECRETS } from "../../components/node/units";
 import type { NodeDeploy, NodeExec } from "./node-drift";
 import { evaluateOffline } from "./offline";
 import { readStackConfig, stackMesh } from "./stackfile";
@@ -80,7 +80,12 @@ export async function deploysFromPlan(root: string, stack: string): Promise<Node
       const i = evaluation.realInputs.get(r.name)!;
       // The plan's connection holds only a placeholder key: the operator passes --identity.
       const { privateKey: _placeholder, ...connection } = connectionOf(i.connection);
-      return { node, bundle: String(i.stdin), skip: nodeUnits(spec, node).flatMap((u) => u.files.filter((f) => f.secret).map((f) => f.path)), connection };
+      return {
+        node,
+        bundle: String(i.stdin),
+        skip: nodeUnits(spec, node, OFFLINE_SECRETS).flatMap((u) => u.files.filter((f) => f.secret).map((f) => f.path)),
+        connection,
+      };
     })
     .sort((a, b) => a.node.localeCompare(b.node));
 }

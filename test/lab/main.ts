@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { asRoot } from "../../components/node/ssh";
 import { ROOT_PATH } from "../../components/shell/steps";
-import { nodeUnits } from "../../components/node/units";
+import { nodeUnits, OFFLINE_SECRETS } from "../../components/node/units";
 import { nodeDrift, renderNodeDrift } from "../../scripts/lib/node-drift";
 import { rebuildPlan } from "../../scripts/lib/rebuild";
 import { runDoctor, type Probe } from "../../scripts/lib/doctor";
@@ -188,7 +188,7 @@ async function main(): Promise<number> {
       return `http://${host}:${os.port}${os.healthPath}`;
     };
     const healthy = (node: string) => sh(node, `curl -fsS --max-time 3 ${healthUrl(node)}`).code === 0;
-    const units = (node: string) => nodeUnits(spec, node).map((p) => p.unit.name);
+    const units = (node: string) => nodeUnits(spec, node, OFFLINE_SECRETS).map((p) => p.unit.name);
     /** Destroys a host, boots a fresh one in its place and re-plans (new host key, the server's new id); returns when the fresh boot began, where recovery is timed from. */
     const reinstall = async (node: string): Promise<number> => {
       const d0 = Date.now();
