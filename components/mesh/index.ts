@@ -70,7 +70,7 @@ export class Mesh extends pulumi.ComponentResource {
       );
     }
     // The server's device is found once its node host has reached it over the tailnet.
-    if (h !== undefined) this.tailnet.adoptRebuiltDevice(this.hosts[h.node]!.deploy);
+    this.tailnet.complete(h !== undefined ? this.hosts[h.node]!.deploy : undefined);
     for (const key of Object.keys(args.spec.sshTrust).sort()) {
       const t = args.spec.sshTrust[key]!;
       new SshTrust(

@@ -100,23 +100,25 @@ export class Tailnet extends pulumi.ComponentResource {
         );
         this.authKeys[node] = pulumi.secret(key.key);
       }
-      // A machine this program rebuilds is looked up once it is back (adoptRebuiltDevice).
+      // A machine this program rebuilds is looked up once it is back (complete).
       if (joined && !rebuildable) stable.push(node);
     }
     this.deviceSettings(stable);
 
     this.policy = pulumi.output(text);
-    this.registerOutputs({ policy: this.policy, nodeTags: this.nodeTags, authKeys: this.authKeys });
+    // registerOutputs comes in complete(): the server's device settings are registered there first.
   }
 
   /**
-   * Tags and key expiry of the Hetzner server, when it is a joined node. Its device is looked up
-   * after `ready`, a command that reached it over the tailnet: a rebuilt server is a new device,
-   * which does not exist while the program starts.
+   * Completes the tailnet; its creator calls it once, after the Hetzner server's node host exists.
+   * Tags and key expiry of the Hetzner server, when it is a joined node, are registered here: its
+   * device is looked up after `serverReady`, a command that reached it over the tailnet, because a
+   * rebuilt server is a new device, which does not exist while the program starts.
    */
-  public adoptRebuiltDevice(ready: pulumi.Resource): void {
+  public complete(serverReady?: pulumi.Resource): void {
     const node = this.spec.hetzner?.node;
-    if (node !== undefined && this.spec.nodes[node]!.tailnet.state === "joined") this.deviceSettings([node], [ready]);
+    if (serverReady !== undefined && node !== undefined && this.spec.nodes[node]!.tailnet.state === "joined") this.deviceSettings([node], [serverReady]);
+    this.registerOutputs({ policy: this.policy, nodeTags: this.nodeTags, authKeys: this.authKeys });
   }
 
   /** Tags and key expiry of joined nodes' devices, found in one listing of the tailnet taken after `after`. */
