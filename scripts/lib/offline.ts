@@ -3,22 +3,16 @@
 import * as path from "node:path";
 import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
 import type { CheckResult } from "../../components/artifacts";
-import { MESH_KEY } from "../../stacks/validate";
+import { OFFLINE_INVOKES, OFFLINE_STATE, offlineId } from "./offline-answers";
+import { maskWire, SECRET_MASK, unwrapSecrets, type PlainValue } from "./offline-wire";
 import type { StackConfig } from "./stackfile";
 
-/** Pulumi's wire markers (sdk/nodejs/runtime/rpc.ts). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+// The pieces of the offline plan other tools read, from where they live.
+export { engineUrn } from "./offline-urn";
+export { maskWire, SECRET_MASK, unwrapSecrets, type PlainValue } from "./offline-wire";
 
 /** Stand-in for a remote command's stdout in an evaluated (non-preview) run: `<offline:stdout:NAME>`. */
 export const STDOUT_PREFIX = "<offline:stdout:";
-
-/** What a plan shows in place of a secret. */
-export const SECRET_MASK = "[secret]";
-
-export type PlainValue = null | boolean | number | string | PlainValue[] | { [k: string]: PlainValue };
 
 export interface Registration {
   readonly urn: string;
@@ -45,65 +39,6 @@ export interface Artifact {
   readonly path: string;
   readonly text: string;
   readonly secret: boolean;
-}
-
-/** The mesh's node names in a stack's config, for offline answers about its machines (none if the config is unreadable: validation reports that). */
-function meshNodeNames(config: StackConfig): string[] {
-  try {
-    const mesh = JSON.parse(config.values[MESH_KEY] ?? "{}") as { nodes?: unknown };
-    return mesh.nodes !== null && typeof mesh.nodes === "object" ? Object.keys(mesh.nodes).sort() : [];
-  } catch {
-    return [];
-  }
-}
-
-/**
- * Offline answers for the provider functions the program calls (data sources). Each returns a
- * visibly fake value; anything not listed fails the plan instead of being guessed.
- */
-const OFFLINE_INVOKES: Readonly<Record<string, (inputs: Record<string, unknown>, config: StackConfig) => Record<string, unknown>>> = {
-  "cloudflare:index/getZone:getZone": (inputs) => {
-    const name = String((inputs.filter as { name?: unknown } | undefined)?.name);
-    return { id: `offline-zone-${name}`, zoneId: `offline-zone-${name}`, name };
-  },
-  "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": (inputs) => ({
-    accountId: inputs.accountId,
-    tunnelId: inputs.tunnelId,
-    token: `<offline:tunnel-token:${String(inputs.tunnelId)}>`,
-  }),
-  // The tailnet as if every node of the stack were on it under its own name.
-  "tailscale:index/getDevices:getDevices": (_inputs, config) => ({
-    id: "offline-tailnet",
-    devices: meshNodeNames(config).map((node) => ({
-      id: `offline-device-${node}`,
-      nodeId: `offline-node-${node}`,
-      hostname: node,
-      name: `${node}.offline.ts.net`,
-      addresses: [],
-      tags: [],
-      authorized: true,
-    })),
-  }),
-};
-
-/**
- * Outputs a provider would compute on create, given visible offline values so what depends on
- * them can be rendered (and shown as secret where the provider marks them secret).
- */
-const OFFLINE_STATE: Readonly<Record<string, (name: string) => Record<string, unknown>>> = {
-  "tailscale:index/tailnetKey:TailnetKey": (name) => ({ key: `<offline:${name}>` }),
-};
-
-/** Import ids of the form `<account or zone>/<id>`: the resource's own id is the last part. */
-const IMPORT_ID_WITH_SCOPE = new Set(["cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", "cloudflare:index/dnsRecord:DnsRecord"]);
-
-/**
- * The id a resource gets offline: an adopted one keeps its import id; one to be created has none
- * yet in a preview (its id is unknown, as in a real preview) and `<name>-id` in an evaluated `up`.
- */
-function offlineId(type: string, name: string, importId: string | undefined, preview: boolean): string {
-  if (importId) return IMPORT_ID_WITH_SCOPE.has(type) ? importId.slice(importId.lastIndexOf("/") + 1) : importId;
-  return preview ? "" : `${name}-id`;
 }
 
 export interface OfflineOptions {
@@ -145,34 +80,6 @@ export interface Evaluation {
   readonly error?: unknown;
   /** Real inputs by resource name, for the types asked for in `realInputsOf`. */
   readonly realInputs: ReadonlyMap<string, Record<string, unknown>>;
-}
-
-/** Removes Pulumi's secret envelopes from a wire value, keeping what they hold (for tooling that needs the real inputs). */
-export function unwrapSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value !== null && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    if (obj[SIG_KEY] === SIG_SECRET) return unwrapSecrets(obj.value);
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
-  }
-  return value;
-}
-
-/** Replaces secrets, unknowns and resource references in a wire value with readable stand-ins. */
-export function maskWire(value: unknown): PlainValue {
-  if (value === null || value === undefined) return null;
-  if (value === UNKNOWN) return "[unknown]";
-  if (Array.isArray(value)) return value.map(maskWire);
-  if (typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    if (obj[SIG_KEY] === SIG_SECRET) return SECRET_MASK;
-    if (obj[SIG_KEY] === SIG_RESOURCE) return `[ref ${String(obj.urn)}]`;
-    const out: { [k: string]: PlainValue } = {};
-    for (const key of Object.keys(obj).sort()) out[key] = maskWire(obj[key]);
-    return out;
-  }
-  if (typeof value === "boolean" || typeof value === "number" || typeof value === "string") return value;
-  return String(value);
 }
 
 interface WireRequest {
@@ -361,17 +268,4 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   const notices = [...recordedNotices()];
   const result = { checks, notices, registrations, outputs, artifacts, realInputs };
   return error === undefined ? result : { ...result, error };
-}
-
-/**
- * The URN the Pulumi engine gives a registration: its type qualified by every ancestor's type
- * (`Parent$Child`). The mock monitor qualifies by the direct parent only, which is enough to link
- * registrations but not to name them to a real engine (e.g. `pulumi up --replace`).
- */
-export function engineUrn(registrations: readonly Registration[], r: Registration, stack: string, project: string): string {
-  const byUrn = new Map(registrations.map((x) => [x.urn, x]));
-  const types: string[] = [r.type];
-  for (let p = r.parent === null ? undefined : byUrn.get(r.parent); p !== undefined; p = p.parent === null ? undefined : byUrn.get(p.parent))
-    types.unshift(p.type);
-  return `urn:pulumi:${stack}::${project}::${types.join("$")}::${r.name}`;
 }
