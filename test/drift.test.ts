@@ -1,10 +1,11 @@
 // Node drift as pure functions, and the drift command's contract.
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { test } from "node:test";
-import { renderBundle } from "../components/node/scripts";
-import { compareBundle, nodeDrift, parseBundle, renderNodeDrift, type NodeExec } from "../scripts/lib/node-drift";
+import { bundleReaderBash, parseBundle, renderBundle } from "../components/node/bundle";
+import { compareBundle, nodeDrift, renderNodeDrift, type NodeExec } from "../scripts/lib/node-drift";
 import { runScript } from "./helpers";
 
 const bundle = renderBundle([
@@ -50,4 +51,31 @@ test("npm run drift -- --help documents the command; without the Pulumi CLI it s
   const noCli = runScript("drift", ["--nodes-only"], { ...process.env, PATH: path.dirname(process.execPath) });
   assert.equal(noCli.code, 2);
   assert.match(noCli.stderr, /needs the Pulumi CLI/);
+});
+
+test("the bundle's three readers agree: what the writer writes, the deploy script's bash reader and the drift check's reader both read back", () => {
+  const files = [
+    { path: "/etc/b.env", mode: "0600" as const, unit: "b", secret: true, content: "X='1'\n" },
+    { path: "/etc/a.service", mode: "0644" as const, unit: "a", secret: false, content: "[Unit]\nDescription=a b\n" },
+  ];
+  const bundle = renderBundle(files);
+  assert.deepEqual(
+    parseBundle(bundle).map((e) => [e.unit, e.mode, e.path, e.content]),
+    [...files].sort((x, y) => x.path.localeCompare(y.path)).map((f) => [f.unit, f.mode, f.path, f.content]),
+  );
+  const reader = bundleReaderBash();
+  const script = [
+    'log() { echo "$*" >&2; }',
+    "stage=$(mktemp -d)",
+    ...reader.lines,
+    'for ((i = 0; i < n; i++)); do printf "%s %s %s\\n" "${owners[i]}" "${modes[i]}" "${paths[i]}"; cat "$stage/$i"; done',
+  ].join("\n");
+  const r = spawnSync("bash", ["-c", script], { input: bundle, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "a 0644 /etc/a.service\n[Unit]\nDescription=a b\nb 0600 /etc/b.env\nX='1'\n");
+  assert.notEqual(
+    spawnSync("bash", ["-c", script], { input: bundle.replace("end\n", ""), encoding: "utf8" }).status,
+    0,
+    "a bundle without its end line is refused",
+  );
 });

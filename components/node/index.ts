@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact } from "../artifacts";
 import { asRoot, COMMAND_DEFAULTS, connectionFor, DIAL_FIRST_BOOT, DIAL_RUNNING, nodeConnection } from "./ssh";
-import { renderBootstrapScript, renderBundle, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "./scripts";
+import { renderBundle } from "./bundle";
+import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "./scripts";
 import { bundleFiles, nodeUnits, OFFLINE_SECRETS, unitPath } from "./units";
 
 export interface NodeHostArgs {

@@ -4,21 +4,14 @@ import type { MeshSpec } from "../../stacks/schema";
 import { renderScript, shq, type Step } from "../shell/script";
 import { installBun, installOptimalos, installTailscale, joinTailnet, ROOT_PATH } from "../shell/steps";
 import { optimalosEnvExports, TAILNET_IPV4_TOKEN } from "./env";
-import { unitFileName, type BundleFile } from "./units";
+import { bundleReaderBash } from "./bundle";
+import { unitFileName } from "./units";
 
 export const STATE_DIR = "/var/lib/optimal-mesh";
 export const BOOTSTRAP_KEY_FILE = "/etc/optimal-mesh/tailscale-authkey";
 
 /** How long a unit may take to become active, how long a restarted one must then stay up, and how long OptimalOS may take to answer. */
 export const HEALTH_TIMEOUT_SECONDS = { active: 30, settle: 3, http: 60 } as const;
-
-/** The deploy payload on stdin: one line per file (unit, mode, path, base64 content), then `end`. */
-export function renderBundle(files: readonly BundleFile[]): string {
-  const lines = [...files]
-    .sort((a, b) => a.path.localeCompare(b.path))
-    .map((f) => `file ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}`);
-  return `${[...lines, "end"].join("\n")}\n`;
-}
 
 /** The OptimalOS health URL as the node itself reaches it, as one shell word ($addr is its tailnet IPv4 in the script). */
 export function localHealthUrl(spec: MeshSpec, node: string): string {
@@ -29,6 +22,7 @@ export function localHealthUrl(spec: MeshSpec, node: string): string {
 
 /** Reads the bundle, installs what changed atomically, restarts only what changed, gates on health, rolls back on failure. */
 export function renderDeployScript(spec: MeshSpec, node: string, units: readonly string[]): string {
+  const reader = bundleReaderBash();
   const os = spec.nodes[node]!.optimalos;
   const steps: Step[] = [
     {
@@ -44,19 +38,9 @@ export function renderDeployScript(spec: MeshSpec, node: string, units: readonly
       ].join("\n"),
     },
     {
-      title: "Read the bundle from stdin: `file UNIT MODE PATH BASE64` lines, then `end`",
+      title: reader.title,
       body: [
-        "paths=(); modes=(); owners=(); n=0; complete=no",
-        "while read -r kind unit mode path data; do",
-        '  case "$kind" in',
-        "    file)",
-        '      printf \'%s\' "$data" | base64 -d > "$stage/$n"',
-        "      paths[n]=$path; modes[n]=$mode; owners[n]=$unit; n=$((n + 1)) ;;",
-        "    end) complete=yes; break ;;",
-        '    *) log "unexpected bundle line: $kind"; exit 2 ;;',
-        "  esac",
-        "done",
-        'if [ "$complete" != yes ]; then log "the bundle on stdin is incomplete"; exit 2; fi',
+        ...reader.lines,
         `if grep -qs '${TAILNET_IPV4_TOKEN}' "$stage"/*; then`,
         '  if [ -z "$addr" ]; then log "this node has no tailnet address yet"; exit 1; fi',
         `  sed -i "s/${TAILNET_IPV4_TOKEN}/$addr/g" "$stage"/*`,

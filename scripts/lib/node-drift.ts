@@ -1,27 +1,8 @@
 // Node drift: what a node's deploy bundle says each file should be, against what the node has.
 import { createHash } from "node:crypto";
 import { TAILNET_IPV4_TOKEN } from "../../components/node/env";
+import { parseBundle, type BundleEntry } from "../../components/node/bundle";
 import { shq } from "../../components/shell/script";
-
-export interface BundleEntry {
-  readonly unit: string;
-  readonly mode: string;
-  readonly path: string;
-  readonly content: string;
-}
-
-/** Parses the deploy payload (`file UNIT MODE PATH BASE64` lines, then `end`). */
-export function parseBundle(bundle: string): BundleEntry[] {
-  const entries: BundleEntry[] = [];
-  for (const line of bundle.split("\n")) {
-    if (line === "end") return entries;
-    if (line === "") continue;
-    const [kind, unit, mode, path, data] = line.split(" ");
-    if (kind !== "file" || !unit || !mode || !path || data === undefined) throw new Error(`not a bundle line: ${line.slice(0, 60)}`);
-    entries.push({ unit, mode, path, content: Buffer.from(data, "base64").toString("utf8") });
-  }
-  throw new Error("bundle has no end line");
-}
 
 /** The shell command that reports, for each path, its sha256 and mode (or MISSING). */
 export function observeCommand(paths: readonly string[]): string {

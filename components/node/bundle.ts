@@ -1,0 +1,55 @@
+// The deploy bundle: how a node's files travel on the deploy command's stdin. Written once here:
+// the writer, the bash reader in the deploy script, and the reader the drift check uses.
+//   file UNIT MODE PATH BASE64   one line per file, sorted by path
+//   end                          the last line: a bundle without it is incomplete
+import type { BundleFile } from "./units";
+
+const FILE = "file";
+const END = "end";
+
+/** A file as a bundle carries it. */
+export interface BundleEntry {
+  readonly unit: string;
+  readonly mode: string;
+  readonly path: string;
+  readonly content: string;
+}
+
+export function renderBundle(files: readonly BundleFile[]): string {
+  const lines = [...files]
+    .sort((a, b) => a.path.localeCompare(b.path))
+    .map((f) => `${FILE} ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}`);
+  return `${[...lines, END].join("\n")}\n`;
+}
+
+export function parseBundle(bundle: string): BundleEntry[] {
+  const entries: BundleEntry[] = [];
+  for (const line of bundle.split("\n")) {
+    if (line === END) return entries;
+    if (line === "") continue;
+    const [kind, unit, mode, path, data] = line.split(" ");
+    if (kind !== FILE || !unit || !mode || !path || data === undefined) throw new Error(`not a bundle line: ${line.slice(0, 60)}`);
+    entries.push({ unit, mode, path, content: Buffer.from(data, "base64").toString("utf8") });
+  }
+  throw new Error("bundle has no end line");
+}
+
+/** The bash that reads a bundle from stdin into "$stage"/0..n-1, with the arrays paths, modes and owners (the units). */
+export function bundleReaderBash(): { title: string; lines: string[] } {
+  return {
+    title: `Read the bundle from stdin: \`${FILE} UNIT MODE PATH BASE64\` lines, then \`${END}\``,
+    lines: [
+      "paths=(); modes=(); owners=(); n=0; complete=no",
+      "while read -r kind unit mode path data; do",
+      '  case "$kind" in',
+      `    ${FILE})`,
+      '      printf \'%s\' "$data" | base64 -d > "$stage/$n"',
+      "      paths[n]=$path; modes[n]=$mode; owners[n]=$unit; n=$((n + 1)) ;;",
+      `    ${END}) complete=yes; break ;;`,
+      '    *) log "unexpected bundle line: $kind"; exit 2 ;;',
+      "  esac",
+      "done",
+      'if [ "$complete" != yes ]; then log "the bundle on stdin is incomplete"; exit 2; fi',
+    ],
+  };
+}
