@@ -5,6 +5,10 @@
 import { parseCommandLine, positiveInteger, ProgramBug, runCommand, stackName, UsageError } from "./lib/cli";
 import { selectStack } from "./lib/deploys";
 import { engineUrn, evaluateOffline } from "./lib/offline";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { POLICY_CONFIG_FILE, renderPolicyPackConfig } from "./lib/policy-config";
 import { automationOps } from "./lib/rebuild-ops";
 import { rebuildPlan, runRebuild } from "./lib/rebuild";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
@@ -69,10 +73,14 @@ async function main(): Promise<number> {
   }
 
   const s = await selectStack(ROOT, stack);
+  // Every up runs the policy pack with this topology's config, as the workflows do.
+  const packConfig = path.join(fs.mkdtempSync(path.join(tmpdir(), "optimal-mesh-pack-")), POLICY_CONFIG_FILE);
+  fs.writeFileSync(packConfig, renderPolicyPackConfig(spec, stack));
+  const policy = { pack: path.join(ROOT, "policy"), config: packConfig };
   await runRebuild(
     plan,
     urnOf,
-    automationOps(s, (line) => process.stderr.write(line)),
+    automationOps(s, (line) => process.stderr.write(line), policy),
     (line) => say(`phase: ${line}`),
   );
   if (plan.pinHostKey || plan.clearConfig.length > 0)

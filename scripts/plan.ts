@@ -8,7 +8,8 @@ import { MeshConfigError } from "../stacks/validate";
 import { parseCommandLine, pathOption, ProgramBug, quote, runCommand, stackName, UsageError } from "./lib/cli";
 import { evaluateOffline } from "./lib/offline";
 import { renderPlan } from "./lib/render-plan";
-import { plaintextSecrets, PROJECT_ROOT, readStackConfig } from "./lib/stackfile";
+import { POLICY_CONFIG_FILE, renderPolicyPackConfig } from "./lib/policy-config";
+import { plaintextSecrets, PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 import { checkOutDir, writePlanFiles } from "./lib/write-plan";
 
 const ROOT = PROJECT_ROOT;
@@ -68,8 +69,13 @@ async function main(): Promise<number> {
     throw new ProgramBug("the program failed on a validated config", { cause: evaluation.error });
   }
 
-  const text = renderPlan(config, evaluation);
-  const written = writePlanFiles(outDir, text, evaluation);
+  // The policy pack's config for this stack, beside the plan: every documented up passes it.
+  const planned = {
+    ...evaluation,
+    artifacts: [...evaluation.artifacts, { path: POLICY_CONFIG_FILE, text: renderPolicyPackConfig(stackMesh(config), stack), secret: false }],
+  };
+  const text = renderPlan(config, planned);
+  const written = writePlanFiles(outDir, text, planned);
   const where = `${path.relative(process.cwd(), outDir) || "."}/`;
 
   if (values.quiet) console.log(text.trimEnd().split("\n").pop());

@@ -8,7 +8,7 @@ import * as yaml from "js-yaml";
 import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { exactlyOneHub, noPublicInbound, resourcePolicies, secretsNeverPlain, stackPolicies, statefulProtected } from "../policy/rules";
 import type { Registration } from "../scripts/lib/offline";
-import { planRegistrations, prodMesh, ROOT, type Raw } from "./helpers";
+import { planRegistrations, prodMesh, ROOT, runPlan, tmpDir, writeStackFile, type Raw } from "./helpers";
 
 function resourceArgs(
   r: { type: string; name: string; props: Record<string, unknown>; protect?: boolean; secretOutputs?: string[] },
@@ -143,17 +143,17 @@ describe("exactly one hub", () => {
   });
 });
 
-function runAll(resources: readonly Registration[]): string[] {
+/** Every violation of the pack on a plan's registrations, with the pack's config (by policy name). */
+function runAll(resources: readonly Registration[], config: Record<string, Record<string, unknown>> = {}): string[] {
   const out: string[] = [];
   for (const r of resources.filter((x) => x.custom)) {
-    const args = resourceArgs({
-      type: r.type,
-      name: r.name,
-      props: r.inputs as Record<string, unknown>,
-      protect: r.protect,
-      secretOutputs: [...r.additionalSecretOutputs],
-    });
-    for (const p of resourcePolicies) out.push(...violations(p, args).map((v) => `${p.name}: ${v}`));
+    for (const p of resourcePolicies) {
+      const args = resourceArgs(
+        { type: r.type, name: r.name, props: r.inputs as Record<string, unknown>, protect: r.protect, secretOutputs: [...r.additionalSecretOutputs] },
+        config[p.name] ?? {},
+      );
+      out.push(...violations(p, args).map((v) => `${p.name}: ${v}`));
+    }
   }
   for (const p of stackPolicies)
     out.push(
@@ -166,14 +166,21 @@ describe("the pack on the prod plan", () => {
   test("prod passes every policy", () => {
     assert.deepEqual(runAll(planRegistrations(prodMesh())), []);
   });
-  test("a retired tunnel without the pack's retiring config is flagged", () => {
+  test("a retired tunnel without the pack's retiring config is flagged; with the config the plan writes beside it, it passes (#18 point 3)", () => {
     const mesh: Raw = prodMesh();
     mesh.tunnels.pi.retire = true;
-    const v = runAll(planRegistrations(mesh));
+    const out = path.join(tmpDir("pack"), "out");
+    const r = runPlan("--stack", "t", "--config-file", writeStackFile(mesh), "--out", out, "--quiet");
+    assert.equal(r.code, 0, r.stderr);
+    const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[];
+    const v = runAll(resources);
     assert.deepEqual(
       v.map((x) => x.split(":")[0]),
       ["stateful-resources-protected", "stateful-resources-protected", "stateful-resources-protected"],
     );
+    const config = JSON.parse(fs.readFileSync(path.join(out, "policy-config.json"), "utf8")) as Record<string, Record<string, unknown>>;
+    assert.deepEqual(config, { "stateful-resources-protected": { retiring: ["t-tunnel-pi"] } });
+    assert.deepEqual(runAll(resources, config), []);
   });
 });
 

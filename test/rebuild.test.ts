@@ -194,7 +194,7 @@ test("the rebuild's config and state edits are accepted by the real Pulumi CLI",
   const env = Object.fromEntries(Object.entries(c.env).filter((e): e is [string, string] => e[1] !== undefined));
   const pulumiCommand = await PulumiCommand.get({ root: c.root });
   const s = await LocalWorkspace.selectStack({ stackName: "prod", workDir: c.dir }, { envVars: env, pulumiCommand });
-  const real = automationOps(s, () => undefined);
+  const real = automationOps(s, () => undefined, { pack: path.join(ROOT, "policy"), config: path.join(c.dir, "policy-config.json") });
   const { ops, log } = recorder({});
   const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
   const urnOf = (name: string) =>
@@ -237,4 +237,11 @@ test("npm run dr-rebuild without --yes prints the phases, the config it changes 
   const bad = runScript("dr-rebuild", ["nope"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no node named "nope"/);
+});
+
+test("dr-rebuild's ups run the policy pack with the topology's config, as the workflows do (#18 point 3)", async () => {
+  let options: Record<string, unknown> = {};
+  const stack = { up: async (o: Record<string, unknown>) => void (options = o) } as unknown as Parameters<typeof automationOps>[0];
+  await automationOps(stack, () => undefined, { pack: "/repo/policy", config: "/tmp/policy-config.json" }).up({ replace: ["urn:x"] });
+  assert.deepEqual([options.policyPacks, options.policyPackConfigs, options.replace], [["/repo/policy"], ["/tmp/policy-config.json"], ["urn:x"]]);
 });

@@ -97,3 +97,20 @@ test("CI and the workflows install the test tools from one list, scripts/ensure-
   }
   assert.ok(steps(load("preview.yml")).some((s) => s.run === "sudo bash scripts/ensure-tools.sh"));
 });
+
+test("every pulumi step of the workflows runs the policy pack with the config the plan writes for the topology (#18 point 3)", () => {
+  for (const name of ["preview.yml", "up.yml"]) {
+    const w = load(name);
+    for (const job of Object.values(w.jobs)) {
+      const s = job.steps ?? [];
+      const pulumi = s.findIndex((x) => x.uses?.startsWith("pulumi/actions") && x.with?.command !== undefined);
+      if (pulumi < 0) continue;
+      assert.equal(s[pulumi]!.with?.policyPacks, "policy", name);
+      assert.equal(s[pulumi]!.with?.policyPackConfigs, "out/prod/policy-config.json", name);
+      assert.ok(
+        s.slice(0, pulumi).some((x) => x.run?.startsWith("npm run plan")),
+        `${name}: the plan writes the config before the pulumi step`,
+      );
+    }
+  }
+});

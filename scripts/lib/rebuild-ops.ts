@@ -28,7 +28,13 @@ function isNodes(device: TailscaleDevice, node: string): boolean {
   return device.name?.split(".")[0] === node || device.hostname === node;
 }
 
-export function automationOps(s: Stack, output: (text: string) => void): RebuildOps {
+/** The policy pack every up runs with: its folder and its config file for this stack. */
+export interface PackRun {
+  readonly pack: string;
+  readonly config: string;
+}
+
+export function automationOps(s: Stack, output: (text: string) => void, policy: PackRun): RebuildOps {
   return {
     removeConfig: (path) => s.removeConfig(path, true),
     setConfig: (path, value) => s.setConfig(path, { value }, true),
@@ -41,6 +47,8 @@ export function automationOps(s: Stack, output: (text: string) => void): Rebuild
       await s.up({
         ...(replace && replace.length > 0 ? { replace: [...replace] } : {}),
         ...(target && target.length > 0 ? { target: [...target] } : {}),
+        policyPacks: [policy.pack],
+        policyPackConfigs: [policy.config],
         onOutput: output,
       });
     },
