@@ -9,7 +9,7 @@ import { prodMesh } from "./helpers";
 
 const device = (name: string, id: string, hostname = name.split(".")[0]!): TailnetDevice => ({ id, name: `${name}.tail1234.ts.net`, hostname });
 
-const deviceIdOf = (devices: readonly TailnetDevice[], node: string) => deviceFinder(devices)(node);
+const deviceIdOf = (devices: readonly TailnetDevice[], node: string) => deviceFinder(devices)(node).id;
 
 describe("deviceFinder", () => {
   test("picks the device whose MagicDNS name is the node's, whatever the machine calls itself", () => {
@@ -44,10 +44,16 @@ describe("deviceFinder", () => {
   });
 });
 
-test("an evaluated up lists the tailnet once for the home nodes, and once more for the cockpit after its deploy", async () => {
+test("an evaluated up lists the tailnet once for the home nodes, and once more for the cockpit after its deploy; the inventory output takes the devices' addresses (#18 point 6)", async () => {
   const config: StackConfig = { project: "optimal-mesh", stack: "t", values: { "optimal-mesh:mesh": JSON.stringify(prodMesh()) }, encrypted: [] };
   const events: string[] = [];
-  const tailnet = [device("oracle", "id-oracle", "raspberrypi"), device("pop-os", "id-pop-os"), device("hetzner-cockpit", "id-cockpit")];
+  // Addresses as the tailnet lists them (IPv4 and IPv6): the inventory output takes them where the topology records none.
+  const withAddress = (d: TailnetDevice, ip: string): TailnetDevice => ({ ...d, addresses: [ip, "fd7a:115c:a1e0::1"] });
+  const tailnet = [
+    withAddress(device("oracle", "id-oracle", "raspberrypi"), "100.94.77.114"),
+    withAddress(device("pop-os", "id-pop-os"), "100.101.1.2"),
+    withAddress(device("hetzner-cockpit", "id-cockpit"), "100.101.1.3"),
+  ];
   const evaluation = await evaluateOffline(config, {
     preview: false,
     state: (_type, name) => {
@@ -77,4 +83,14 @@ test("an evaluated up lists the tailnet once for the home nodes, and once more f
     "t-tailnet-pop-os-key": "id-pop-os",
     "t-tailnet-pop-os-tags": "id-pop-os",
   });
+  // Only oracle's address is in the topology; the others come from the listing (pop-os) and the one after the cockpit's deploy.
+  const inventory = evaluation.outputs.inventory as { name: string; tailnetAddress: string | null; fallbackBaseUrl: string | null }[];
+  assert.deepEqual(
+    inventory.map((e) => [e.name, e.tailnetAddress, e.fallbackBaseUrl]),
+    [
+      ["hetzner-cockpit", "100.101.1.3", "http://100.101.1.3:3000"],
+      ["oracle", "100.94.77.114", "http://100.94.77.114:3000"],
+      ["pop-os", "100.101.1.2", "http://100.101.1.2:3000"],
+    ],
+  );
 });

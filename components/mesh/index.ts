@@ -10,7 +10,7 @@ import { SshTrust } from "../node/trust";
 import { Tailnet } from "../tailnet";
 import { CloudflareTunnel } from "../tunnel";
 import { renderMermaid } from "./diagram";
-import { renderInventory, renderInventoryJson, type InventoryEntry } from "./inventory";
+import { inventoryEntry, renderInventory, renderInventoryJson, type InventoryEntry } from "./inventory";
 
 export interface MeshArgs {
   /** The validated topology; components never read config themselves. */
@@ -23,7 +23,7 @@ export interface MeshArgs {
 
 export class Mesh extends pulumi.ComponentResource {
   /** Every node with its role, capabilities and base URLs: OptimalOS's list of target hosts. */
-  public readonly inventory: pulumi.Output<InventoryEntry[]>;
+  public readonly inventory: { readonly [K in keyof InventoryEntry]: pulumi.Input<InventoryEntry[K]> }[];
   public readonly tailnet: Tailnet;
   public readonly cockpit?: HetznerCockpit;
   /** Tunnels by their key in the topology. */
@@ -79,7 +79,14 @@ export class Mesh extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    this.inventory = pulumi.output(renderInventory(args.spec));
+    // Addresses the topology does not record come from the devices the tailnet lists, field by
+    // field: a preview knows every entry, all but the rebuilt server's address.
+    this.inventory = renderInventory(args.spec).map((entry) => {
+      const listed = this.tailnet.tailnetAddresses[entry.name];
+      if (entry.tailnetAddress !== null || listed === undefined) return entry;
+      const withAddress = listed.apply((address) => inventoryEntry(args.spec, entry.name, address));
+      return { ...entry, tailnetAddress: withAddress.tailnetAddress, fallbackBaseUrl: withAddress.fallbackBaseUrl };
+    });
     recordArtifact("inventory.json", renderInventoryJson(args.spec));
     recordArtifact("mesh.mmd", renderMermaid(args.spec, args.stack));
     this.registerOutputs({ inventory: this.inventory });

@@ -7,7 +7,7 @@ export interface InventoryEntry {
   readonly role: "hub" | "worker";
   readonly capabilities: readonly string[];
   readonly mode: "legacy" | "worker" | "fabric";
-  /** The node's Tailscale IPv4 where the topology records it, else null (assigned by the tailnet). */
+  /** The node's Tailscale IPv4: the topology's, else its device's as the tailnet lists it, else null. */
   readonly tailnetAddress: string | null;
   /** OptimalOS reached by MagicDNS name. */
   readonly baseUrl: string;
@@ -15,24 +15,27 @@ export interface InventoryEntry {
   readonly fallbackBaseUrl: string | null;
 }
 
+/** A node's entry; `listed` is its device's address where the topology records none. */
+export function inventoryEntry(spec: MeshSpec, name: string, listed?: string): InventoryEntry {
+  const node = spec.nodes[name]!;
+  const port = node.optimalos.port;
+  const address = node.tailnet.address ?? listed ?? null;
+  return {
+    name,
+    role: node.role,
+    capabilities: [...node.capabilities].sort(),
+    mode: node.optimalos.mode,
+    tailnetAddress: address,
+    baseUrl: `http://${name}:${port}`,
+    fallbackBaseUrl: address === null ? null : `http://${address}:${port}`,
+  };
+}
+
 /** One entry per node, sorted by name so the output is stable. */
 export function renderInventory(spec: MeshSpec): InventoryEntry[] {
   return Object.keys(spec.nodes)
     .sort()
-    .map((name) => {
-      const node = spec.nodes[name]!;
-      const port = node.optimalos.port;
-      const address = node.tailnet.address ?? null;
-      return {
-        name,
-        role: node.role,
-        capabilities: [...node.capabilities].sort(),
-        mode: node.optimalos.mode,
-        tailnetAddress: address,
-        baseUrl: `http://${name}:${port}`,
-        fallbackBaseUrl: address === null ? null : `http://${address}:${port}`,
-      };
-    });
+    .map((name) => inventoryEntry(spec, name));
 }
 
 export function renderInventoryJson(spec: MeshSpec): string {

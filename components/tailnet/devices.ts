@@ -8,17 +8,19 @@ export interface TailnetDevice {
   readonly name: string;
   /** The machine's own hostname. */
   readonly hostname: string;
+  /** Its tailnet addresses, IPv4 and IPv6. */
+  readonly addresses?: readonly string[];
 }
 
 const label = (d: TailnetDevice) => d.name.split(".")[0]!;
 
 /**
- * Finds nodes' devices in one listing: the id of a node's device. A node joins with
+ * Finds nodes' devices in one listing: a node's device. A node joins with
  * `--hostname=<node>`, so its MagicDNS name is the node's name; when the name was taken (a stale
  * device of a rebuilt machine), the new device gets `<node>-1`: both are reported rather than
  * tagging the wrong one. The listing is indexed once, so a large tailnet costs one pass.
  */
-export function deviceFinder(devices: readonly TailnetDevice[]): (node: string) => string {
+export function deviceFinder(devices: readonly TailnetDevice[]): (node: string) => TailnetDevice {
   const byLabel = new Map<string, TailnetDevice[]>();
   const byHostname = new Map<string, TailnetDevice[]>();
   const add = (index: Map<string, TailnetDevice[]>, key: string, d: TailnetDevice) => {
@@ -34,7 +36,7 @@ export function deviceFinder(devices: readonly TailnetDevice[]): (node: string) 
     const named = byLabel.get(node) ?? [];
     const sameHost = byHostname.get(node) ?? [];
     const twins = sameHost.filter((d) => label(d).startsWith(`${node}-`) && /^\d+$/.test(label(d).slice(node.length + 1)));
-    if (named.length === 1 && twins.length === 0) return named[0]!.id;
+    if (named.length === 1 && twins.length === 0) return named[0]!;
     const candidates = [...named, ...twins];
     if (candidates.length > 1) {
       throw new Error(

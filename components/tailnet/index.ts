@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import type { MeshSpec } from "../../stacks/schema";
 import { recordArtifact, recordCheck } from "../artifacts";
-import { deviceFinder } from "./devices";
+import { isIPv4 } from "node:net";
+import { deviceFinder, type TailnetDevice } from "./devices";
 import { describeFailures, evaluatePolicy } from "./evaluate";
 import { nodeTags, policyInventory } from "./intent";
 import { renderPolicy } from "./policy";
@@ -38,6 +39,8 @@ export class Tailnet extends pulumi.ComponentResource {
    * devices only, so nothing may reach such a node over SSH before its tags are set.
    */
   public readonly tagged: Record<string, tailscale.DeviceTags> = {};
+  /** The tailnet IPv4 of each joined node's device, as the tailnet lists it (undefined where it lists none). */
+  public readonly tailnetAddresses: Record<string, pulumi.Output<string | undefined>> = {};
   private readonly acl: tailscale.Acl;
   private readonly spec: MeshSpec;
   private readonly name: string;
@@ -125,9 +128,11 @@ export class Tailnet extends pulumi.ComponentResource {
   private deviceSettings(nodes: readonly string[], after: pulumi.Resource[] = []): void {
     if (nodes.length === 0) return;
     const listing = tailscale.getDevicesOutput({}, { parent: this, dependsOn: after });
-    let find: ((node: string) => string) | undefined;
+    let find: ((node: string) => TailnetDevice) | undefined;
     for (const node of nodes) {
-      const deviceId = listing.apply((r) => (find ??= deviceFinder(r.devices ?? []))(node));
+      const device = listing.apply((r) => (find ??= deviceFinder(r.devices ?? []))(node));
+      const deviceId = device.apply((d) => d.id);
+      this.tailnetAddresses[node] = device.apply((d) => d.addresses?.find((a) => isIPv4(a)));
       // A device that is gone (a machine rebuilt, a node removed) cannot have its settings undone:
       // the provider's delete fails on a missing device, so these are only dropped from the state.
       const tags = new tailscale.DeviceTags(

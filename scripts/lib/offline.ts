@@ -243,13 +243,27 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   const resolve = <T>(o: import("@pulumi/pulumi").Output<T>) => new Promise<T>((res) => o.apply((v) => (res(v), v)));
   // Values a provider computes on create are unknown in a preview; `apply` never runs on them.
   const isKnown = (o: import("@pulumi/pulumi").Output<unknown>) => (o as unknown as { isKnown: Promise<boolean> }).isKnown;
+  // A stack output as the engine records it: each Output in it on its own (an unknown one does not
+  // hide the known values beside it), secrets masked.
+  const settle = async (value: unknown): Promise<PlainValue> => {
+    if (pulumi.Output.isInstance(value)) {
+      if (await pulumi.isSecret(value)) return SECRET_MASK;
+      if (!(await isKnown(value))) return "[unknown until apply]";
+      return settle(await resolve(value));
+    }
+    if (Array.isArray(value)) return Promise.all(value.map(settle));
+    if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+      const out: { [k: string]: PlainValue } = {};
+      for (const key of Object.keys(value).sort()) out[key] = await settle((value as Record<string, unknown>)[key]);
+      return out;
+    }
+    return maskWire(value);
+  };
   const outputs: { [k: string]: PlainValue } = {};
   for (const key of Object.keys(exported).sort()) {
     const value = exported[key];
-    if (!pulumi.Output.isInstance(value)) continue;
-    if (await pulumi.isSecret(value)) outputs[key] = SECRET_MASK;
-    else if (!(await isKnown(value))) outputs[key] = "[unknown until apply]";
-    else outputs[key] = maskWire(await resolve(value));
+    if (value === undefined || typeof value === "function") continue;
+    outputs[key] = await settle(value);
   }
 
   const { recordedArtifacts, recordedChecks, recordedNotices } = await import("../../components/artifacts");
