@@ -56,9 +56,30 @@ export function loadStack(options: LoadOptions): LoadedStack {
 
   const plain = new Map<string, string>();
   const secret = new Map<string, pulumi.Output<string>>();
+  const isSet = (key: string) => {
+    const [ns, name] = splitKey(key);
+    return Boolean(new pulumi.Config(ns).get(name));
+  };
   for (const setting of OPERATOR_SETTINGS) {
     const [ns, name] = splitKey(setting.key);
     const config = new pulumi.Config(ns);
+    // A credential of another kind stands in for this one; the provider refuses both at once.
+    const alternative = (setting.or ?? []).map((o) => o.key);
+    if (alternative.length > 0 && alternative.every(isSet)) {
+      if (isSet(setting.key)) {
+        problems.push({
+          path: setting.key,
+          message: `set together with ${alternative.join(" and ")}: the provider takes one credential`,
+          fix: `remove one: pulumi config rm ${setting.key}`,
+        });
+      }
+      continue;
+    }
+    if (alternative.some(isSet) && !isSet(setting.key)) {
+      const missing = alternative.filter((k) => !isSet(k));
+      problems.push({ path: missing[0]!, message: `${alternative.join(" and ")} go together: ${missing.join(", ")} is not set`, fix: setting.how });
+      continue;
+    }
     if (setting.secret) {
       // Pulumi.yaml declares an empty default, which the CLI fills in for a setting nobody set.
       const value = config.get(name) ? config.getSecret(name) : undefined;

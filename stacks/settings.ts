@@ -6,14 +6,20 @@ export interface OperatorSetting {
   readonly description: string;
   /** The command that sets it. */
   readonly how: string;
+  /** Settings that, set together, stand in for this one: a credential of another kind. */
+  readonly or?: readonly { readonly key: string; readonly secret: boolean }[];
 }
 
 export const OPERATOR_SETTINGS: readonly OperatorSetting[] = [
   {
     key: "tailscale:apiKey",
     secret: true,
-    description: "Tailscale API access token for the tailnet (policy, DNS, keys, devices)",
-    how: "pulumi config set --secret tailscale:apiKey <tskey-api-...>",
+    description: "Tailscale credential for the tailnet (policy, DNS, auth keys, devices): an OAuth client, or an API access token",
+    how: "an OAuth client (no expiry; scopes policy_file, dns, devices:core, auth_keys, with the mesh's tags): pulumi config set tailscale:oauthClientId <id> and pulumi config set --secret tailscale:oauthClientSecret <tskey-client-...>; or an API access token (expires within 90 days): pulumi config set --secret tailscale:apiKey <tskey-api-...>",
+    or: [
+      { key: "tailscale:oauthClientId", secret: false },
+      { key: "tailscale:oauthClientSecret", secret: true },
+    ],
   },
   {
     key: "cloudflare:apiToken",
@@ -51,3 +57,9 @@ export const OPERATOR_SETTINGS: readonly OperatorSetting[] = [
 export function placeholderFor(key: string): string {
   return `<unset:${key}>`;
 }
+
+/** Every key that holds a secret: the secret settings and the secret halves of their alternatives. */
+export const SECRET_KEYS: readonly string[] = OPERATOR_SETTINGS.flatMap((s) => [
+  ...(s.secret ? [s.key] : []),
+  ...(s.or ?? []).filter((o) => o.secret).map((o) => o.key),
+]);

@@ -109,6 +109,34 @@ describe("for real (pulumi preview / up)", () => {
     }
   });
 
+  test("a Tailscale OAuth client stands in for the API key; both at once, or half a client, are problems with the fix (#18 point 1)", () => {
+    const others = Object.fromEntries(Object.entries(allSettings).filter(([k]) => k !== "tailscale:apiKey"));
+    const oauth = { "tailscale:oauthClientId": "k123", "tailscale:oauthClientSecret": "tskey-client-x" };
+    useConfig({ "optimal-mesh:mesh": adoptedProdMesh(), ...others, ...oauth }, ["tailscale:oauthClientSecret"]);
+    assert.deepEqual(
+      problemsOf(() => loadStack({ offline: false })),
+      [],
+    );
+    useConfig({ "optimal-mesh:mesh": adoptedProdMesh(), ...others, ...oauth, "tailscale:apiKey": "tskey-api-x" });
+    assert.deepEqual(
+      problemsOf(() => loadStack({ offline: false })),
+      ["tailscale:apiKey"],
+    );
+    useConfig({ "optimal-mesh:mesh": adoptedProdMesh(), ...others, "tailscale:oauthClientId": "k123" });
+    assert.deepEqual(
+      problemsOf(() => loadStack({ offline: false })),
+      ["tailscale:oauthClientSecret"],
+    );
+    useConfig({ "optimal-mesh:mesh": adoptedProdMesh(), ...others });
+    try {
+      loadStack({ offline: false });
+      assert.fail("expected a MeshConfigError");
+    } catch (err) {
+      assert.ok(err instanceof MeshConfigError);
+      assert.match(err.message, /tailscale:apiKey: Tailscale credential [\s\S]*fix: an OAuth client \(no expiry; scopes policy_file, dns, devices:core, auth_keys/);
+    }
+  });
+
   test("topology problems and missing settings come in one report", () => {
     const mesh = prodMesh();
     mesh.nodes["pop-os"].role = "hub";

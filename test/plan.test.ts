@@ -65,9 +65,14 @@ describe("npm run plan on prod", () => {
   });
 
   test("lists every unset operator setting as a placeholder", () => {
-    for (const key of ["tailscale:apiKey", "cloudflare:apiToken", "hcloud:token", "optimal-mesh:sshPrivateKey"]) {
+    for (const key of ["cloudflare:apiToken", "hcloud:token", "optimal-mesh:sshPrivateKey"]) {
       assert.match(a.stdout, new RegExp(`^  ${key}: not set \\(pulumi config set --secret ${key}`, "m"));
     }
+    // The Tailscale credential: an OAuth client first, or an API key.
+    assert.match(
+      a.stdout,
+      /^ {2}tailscale:apiKey: not set \(an OAuth client .*pulumi config set --secret tailscale:oauthClientSecret .*pulumi config set --secret tailscale:apiKey/m,
+    );
   });
 });
 
@@ -184,4 +189,19 @@ test("the out directory's list of plan files finds stale files without a walk, a
   const fresh = path.join(root, "fresh");
   assert.equal(runPlan("--out", fresh, "--quiet").code, 0);
   assert.deepEqual(pathsOf(fs.readFileSync(path.join(fresh, ".plan-files"), "utf8")), listed);
+});
+
+test("with a Tailscale OAuth client in the stack, the API key is no stand-in; its secret half is never shown (#18 point 1)", () => {
+  const out = path.join(tmpDir("oauth"), "out");
+  const r = runPlan(
+    "--stack",
+    "t",
+    "--config-file",
+    writeStackFile(prodMesh(), { "tailscale:oauthClientId": "kClient123", "tailscale:oauthClientSecret": { secure: "AAABAGZha2U=" } }),
+    "--out",
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /tailscale:apiKey: not set/);
+  assert.match(r.stdout, /^ {2}cloudflare:apiToken: not set/m);
 });

@@ -3,6 +3,8 @@
 // state of the prod plan's resources, edited and imported back).
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { test } from "node:test";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
@@ -244,4 +246,57 @@ test("dr-rebuild's ups run the policy pack with the topology's config, as the wo
   const stack = { up: async (o: Record<string, unknown>) => void (options = o) } as unknown as Parameters<typeof automationOps>[0];
   await automationOps(stack, () => undefined, { pack: "/repo/policy", config: "/tmp/policy-config.json" }).up({ replace: ["urn:x"] });
   assert.deepEqual([options.policyPacks, options.policyPackConfigs, options.replace], [["/repo/policy"], ["/tmp/policy-config.json"], ["urn:x"]]);
+});
+
+test("the lost machine's device is removed through Tailscale's API with an API key or an OAuth client (#18 point 1), against a loopback fake", async () => {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url} ${req.headers.authorization ?? "-"}`);
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === "POST" && req.url === "/api/v2/oauth/token") return json(200, { access_token: "oauth-access", token_type: "Bearer" });
+    if (req.method === "GET" && req.url === "/api/v2/tailnet/-/devices")
+      return json(200, {
+        devices: [
+          { id: "old", name: "hetzner-cockpit.tail1.ts.net", hostname: "hetzner-cockpit" },
+          { id: "o", name: "oracle.tail1.ts.net", hostname: "oracle" },
+        ],
+      });
+    if (req.method === "DELETE" && req.url === "/api/v2/device/old") return json(200, {});
+    json(404, { message: "not found" });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const stackWith = (config: Record<string, string>) =>
+    ({
+      getAllConfig: async () => Object.fromEntries(Object.entries({ "tailscale:baseUrl": base, ...config }).map(([k, v]) => [k, { value: v, secret: false }])),
+    }) as unknown as Parameters<typeof automationOps>[0];
+  try {
+    const pack = { pack: "policy", config: "policy-config.json" };
+    assert.equal(await automationOps(stackWith({ "tailscale:apiKey": "tskey-api-x" }), () => undefined, pack).removeDevice("hetzner-cockpit"), true);
+    assert.equal(
+      await automationOps(stackWith({ "tailscale:oauthClientId": "id1", "tailscale:oauthClientSecret": "tskey-client-x" }), () => undefined, pack).removeDevice(
+        "hetzner-cockpit",
+      ),
+      true,
+    );
+    assert.equal(
+      await automationOps(stackWith({ "tailscale:apiKey": "tskey-api-x" }), () => undefined, pack).removeDevice("pop-os"),
+      false,
+      "no such device: nothing removed",
+    );
+    const basic = `Basic ${Buffer.from("tskey-api-x:").toString("base64")}`;
+    assert.deepEqual(requests, [
+      `GET /api/v2/tailnet/-/devices ${basic}`,
+      `DELETE /api/v2/device/old ${basic}`,
+      "POST /api/v2/oauth/token -",
+      "GET /api/v2/tailnet/-/devices Bearer oauth-access",
+      "DELETE /api/v2/device/old Bearer oauth-access",
+      `GET /api/v2/tailnet/-/devices ${basic}`,
+    ]);
+  } finally {
+    server.close();
+  }
 });

@@ -36,7 +36,10 @@ function flags(r: Registration): string {
 
 /** The settings that are stand-ins in this plan: not set, or encrypted (unreadable offline). */
 export function placeholderSettings(config: StackConfig): { key: string; why: string }[] {
-  return OPERATOR_SETTINGS.filter((s) => config.encrypted.includes(s.key) || !(s.key in config.values)).map((s) => ({
+  const present = (key: string) => key in config.values || config.encrypted.includes(key);
+  // A setting whose alternative credential is there (an OAuth client for an API key) is not a stand-in.
+  const satisfied = (s: (typeof OPERATOR_SETTINGS)[number]) => s.or !== undefined && s.or.every((o) => present(o.key));
+  return OPERATOR_SETTINGS.filter((s) => !satisfied(s) && (config.encrypted.includes(s.key) || !(s.key in config.values))).map((s) => ({
     key: s.key,
     why: config.encrypted.includes(s.key) ? "encrypted, not readable offline" : `not set (${s.how})`,
   }));
@@ -107,7 +110,7 @@ export function renderPlan(config: StackConfig, evaluation: Evaluation): string 
   const plaintext = plaintextSecrets(config);
   if (plaintext.length > 0) {
     lines.push("", `Warning: secret settings written in plain text in the stack file: ${plaintext.length}`);
-    for (const key of plaintext) lines.push(`  ${key}: rotate it (anyone who read the file has it), then ${OPERATOR_SETTINGS.find((s) => s.key === key)!.how}`);
+    for (const key of plaintext) lines.push(`  ${key}: rotate it (anyone who read the file has it), then set it again with pulumi config set --secret ${key}`);
   }
   const placeholders = placeholderSettings(config);
   lines.push("", `Settings shown as placeholders (kept secret where secret): ${placeholders.length}`);

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type { MeshSpec } from "../../stacks/schema";
-import { OPERATOR_SETTINGS } from "../../stacks/settings";
+import { SECRET_KEYS } from "../../stacks/settings";
 import { MESH_KEY, validateMesh } from "../../stacks/validate";
 
 export interface StackConfig {
@@ -190,7 +190,7 @@ export function assertMeshReadable(config: StackConfig, file: string): void {
 
 /** Secret settings written in plain text in the stack file: they should be encrypted with `pulumi config set --secret`. */
 export function plaintextSecrets(config: StackConfig): string[] {
-  return OPERATOR_SETTINGS.filter((s) => s.secret && config.values[s.key] !== undefined).map((s) => s.key);
+  return SECRET_KEYS.filter((key) => config.values[key] !== undefined);
 }
 
 /** The stack's topology, validated (a MeshConfigError names every problem), for the operator commands. */
