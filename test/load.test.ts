@@ -133,7 +133,10 @@ describe("for real (pulumi preview / up)", () => {
       assert.fail("expected a MeshConfigError");
     } catch (err) {
       assert.ok(err instanceof MeshConfigError);
-      assert.match(err.message, /tailscale:apiKey: Tailscale credential [\s\S]*fix: an OAuth client \(no expiry; scopes policy_file, dns, devices:core, auth_keys/);
+      assert.match(
+        err.message,
+        /tailscale:apiKey: Tailscale credential [\s\S]*fix: an OAuth client \(no expiry; scopes policy_file, dns, devices:core, auth_keys/,
+      );
     }
   });
 
