@@ -47,8 +47,13 @@ async function main(): Promise<number> {
     if (values.finish && values.check) throw new UsageError("--finish and --check are two steps", "give one of them");
     return finishAdoption(ROOT, stack, spec, values.finish, (line) => process.stderr.write(`import: ${line}\n`));
   }
+  // Credentials come from the environment; an ESC environment of the stack can provide them.
+  const esc =
+    (config.environments ?? []).length > 0
+      ? ` (the stack's ESC environment ${config.environments!.join(", ")} may hold it: esc run ${config.environments![0]} -- npm run import)`
+      : "";
   const need = (name: string, value: string | undefined) => {
-    if (!value) throw new Error(`${name} is not set`);
+    if (!value) throw new Error(`${name} is not set${esc}`);
     return value;
   };
   const { found, missing, differences } = await discover(

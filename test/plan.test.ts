@@ -205,3 +205,26 @@ test("with a Tailscale OAuth client in the stack, the API key is no stand-in; it
   assert.doesNotMatch(r.stdout, /tailscale:apiKey: not set/);
   assert.match(r.stdout, /^ {2}cloudflare:apiToken: not set/m);
 });
+
+describe("a stack that imports a Pulumi ESC environment (#18 point 5)", () => {
+  const withEnvironment = (config: Record<string, unknown>) => {
+    const file = path.join(tmpDir("esc"), "Pulumi.t.yaml");
+    fs.writeFileSync(file, `${JSON.stringify({ environment: ["optimal-mesh/prod"], config })}\n`);
+    return file;
+  };
+
+  test("the plan says which settings may come from the environment it cannot read", () => {
+    const r = runPlan("--stack", "t", "--config-file", withEnvironment({ "optimal-mesh:mesh": prodMesh() }), "--out", path.join(tmpDir("out"), "o"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}hcloud:token: not in the stack file; may come from the ESC environment optimal-mesh\/prod, not readable offline/m);
+  });
+
+  test("a topology kept in the environment is refused with the file and the fix", () => {
+    const r = runPlan("--stack", "t", "--config-file", withEnvironment({}), "--out", path.join(tmpDir("out"), "o"));
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /optimal-mesh:mesh is not in the stack file; it may come from the ESC environment optimal-mesh\/prod, which the offline tools cannot read: keep the topology in the stack file/,
+    );
+  });
+});

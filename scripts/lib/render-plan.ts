@@ -41,7 +41,11 @@ export function placeholderSettings(config: StackConfig): { key: string; why: st
   const satisfied = (s: (typeof OPERATOR_SETTINGS)[number]) => s.or !== undefined && s.or.every((o) => present(o.key));
   return OPERATOR_SETTINGS.filter((s) => !satisfied(s) && (config.encrypted.includes(s.key) || !(s.key in config.values))).map((s) => ({
     key: s.key,
-    why: config.encrypted.includes(s.key) ? "encrypted, not readable offline" : `not set (${s.how})`,
+    why: config.encrypted.includes(s.key)
+      ? "encrypted, not readable offline"
+      : (config.environments ?? []).length > 0
+        ? `not in the stack file; may come from the ESC environment ${config.environments!.join(", ")}, not readable offline (else: ${s.how})`
+        : `not set (${s.how})`,
   }));
 }
 

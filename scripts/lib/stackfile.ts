@@ -13,6 +13,19 @@ export interface StackConfig {
   readonly values: Readonly<Record<string, string>>;
   /** Keys whose value is encrypted in the stack file (readable only with the stack's secrets provider). */
   readonly encrypted: readonly string[];
+  /** Pulumi ESC environments the stack file imports (`environment:`): their values are not readable offline. */
+  readonly environments?: readonly string[];
+}
+
+/** The ESC environments a stack file imports: `environment: [a/b]` or `environment: { imports: [a/b] }`. */
+function environmentsOf(doc: unknown, file: string): string[] {
+  const env = isRecord(doc) ? doc.environment : undefined;
+  if (env === undefined || env === null) return [];
+  const list = Array.isArray(env) ? env : isRecord(env) && Array.isArray(env.imports) ? env.imports : undefined;
+  if (list === undefined || !list.every((e) => typeof e === "string")) {
+    throw new StackFileError(`${file}: environment must list ESC environment names, e.g. environment: [optimal-mesh/prod]`);
+  }
+  return [...(list as string[])];
 }
 
 /** The folder that holds Pulumi.yaml, found upward from here (the sources or their dist/ build). */
@@ -174,13 +187,19 @@ export function readStackConfig(root: string, stack: string, configFile?: string
     }
     values[key] = typeof value === "string" ? value : JSON.stringify(value);
   }
-  const result = { project: project.name, stack, values, encrypted: encrypted.sort() };
+  const result = { project: project.name, stack, values, encrypted: encrypted.sort(), environments: environmentsOf(doc, file) };
   assertMeshReadable(result, file);
   return result;
 }
 
 /** Offline tools cannot decrypt: an encrypted topology is refused with the fix (it holds no secrets, and reviewers must read it). */
 export function assertMeshReadable(config: StackConfig, file: string): void {
+  const environments = config.environments ?? [];
+  if (config.values[MESH_KEY] === undefined && !config.encrypted.includes(MESH_KEY) && environments.length > 0) {
+    throw new StackFileError(
+      `${file}: ${MESH_KEY} is not in the stack file; it may come from the ESC environment ${environments.join(", ")}, which the offline tools cannot read: keep the topology in the stack file (it holds no secrets, and reviewers must read it)`,
+    );
+  }
   if (config.encrypted.includes(MESH_KEY)) {
     throw new StackFileError(
       `${file}: ${MESH_KEY} is encrypted (secure:), so it can be neither read here nor reviewed; write the topology in plain text, as the file's other settings are: it holds no secrets`,
