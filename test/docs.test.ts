@@ -19,7 +19,7 @@ test("every runbook the README links exists, and every runbook is linked", () =>
   );
 });
 
-for (const script of ["plan", "drift", "dr-rebuild", "doctor", "import"]) {
+for (const script of ["plan", "drift", "dr-rebuild", "doctor", "import", "validate-policy"]) {
   test(`npm run ${script} -- --help explains itself`, () => {
     const r = runScript(script, ["--help"]);
     assert.equal(r.code, 0, r.stderr);

@@ -114,3 +114,14 @@ test("every pulumi step of the workflows runs the policy pack with the config th
     }
   }
 });
+
+test("the preview workflow has Tailscale validate the rendered policy with a read-only client before the preview (#18 point 2)", () => {
+  const s = steps(load("preview.yml"));
+  const validate = s.findIndex((x) => x.run === "npm run validate-policy -- --stack prod");
+  assert.ok(validate >= 0);
+  assert.deepEqual(Object.keys(s[validate]!.env ?? {}).sort(), ["TAILSCALE_OAUTH_CLIENT_ID", "TAILSCALE_OAUTH_CLIENT_SECRET"]);
+  assert.match(s[validate]!.env!.TAILSCALE_OAUTH_CLIENT_ID!, /secrets\.TS_POLICY_CLIENT_ID/);
+  const plan = s.findIndex((x, i) => i < validate && x.run?.startsWith("npm run plan"));
+  const preview = s.findIndex((x) => x.uses?.startsWith("pulumi/actions") && x.with?.command === "preview");
+  assert.ok(plan >= 0 && plan < validate && validate < preview, "plan, then validate, then preview");
+});

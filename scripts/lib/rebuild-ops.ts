@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import type { Stack } from "@pulumi/pulumi/automation";
 import type { Deployment, RebuildOps } from "./rebuild";
+import { tailscaleApi, type TailscaleApi } from "./tailscale-api";
 
 /** How long the new machine may take to boot, join the tailnet and answer SSH. */
 export const HOST_KEY_WAIT_SECONDS = 900;
@@ -14,33 +15,17 @@ interface TailscaleDevice {
   readonly hostname?: string;
 }
 
-/**
- * The Tailscale API as the provider is configured for this stack: its base URL and tailnet, and
- * its credential, an API access token (HTTP basic) or an OAuth client (a token from the client
- * credentials grant, as bearer).
- */
-async function tailscaleApi(s: Stack): Promise<{ base: string; tailnet: string; auth: string }> {
+/** The Tailscale API as the provider is configured for this stack (base URL, tailnet, credential). */
+async function tailscaleApiOf(s: Stack): Promise<TailscaleApi> {
   const all = await s.getAllConfig();
-  const base = (all["tailscale:baseUrl"]?.value ?? process.env.TAILSCALE_BASE_URL ?? "https://api.tailscale.com").replace(/\/$/, "");
-  const tailnet = all["tailscale:tailnet"]?.value ?? "-";
-  const apiKey = all["tailscale:apiKey"]?.value;
-  if (apiKey) return { base, tailnet, auth: `Basic ${Buffer.from(`${apiKey}:`).toString("base64")}` };
-  const id = all["tailscale:oauthClientId"]?.value;
-  const secret = all["tailscale:oauthClientSecret"]?.value;
-  if (!id || !secret)
-    throw new Error(
-      "neither tailscale:apiKey nor tailscale:oauthClientId and oauthClientSecret are set in the stack: removing the lost machine's device needs one",
-    );
-  const r = await fetch(`${base}/api/v2/oauth/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ client_id: id, client_secret: secret, grant_type: "client_credentials" }),
-    signal: AbortSignal.timeout(15_000),
+  const value = (key: string) => all[key]?.value;
+  return tailscaleApi({
+    baseUrl: value("tailscale:baseUrl"),
+    tailnet: value("tailscale:tailnet"),
+    apiKey: value("tailscale:apiKey"),
+    oauthClientId: value("tailscale:oauthClientId"),
+    oauthClientSecret: value("tailscale:oauthClientSecret"),
   });
-  if (!r.ok) throw new Error(`Tailscale OAuth token: HTTP ${r.status}`);
-  const token = ((await r.json()) as { access_token?: string }).access_token;
-  if (!token) throw new Error("Tailscale OAuth token: no access_token in the answer");
-  return { base, tailnet, auth: `Bearer ${token}` };
 }
 
 /** A device is the node's when its MagicDNS name's first label, or its hostname, is the node's name. */
@@ -73,7 +58,7 @@ export function automationOps(s: Stack, output: (text: string) => void, policy: 
       });
     },
     removeDevice: async (node) => {
-      const api = await tailscaleApi(s);
+      const api = await tailscaleApiOf(s);
       const list = await fetch(`${api.base}/api/v2/tailnet/${encodeURIComponent(api.tailnet)}/devices`, {
         headers: { authorization: api.auth },
         signal: AbortSignal.timeout(15_000),

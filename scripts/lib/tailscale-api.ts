@@ -1,0 +1,35 @@
+// Tailscale's API as the provider reaches it: a base URL (default Tailscale's), a tailnet (default
+// "-", the credential's own) and a credential: an API access token (HTTP basic) or an OAuth
+// client, exchanged for an access token through the client credentials grant (bearer).
+
+export interface TailscaleCredentials {
+  readonly baseUrl?: string | undefined;
+  readonly tailnet?: string | undefined;
+  readonly apiKey?: string | undefined;
+  readonly oauthClientId?: string | undefined;
+  readonly oauthClientSecret?: string | undefined;
+}
+
+export interface TailscaleApi {
+  readonly base: string;
+  readonly tailnet: string;
+  /** The Authorization header. */
+  readonly auth: string;
+}
+
+export async function tailscaleApi(c: TailscaleCredentials): Promise<TailscaleApi> {
+  const base = (c.baseUrl ?? process.env.TAILSCALE_BASE_URL ?? "https://api.tailscale.com").replace(/\/$/, "");
+  const tailnet = c.tailnet ?? "-";
+  if (c.apiKey) return { base, tailnet, auth: `Basic ${Buffer.from(`${c.apiKey}:`).toString("base64")}` };
+  if (!c.oauthClientId || !c.oauthClientSecret) throw new Error("no Tailscale credential: an API access token, or an OAuth client's id and secret");
+  const r = await fetch(`${base}/api/v2/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ client_id: c.oauthClientId, client_secret: c.oauthClientSecret, grant_type: "client_credentials" }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  if (!r.ok) throw new Error(`Tailscale OAuth token: HTTP ${r.status}`);
+  const token = ((await r.json()) as { access_token?: string }).access_token;
+  if (!token) throw new Error("Tailscale OAuth token: no access_token in the answer");
+  return { base, tailnet, auth: `Bearer ${token}` };
+}
