@@ -94,7 +94,7 @@ describe("a node to bootstrap", () => {
   test("the new node changes the tags the policy gives to gpu flows", () => {
     const acl = String(only(resources, "tailscale:index/acl:Acl", "t-tailnet-policy").inputs.acl);
     // tag:gpu now also selects echo, so the pop-os-only flows name pop-os itself.
-    assert.match(acl, /"dst": \["tag:node-pop-os:11434"\]/);
-    assert.match(acl, /"dst": \["tag:node-pop-os:22"\]/);
+    assert.match(acl, /"dst": \["tag:node-pop-os"\], "ip": \["11434"\]/);
+    assert.match(acl, /"dst": \["tag:node-pop-os"\], "ip": \["22"\]/);
   });
 });

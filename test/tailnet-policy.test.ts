@@ -3,8 +3,9 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { describeFailures, evaluatePolicy, UnsupportedPolicyError, type Inventory } from "../components/tailnet/evaluate";
 import { parseHujson, type Json } from "../components/tailnet/hujson";
-import { accessIntent, nodeTags, policyInventory } from "../components/tailnet/intent";
-import { coverNodes, renderPolicy } from "../components/tailnet/policy";
+import { accessIntent, nodeTags, policyInventory, type Grant } from "../components/tailnet/intent";
+import { coverNodes, grantEntries, renderPolicy } from "../components/tailnet/policy";
+import type { MeshSpec } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
 import { prodMesh } from "./helpers";
 
@@ -12,15 +13,16 @@ const spec = validateMesh(prodMesh());
 const text = renderPolicy(spec, { stack: "prod" });
 const inventory = policyInventory(spec);
 
-type Rule = { action: string; src: string[]; dst: string[] };
+type Rule = { src: string[]; dst: string[]; ip: string[] };
 type Test = { src: string; accept?: string[]; deny?: string[] };
-type Policy = { tagOwners: Record<string, string[]>; hosts?: Record<string, string>; acls: Rule[]; tests: Test[] };
+type Policy = { tagOwners: Record<string, string[]>; hosts?: Record<string, string>; grants: Rule[]; tests: Test[] };
 const policy = parseHujson(text) as unknown as Policy;
 
-/** The policy without its i-th rule (rules are rendered one per grant, in the intent's order). */
-function withoutRule(policyText: string, i: number): string {
-  const doc = parseHujson(policyText) as { acls: Json[] };
-  doc.acls.splice(i, 1);
+/** The policy without the grants one flow of the intent renders to (the flow dropped from the rules). */
+function withoutGrant(policyText: string, s: MeshSpec, g: Grant): string {
+  const drop = new Set(grantEntries(s, g).map((e) => JSON.stringify(e)));
+  const doc = parseHujson(policyText) as { grants: Json[] };
+  doc.grants = doc.grants.filter((e) => !drop.has(JSON.stringify(e)));
   return JSON.stringify(doc);
 }
 
@@ -87,7 +89,7 @@ describe("the prod policy", () => {
     const grants = accessIntent(spec);
     // Tests cannot use autogroup:admin as a source, so the admins' rule is checked with an email below.
     for (const dropped of grants.filter((g) => g.id !== "admins")) {
-      const failures = describeFailures(evaluatePolicy(withoutRule(text, grants.indexOf(dropped)), inventory));
+      const failures = describeFailures(evaluatePolicy(withoutGrant(text, spec, dropped), inventory));
       assert.ok(
         failures.some((f) => /should be allowed/.test(f)),
         `dropping ${dropped.id} is caught`,
@@ -95,10 +97,10 @@ describe("the prod policy", () => {
     }
   });
 
-  test("widening any rule's sources to * fails a deny test", () => {
-    policy.acls.forEach((rule, i) => {
+  test("widening any grant's sources to * fails a deny test", () => {
+    policy.grants.forEach((rule, i) => {
       const widened = structuredClone(policy);
-      widened.acls[i] = { ...rule, src: ["*"] };
+      widened.grants[i] = { ...rule, src: ["*"] };
       assert.ok(
         failuresOf(widened).some((f) => /should be denied/.test(f)),
         `rule ${i} (${rule.src.join(",")}) widened is caught`,
@@ -106,10 +108,10 @@ describe("the prod policy", () => {
     });
   });
 
-  test("widening any rule's destinations to *:* fails a deny test, where Tailscale tests can name the source", () => {
-    policy.acls.forEach((rule, i) => {
+  test("widening any grant to every destination and port fails a deny test, where Tailscale tests can name the source", () => {
+    policy.grants.forEach((rule, i) => {
       const widened = structuredClone(policy);
-      widened.acls[i] = { ...rule, dst: ["*:*"] };
+      widened.grants[i] = { ...rule, dst: ["*"], ip: ["*"] };
       const caught = failuresOf(widened).some((f) => /should be denied/.test(f));
       // Tests cannot use autogroup:admin as a source; with an admin email in the topology they can (see the property tests).
       assert.equal(caught, !rule.src.includes("autogroup:admin"), `rule ${i} (${rule.src.join(",")})`);
@@ -133,14 +135,15 @@ describe("with an admin email in the topology", () => {
 
   test("dropping or widening the admins' rule is caught", () => {
     const grants = accessIntent(withEmail);
-    const dropped = withoutRule(
+    const dropped = withoutGrant(
       renderPolicy(withEmail, { stack: "prod" }),
-      grants.findIndex((g) => g.id === "admins"),
+      withEmail,
+      grants.find((g) => g.id === "admins")!,
     );
     assert.ok(describeFailures(evaluatePolicy(dropped, inv)).some((f) => /ops@example.com should be allowed/.test(f)));
-    const i = doc.acls.findIndex((r) => r.src.includes("group:mesh-admins"));
+    const i = doc.grants.findIndex((r) => r.src.includes("group:mesh-admins"));
     const widened = structuredClone(doc);
-    widened.acls[i] = { ...doc.acls[i]!, dst: ["*:*"] };
+    widened.grants[i] = { ...doc.grants[i]!, dst: ["*"], ip: ["*"] };
     assert.ok(failuresOf(widened, inv).some((f) => /ops@example.com should be denied/.test(f)));
   });
 });
@@ -158,7 +161,10 @@ describe("the evaluator", () => {
   test("accepts port lists and ranges and reports each case", () => {
     const doc = minimal({
       hosts: { b: "100.64.0.2" },
-      acls: [{ action: "accept", src: ["tag:a"], dst: ["tag:b:22,8000-8010", "b:443"] }],
+      grants: [
+        { src: ["tag:a"], dst: ["tag:b"], ip: ["22", "8000-8010"] },
+        { src: ["tag:a"], dst: ["b"], ip: ["443"] },
+      ],
       tests: [
         { src: "tag:a", accept: ["tag:b:22", "tag:b:8005", "b:443"], deny: ["tag:b:23", "tag:b:8011", "tag:a:22"] },
         { src: "tag:b", deny: ["tag:a:22"] },
@@ -170,26 +176,26 @@ describe("the evaluator", () => {
   });
 
   test("names the failing case", () => {
-    const doc = minimal({ acls: [{ action: "accept", src: ["*"], dst: ["tag:b:*"] }], tests: [{ src: "tag:a", deny: ["tag:b:22"] }] });
+    const doc = minimal({ grants: [{ src: ["*"], dst: ["tag:b"], ip: ["*"] }], tests: [{ src: "tag:a", deny: ["tag:b:22"] }] });
     assert.deepEqual(describeFailures(evaluatePolicy(doc, inv)), ["test failed: tag:a should be denied tag:b:22"]);
   });
 
   test("reports a tag that is used but has no owner", () => {
-    const doc = JSON.stringify({ tagOwners: { "tag:a": ["autogroup:admin"] }, acls: [{ action: "accept", src: ["tag:a"], dst: ["tag:b:22"] }] });
+    const doc = JSON.stringify({ tagOwners: { "tag:a": ["autogroup:admin"] }, grants: [{ src: ["tag:a"], dst: ["tag:b"], ip: ["22"] }] });
     assert.ok(describeFailures(evaluatePolicy(doc, inv)).includes("tag:b is used but has no entry in tagOwners"));
   });
 
   for (const [what, doc, where] of [
-    ["an ssh section", minimal({ acls: [], ssh: [] }), /policy\.ssh/],
-    ["grants", minimal({ grants: [] }), /policy\.grants/],
-    ["a proto on a rule", minimal({ acls: [{ action: "accept", src: ["tag:a"], proto: "tcp", dst: ["tag:b:22"] }] }), /acls\[0\]\.proto/],
+    ["an ssh section", minimal({ grants: [], ssh: [] }), /policy\.ssh/],
+    ["acls (the renderer writes grants)", minimal({ acls: [] }), /policy\.acls/],
+    ["an app grant", minimal({ grants: [{ src: ["tag:a"], dst: ["tag:b"], ip: ["22"], app: { "example.com/cap": [{}] } }] }), /grants\[0\]\.app/],
     [
       "an undefined host",
-      minimal({ acls: [{ action: "accept", src: ["tag:a"], dst: ["db:22"] }], tests: [{ src: "tag:a", accept: ["tag:b:22"] }] }),
-      /acls\[0\]\.dst\[0\]/,
+      minimal({ grants: [{ src: ["tag:a"], dst: ["db"], ip: ["22"] }], tests: [{ src: "tag:a", accept: ["tag:b:22"] }] }),
+      /grants\[0\]\.dst\[0\]/,
     ],
-    ["a test on a port range", minimal({ acls: [], tests: [{ src: "tag:a", accept: ["tag:b:1-2"] }] }), /tests\[0\]\.accept\[0\]/],
-    ["a test from a device nobody has", minimal({ acls: [], tests: [{ src: "tag:z", accept: ["tag:b:22"] }] }), /tests\[0\]\.src/],
+    ["a test on a port range", minimal({ grants: [], tests: [{ src: "tag:a", accept: ["tag:b:1-2"] }] }), /tests\[0\]\.accept\[0\]/],
+    ["a test from a device nobody has", minimal({ grants: [], tests: [{ src: "tag:z", accept: ["tag:b:22"] }] }), /tests\[0\]\.src/],
   ] as const) {
     test(`rejects ${what} loudly, naming where`, () => {
       assert.throws(
@@ -219,18 +225,18 @@ describe("a tag in a test's src stands for that tag alone, as Tailscale runs tes
   test("a rule on a role tag does not admit a test from a node's own tag, though the node carries both", () => {
     const doc = {
       ...base,
-      acls: [{ action: "accept", src: ["tag:hub"], dst: ["tag:worker:3000"] }],
+      grants: [{ src: ["tag:hub"], dst: ["tag:worker"], ip: ["3000"] }],
       tests: [{ src: "tag:node-oracle", accept: ["tag:worker:3000"] }],
     };
     assert.deepEqual(failuresOf(doc as unknown as Policy, inv), ["test failed: tag:node-oracle should be allowed tag:worker:3000"]);
     // From the role tag itself, or with the rule on the node's own tag, it passes.
     assert.deepEqual(failuresOf({ ...doc, tests: [{ src: "tag:hub", accept: ["tag:worker:3000"] }] } as unknown as Policy, inv), []);
-    assert.deepEqual(failuresOf({ ...doc, acls: [{ action: "accept", src: ["tag:node-oracle"], dst: ["tag:worker:3000"] }] } as unknown as Policy, inv), []);
+    assert.deepEqual(failuresOf({ ...doc, grants: [{ src: ["tag:node-oracle"], dst: ["tag:worker"], ip: ["3000"] }] } as unknown as Policy, inv), []);
   });
 
   test("every rule of the prod policy names its node sources by their own tags, so its tests hold under either reading", () => {
     const nodeTags = new Set(Object.keys(spec.nodes).map((n) => `tag:node-${n}`));
-    for (const rule of policy.acls) {
+    for (const rule of policy.grants) {
       for (const src of rule.src)
         assert.ok(
           !src.startsWith("tag:") || nodeTags.has(src) || src === spec.access.ciTag || src === spec.access.pairedDeviceTag,

@@ -14,7 +14,7 @@ import { renderUnit } from "../components/node/units";
 import { renderScript } from "../components/shell/script";
 import { parseHujson, writeHujson, Commented, type Json } from "../components/tailnet/hujson";
 import { accessIntent } from "../components/tailnet/intent";
-import { renderPolicy } from "../components/tailnet/policy";
+import { grantEntries, renderPolicy } from "../components/tailnet/policy";
 import { envFileValue, RenderError, shq, unitCommand, unitValue } from "../components/text/escape";
 import { formatProblems, MeshConfigError, validateMesh } from "../stacks/validate";
 import type { MeshSpec } from "../stacks/schema";
@@ -106,7 +106,7 @@ const directives = (unit: string) =>
 
 const BASE = fullMesh();
 const BASE_RENDERED = renderAll(validateMesh(BASE));
-const BASE_ACLS = (parseHujson(BASE_RENDERED.policy) as { acls: Json[] }).acls;
+const BASE_GRANTS = (parseHujson(BASE_RENDERED.policy) as { grants: Json[] }).grants;
 
 /** Asserts `r` has the shape of the baseline: the same files, units with the same directives, env files with the same lines, the same rules. */
 function assertSameShape(r: Rendered, what: string): void {
@@ -122,9 +122,9 @@ function assertSameShape(r: Rendered, what: string): void {
     assert.ok(base !== undefined, `${what}: ${file} exists in the baseline`);
     assert.equal(text.split("\n").length, base.split("\n").length, `${what}: ${file} keeps its lines`);
   }
-  const acls = (parseHujson(r.policy) as { acls: { src: string[]; dst: string[] }[] }).acls;
-  assert.equal(acls.length, BASE_ACLS.length, `${what}: the policy keeps its rules`);
-  for (const a of acls) assert.ok(!a.src.includes("*") && !a.dst.some((d) => d.startsWith("*")), `${what}: no rule allows everything`);
+  const grants = (parseHujson(r.policy) as { grants: { src: string[]; dst: string[]; ip: string[] }[] }).grants;
+  assert.equal(grants.length, BASE_GRANTS.length, `${what}: the policy keeps its rules`);
+  for (const a of grants) assert.ok(!a.src.includes("*") && !a.dst.includes("*") && !a.ip.includes("*"), `${what}: no rule allows everything`);
   if (r.cloudInit !== undefined) {
     const doc = yaml.load(r.cloudInit) as { write_files: { path: string }[]; runcmd: string[] };
     const base = yaml.load(BASE_RENDERED.cloudInit!) as { write_files: { path: string }[]; runcmd: string[] };
@@ -295,9 +295,9 @@ describe("regressions: the examples that once broke out", () => {
     // Past validation (a spec built by hand), the rendered policy still has exactly the intent's rules.
     const spec = validateMesh(prodMesh());
     spec.access.flows[evil] = { from: ["oracle"], to: ["pop-os"], service: "ollama", reply: false };
-    const acls = (parseHujson(renderPolicy(spec, { stack: "t" })) as { acls: { src: string[] }[] }).acls;
-    assert.equal(acls.length, accessIntent(spec).length);
-    assert.ok(acls.every((a) => !a.src.includes("*")));
+    const grants = (parseHujson(renderPolicy(spec, { stack: "t" })) as { grants: { src: string[] }[] }).grants;
+    assert.equal(grants.length, accessIntent(spec).flatMap((g) => grantEntries(spec, g)).length);
+    assert.ok(grants.every((a) => !a.src.includes("*")));
   });
 
   test("optimalos.healthPath with $(...) is rejected; past validation it is one quoted word that bash does not run", () => {

@@ -1,6 +1,6 @@
 // Offline evaluator for the policy's own `tests`. It understands exactly the constructs the
-// renderer emits (groups, tagOwners, hosts, accept acls with src/dst, tests) and rejects anything
-// else loudly instead of guessing what Tailscale would do.
+// renderer emits (groups, tagOwners, hosts, network grants with src/dst/ip, tests) and rejects
+// anything else loudly instead of guessing what Tailscale would do.
 import { parseHujson, type Json } from "./hujson";
 
 /** A device the tests can name: a mesh node, or a tagged stand-in (CI runner, paired device). */
@@ -31,7 +31,7 @@ export class UnsupportedPolicyError extends Error {
   override name = "UnsupportedPolicyError";
 }
 
-const TOP_LEVEL = new Set(["groups", "tagOwners", "hosts", "acls", "tests"]);
+const TOP_LEVEL = new Set(["groups", "tagOwners", "hosts", "grants", "tests"]);
 const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
 const EMAIL = /^[^@\s:]+@[^@\s:]+$/;
 
@@ -134,18 +134,17 @@ export function evaluatePolicy(text: string, inventory: Inventory): Evaluation {
     return inventory.devices.filter((d) => d.ip === ip);
   };
 
-  const rules = (Array.isArray(doc.acls) ? doc.acls : fail("acls", "a non-list acls")).map((raw, i) => {
-    const where = `acls[${i}]`;
+  // Network grants: every source may reach every destination on the listed ports (`ip`).
+  const rules = (Array.isArray(doc.grants) ? doc.grants : fail("grants", "a non-list grants")).map((raw, i) => {
+    const where = `grants[${i}]`;
     const rule = obj(raw, where);
-    onlyKeys(rule, ["action", "src", "dst"], where);
-    if (rule.action !== "accept") fail(`${where}.action`, JSON.stringify(rule.action));
+    onlyKeys(rule, ["src", "dst", "ip"], where);
     const src = strings(rule.src, `${where}.src`);
     src.forEach(noteTag);
-    const dst = strings(rule.dst, `${where}.dst`).map((entry, j) => {
-      const [selector, ports] = splitDestination(entry, `${where}.dst[${j}]`);
-      noteTag(selector);
-      return { selector, ports: parsePorts(ports, `${where}.dst[${j}]`), where: `${where}.dst[${j}]` };
-    });
+    const selectors = strings(rule.dst, `${where}.dst`);
+    selectors.forEach(noteTag);
+    const ports = strings(rule.ip, `${where}.ip`).map((p, j) => parsePorts(p, `${where}.ip[${j}]`));
+    const dst = selectors.map((selector, j) => ({ selector, ports: (port: number) => ports.some((match) => match(port)), where: `${where}.dst[${j}]` }));
     return { src, dst, where };
   });
   const allows = (who: Identity, device: Device, port: number): boolean =>

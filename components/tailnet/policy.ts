@@ -74,12 +74,22 @@ function sourceSelectors(spec: MeshSpec, sources: readonly Principal[]): string[
   return [...new Set(out)].sort();
 }
 
-function destinationSelectors(spec: MeshSpec, grant: Grant): string[] {
+/**
+ * The policy's network grants for one grant of the intent: its destinations, each selected by the
+ * fewest tags, grouped by the ports they are reached on (a grant's `ip` applies to all its `dst`).
+ */
+export function grantEntries(spec: MeshSpec, grant: Grant): { src: string[]; dst: string[]; ip: string[] }[] {
   const byPort = new Map<number, string[]>();
   for (const t of grant.targets) byPort.set(t.port, [...(byPort.get(t.port) ?? []), t.node]);
   const portsByTag = new Map<string, Set<number>>();
   for (const [port, nodes] of byPort) for (const tag of coverNodes(spec, nodes)) portsByTag.set(tag, (portsByTag.get(tag) ?? new Set()).add(port));
-  return [...portsByTag].map(([tag, ports]) => `${tag}:${[...ports].sort((a, b) => a - b).join(",")}`).sort();
+  const tagsByPorts = new Map<string, string[]>();
+  for (const [tag, ports] of portsByTag) {
+    const key = [...ports].sort((a, b) => a - b).join(",");
+    tagsByPorts.set(key, [...(tagsByPorts.get(key) ?? []), tag]);
+  }
+  const src = sourceSelectors(spec, grant.sources);
+  return [...tagsByPorts].sort(([a], [b]) => a.localeCompare(b)).map(([ports, tags]) => ({ src, dst: tags.sort(), ip: ports.split(",") }));
 }
 
 /** How tests name a node: its hosts alias where its address is fixed, else its own tag. */
@@ -154,7 +164,7 @@ export function renderPolicy(spec: MeshSpec, options: PolicyOptions): string {
   for (const name of Object.keys(spec.nodes)) for (const tag of nodeTags(spec, name)) tags.add(tag);
   if (Object.keys(spec.nodes).some((n) => nodeTags(spec, n).includes(COCKPIT_TAG))) tags.add(COCKPIT_TAG);
 
-  const doc: { [k: string]: Json | Commented | Commented[] } = {};
+  const doc: { [k: string]: Json | (Json | Commented)[] } = {};
   const emails = adminEmails(spec);
   if (emails.length > 0) doc.groups = { [ADMIN_GROUP]: emails };
   doc.tagOwners = Object.fromEntries([...tags].sort().map((t) => [t, owners]));
@@ -162,10 +172,8 @@ export function renderPolicy(spec: MeshSpec, options: PolicyOptions): string {
     .sort()
     .flatMap((n) => (spec.nodes[n]!.tailnet.address === undefined ? [] : [[n, spec.nodes[n]!.tailnet.address!] as const]));
   if (hosts.length > 0) doc.hosts = Object.fromEntries(hosts);
-  // One rule per grant, in the intent's order.
-  doc.acls = accessIntent(spec).map(
-    (g) => new Commented(g.description, { action: "accept", src: sourceSelectors(spec, g.sources), dst: destinationSelectors(spec, g) }),
-  );
+  // The grants of each flow of the intent, in the intent's order, the first with the flow's comment.
+  doc.grants = accessIntent(spec).flatMap((g) => grantEntries(spec, g).map((e, i) => (i === 0 ? new Commented(g.description, e) : e)));
   doc.tests = policyTests(spec).map((t) => {
     const c: { [k: string]: Json } = { src: t.src };
     if (t.accept.length > 0) c.accept = t.accept;
@@ -176,8 +184,8 @@ export function renderPolicy(spec: MeshSpec, options: PolicyOptions): string {
     [
       `Tailnet policy of the optimal-mesh stack "${options.stack}", generated from its topology`,
       "(config optimal-mesh:mesh). Do not edit here: change the topology and run `pulumi up`.",
-      "Deny by default; each rule below is one flow of the topology. No Tailscale SSH rules: nodes",
-      "use OpenSSH with pinned keys.",
+      "Deny by default; the grants below are the flows of the topology, each flow's first grant",
+      "naming it. No Tailscale SSH rules: nodes use OpenSSH with pinned keys.",
     ],
     doc,
   );
