@@ -1,6 +1,6 @@
 // Shared test helpers: the prod topology as raw config, and validation outcomes.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -83,6 +83,21 @@ export function runScript(
 ): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsx"), [`scripts/${name}.ts`, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs an operator command from its TypeScript source in a child process, without blocking this one (for tests that serve it on loopback). */
+export async function runScriptAsync(
+  name: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [`scripts/${name}.ts`, ...args], { cwd: ROOT, env });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => child.on("exit", r));
+  return { code, stdout, stderr };
 }
 
 /** Runs the offline plan as `npm run plan` does, in a child process. */

@@ -1,14 +1,12 @@
 // Adoption: the ids of the existing estate looked up from fakes of the Hetzner and Cloudflare
 // APIs on loopback, and the import command end to end against them.
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { configCommands, discover, sshKeyFingerprint } from "../scripts/lib/adopt";
 import { validateMesh } from "../stacks/validate";
-import { checkWith, missingTool, prodMesh, ROOT } from "./helpers";
+import { checkWith, missingTool, prodMesh, runScriptAsync } from "./helpers";
 
 const ZONE = "0123456789abcdef0123456789abcdef";
 const OPERATOR_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKkWgAFsFhmPmnUMrk3+NdCrjq47VLeHBNRxUGffydXA operator@laptop";
@@ -149,24 +147,15 @@ test("a running server that differs from the topology is listed with what the ad
 });
 
 /** npm run import against the fakes, in a child process. */
-async function runImport(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/import.ts", ...args], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      HCLOUD_ENDPOINT: `${base}/hcloud`,
-      HCLOUD_TOKEN: "hc",
-      CLOUDFLARE_API_BASE: `${base}/cf`,
-      CLOUDFLARE_API_TOKEN: "cf",
-      CLOUDFLARE_ACCOUNT_ID: "acc1",
-    },
+function runImport(args: readonly string[]): ReturnType<typeof runScriptAsync> {
+  return runScriptAsync("import", args, {
+    ...process.env,
+    HCLOUD_ENDPOINT: `${base}/hcloud`,
+    HCLOUD_TOKEN: "hc",
+    CLOUDFLARE_API_BASE: `${base}/cf`,
+    CLOUDFLARE_API_TOKEN: "cf",
+    CLOUDFLARE_ACCOUNT_ID: "acc1",
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((r) => child.on("exit", r));
-  return { code, stdout, stderr };
 }
 
 test("npm run import prints the config commands and exits 0 when everything is found", async () => {
@@ -179,9 +168,7 @@ test("npm run import prints the config commands and exits 0 when everything is f
 test("without tokens it says which is missing and exits 2", async () => {
   const env = { ...process.env };
   delete env.HCLOUD_TOKEN;
-  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/import.ts"], { cwd: ROOT, env });
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  assert.equal(await new Promise<number | null>((r) => child.on("exit", r)), 2);
-  assert.match(stderr, /HCLOUD_TOKEN is not set/);
+  const r = await runScriptAsync("import", [], env);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /HCLOUD_TOKEN is not set/);
 });

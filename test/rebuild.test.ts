@@ -79,6 +79,15 @@ test("forgetting a resource drops everything that depends on it, and nothing els
   );
 });
 
+/** Names to URNs in prod, as the engine knows them. */
+const urnIn = (registrations: readonly Registration[]) => (name: string) =>
+  engineUrn(
+    registrations,
+    registrations.find((r) => r.name === name)!,
+    "prod",
+    "optimal-mesh",
+  );
+
 /** Records what a rebuild asks for, and answers as a world where everything works. */
 function recorder(state: Deployment): { ops: RebuildOps; log: string[]; state: () => Deployment } {
   let current = state;
@@ -151,13 +160,7 @@ function stateOf(registrations: readonly Registration[], stack: string, project:
 
 test("runRebuild of the cockpit: config, device, state, the targeted replace, the pinned key, then everything", async () => {
   const registrations = planRegistrations(adoptedProdMesh(), "prod");
-  const urnOf = (name: string) =>
-    engineUrn(
-      registrations,
-      registrations.find((r) => r.name === name)!,
-      "prod",
-      "optimal-mesh",
-    );
+  const urnOf = urnIn(registrations);
   const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
   const { ops, log, state } = recorder({ resources: stateOf(registrations, "prod", "optimal-mesh") });
   const said: string[] = [];
@@ -199,13 +202,7 @@ test("the rebuild's config and state edits are accepted by the real Pulumi CLI",
   const real = automationOps(s, () => undefined, { pack: path.join(ROOT, "policy"), config: path.join(c.dir, "policy-config.json") });
   const { ops, log } = recorder({});
   const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
-  const urnOf = (name: string) =>
-    engineUrn(
-      registrations,
-      registrations.find((r) => r.name === name)!,
-      "prod",
-      "optimal-mesh",
-    );
+  const urnOf = urnIn(registrations);
   await runRebuild(
     plan,
     urnOf,

@@ -1,13 +1,12 @@
 // Tailscale's own check of the rendered policy in pull requests (#18 point 2): the command against a
 // loopback fake of the validate endpoint, with either credential, accepting and rejecting.
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
-import { ROOT, tmpDir } from "./helpers";
+import { runScriptAsync, tmpDir } from "./helpers";
 
 const requests: { line: string; auth: string; type: string; body: string }[] = [];
 let verdict: { status: number; body: unknown } = { status: 200, body: {} };
@@ -34,19 +33,10 @@ before(async () => {
 });
 after(() => server.close());
 
-async function validate(env: Record<string, string>, file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function validate(env: Record<string, string>, file: string): ReturnType<typeof runScriptAsync> {
   const clean = { ...process.env };
   for (const k of ["TAILSCALE_API_KEY", "TAILSCALE_OAUTH_CLIENT_ID", "TAILSCALE_OAUTH_CLIENT_SECRET"]) delete clean[k];
-  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/validate-policy.ts", "--file", file], {
-    cwd: ROOT,
-    env: { ...clean, TAILSCALE_BASE_URL: base, ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((r) => child.on("exit", r));
-  return { code, stdout, stderr };
+  return runScriptAsync("validate-policy", ["--file", file], { ...clean, TAILSCALE_BASE_URL: base, ...env });
 }
 
 const policy = path.join(tmpDir("policy"), "policy.hujson");
