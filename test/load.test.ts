@@ -17,6 +17,17 @@ function useConfig(values: Record<string, unknown>, secretKeys: string[] = []): 
   pulumi.runtime.setAllConfig(wire, secretKeys);
 }
 
+/** The MeshConfigError `fn` throws (it must throw one). */
+function configErrorOf(fn: () => unknown): MeshConfigError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof MeshConfigError, String(err));
+    return err;
+  }
+  assert.fail("expected a MeshConfigError");
+}
+
 function problemsOf(fn: () => unknown): string[] {
   try {
     fn();
@@ -81,32 +92,22 @@ describe("offline", () => {
 describe("for real (pulumi preview / up)", () => {
   test("every unset setting is reported at once with the command that sets it", () => {
     useConfig({ "optimal-mesh:mesh": prodMesh() });
-    try {
-      loadStack({ offline: false });
-      assert.fail("expected a MeshConfigError");
-    } catch (err) {
-      assert.ok(err instanceof MeshConfigError);
-      assert.deepEqual(
-        err.problems.map((p) => p.path),
-        [...ADOPTION_PATHS, ...OPERATOR_SETTINGS.map((s) => s.key)],
-      );
-      assert.match(err.message, /fix: pulumi config set --secret hcloud:token/);
-    }
+    const err = configErrorOf(() => loadStack({ offline: false }));
+    assert.deepEqual(
+      err.problems.map((p) => p.path),
+      [...ADOPTION_PATHS, ...OPERATOR_SETTINGS.map((s) => s.key)],
+    );
+    assert.match(err.message, /fix: pulumi config set --secret hcloud:token/);
   });
 
   test("the empty defaults Pulumi.yaml declares (what the CLI hands over for unset keys) count as unset", () => {
     useConfig({ "optimal-mesh:mesh": {}, ...Object.fromEntries(OPERATOR_SETTINGS.map((s) => [s.key, ""])) });
-    try {
-      loadStack({ offline: false });
-      assert.fail("expected a MeshConfigError");
-    } catch (err) {
-      assert.ok(err instanceof MeshConfigError);
-      assert.deepEqual(
-        err.problems.map((p) => p.path),
-        ["mesh", ...OPERATOR_SETTINGS.map((s) => s.key)],
-      );
-      assert.match(err.message, /optimal-mesh:mesh is not set/);
-    }
+    const err = configErrorOf(() => loadStack({ offline: false }));
+    assert.deepEqual(
+      err.problems.map((p) => p.path),
+      ["mesh", ...OPERATOR_SETTINGS.map((s) => s.key)],
+    );
+    assert.match(err.message, /optimal-mesh:mesh is not set/);
   });
 
   test("a Tailscale OAuth client stands in for the API key; both at once, or half a client, are problems with the fix (#18 point 1)", () => {
@@ -128,16 +129,11 @@ describe("for real (pulumi preview / up)", () => {
       ["tailscale:oauthClientSecret"],
     );
     useConfig({ "optimal-mesh:mesh": adoptedProdMesh(), ...others });
-    try {
-      loadStack({ offline: false });
-      assert.fail("expected a MeshConfigError");
-    } catch (err) {
-      assert.ok(err instanceof MeshConfigError);
-      assert.match(
-        err.message,
-        /tailscale:apiKey: Tailscale credential [\s\S]*fix: an OAuth client \(no expiry; scopes policy_file, dns, devices:core, auth_keys/,
-      );
-    }
+    const err = configErrorOf(() => loadStack({ offline: false }));
+    assert.match(
+      err.message,
+      /tailscale:apiKey: Tailscale credential [\s\S]*fix: an OAuth client \(no expiry; scopes policy_file, dns, devices:core, auth_keys/,
+    );
   });
 
   test("topology problems and missing settings come in one report", () => {
