@@ -33,6 +33,18 @@ export function adoptedProdMesh(): Raw {
   return mesh;
 }
 
+/** A node to add to a topology: a worker still to be bootstrapped onto the tailnet from a LAN address. */
+export function newWorker(): Raw {
+  return {
+    machine: { kind: "desktop", arch: "amd64" },
+    role: "worker",
+    capabilities: [],
+    ssh: { user: "root" },
+    tailnet: { state: "bootstrap", firstAddress: "192.0.2.44" },
+    optimalos: { mode: "worker", bind: "tailnet" },
+  };
+}
+
 /** The problems validation reports for `raw` ([] when it is valid). Any other exception propagates. */
 export function problemsOf(raw: unknown): readonly Problem[] {
   try {

@@ -16,7 +16,7 @@ import { validateMesh } from "../stacks/validate";
 import { DIAL_FIRST_BOOT } from "../components/node/ssh";
 import type { PlannedCommand } from "./lab/plan";
 import { verificationRoot, verifyUnits } from "./artifacts";
-import { checkWith, missingTool, only, planRegistrations, prodMesh, ROOT, tmpDir, type Raw } from "./helpers";
+import { checkWith, missingTool, newWorker, only, planRegistrations, prodMesh, ROOT, tmpDir } from "./helpers";
 
 const spec = validateMesh(prodMesh());
 const COMMAND = "command:remote:Command";
@@ -131,17 +131,6 @@ describe("scripts", () => {
     assert.ok(scripts["hetzner-cockpit-install.sh"]!.includes("bun add -g optimalos"));
   });
 });
-
-function newWorker(): Raw {
-  return {
-    machine: { kind: "desktop", arch: "amd64" },
-    role: "worker",
-    capabilities: [],
-    ssh: { user: "root" },
-    tailnet: { state: "bootstrap", firstAddress: "192.0.2.44" },
-    optimalos: { mode: "worker", bind: "tailnet" },
-  };
-}
 
 const commandsOf = (rs: readonly Registration[], prefix: string) => rs.filter((r) => r.type === COMMAND && r.name.startsWith(prefix));
 

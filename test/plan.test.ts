@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { prodMesh, runPlan, tmpDir, writeStackFile } from "./helpers";
+import { prodMesh, runPlan, tmpDir, writeStackFile, newWorker } from "./helpers";
 
 function readTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -124,13 +124,7 @@ test("encrypted settings stay placeholders: the ciphertext never reaches output 
 test("planning again into the same folder leaves exactly the new plan's files (stale ones and their folders go)", () => {
   const out = path.join(tmpDir("again"), "out");
   const mesh = prodMesh();
-  mesh.nodes.tycho = {
-    machine: { kind: "vm", arch: "amd64" },
-    role: "worker",
-    ssh: { user: "root" },
-    tailnet: { state: "bootstrap", firstAddress: "192.0.2.9" },
-    optimalos: { mode: "worker", bind: "tailnet" },
-  };
+  mesh.nodes.tycho = newWorker();
   assert.equal(runPlan("--stack", "a", "--config-file", writeStackFile(mesh), "--out", out, "--quiet").code, 0);
   assert.ok(fs.existsSync(path.join(out, "nodes", "tycho", "scripts", "bootstrap.sh")));
   // Files the new plan does not change keep their modification time; one it changes is rewritten.

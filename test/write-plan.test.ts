@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import type { Evaluation } from "../scripts/lib/offline";
 import { OutDirError, parsePlanFiles, PLAN_FILES, writePlanFiles } from "../scripts/lib/write-plan";
-import { prodMesh, ROOT, runPlan, tmpDir, writeStackFile } from "./helpers";
+import { prodMesh, ROOT, runPlan, tmpDir, writeStackFile, newWorker } from "./helpers";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -226,13 +226,7 @@ describe("npm run plan and its out folder", () => {
   test("an edited stale file is kept, with one warning line naming it", () => {
     const out = path.join(tmpDir("edited"), "out");
     const mesh = prodMesh();
-    mesh.nodes.tycho = {
-      machine: { kind: "vm", arch: "amd64" },
-      role: "worker",
-      ssh: { user: "root" },
-      tailnet: { state: "bootstrap", firstAddress: "192.0.2.9" },
-      optimalos: { mode: "worker", bind: "tailnet" },
-    };
+    mesh.nodes.tycho = newWorker();
     assert.equal(runPlan("--stack", "e", "--config-file", writeStackFile(mesh), "--out", out, "--quiet").code, 0);
     const edited = path.join(out, "nodes", "tycho", "scripts", "bootstrap.sh");
     fs.appendFileSync(edited, "# my change\n");
