@@ -11,6 +11,9 @@ export interface Grammar {
 
 const g = (pattern: RegExp, message: string): Grammar => ({ pattern, message });
 
+/** A Pulumi ESC environment name, as a stack file imports it: project/environment (or org/project/environment). */
+export const ESC_ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(?:\/[A-Za-z0-9][A-Za-z0-9_.-]{0,99}){0,2}$/;
+
 /** A Tailscale machine name, also a MagicDNS label: lowercase letters, digits and inner hyphens. */
 export const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A lowercase DNS name with at least two labels, e.g. fabric.optimal.miami. */
@@ -58,7 +61,7 @@ export const GRAMMAR = {
   hostKey: g(/^(?:ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/]{16,1024}={0,2}$/, "must be one host key line such as 'ssh-ed25519 AAAA...'"),
   /** Where to reach a node before it joins: an IPv4 address or a DNS name. */
   address: g(
-    /^(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)|(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)$/,
+    new RegExp(`^(?:${IPV4.source.slice(1, -1)}|(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)$`),
     "must be an IPv4 address or a DNS name such as 192.168.1.20 or pop-os.lan",
   ),
   hcloudName: g(/^[a-z0-9][a-z0-9.-]{0,62}$/, "must be a Hetzner name such as ccx13, ash or ubuntu-24.04"),

@@ -213,6 +213,14 @@ describe("a stack that imports a Pulumi ESC environment (#18 point 5)", () => {
     assert.match(r.stdout, /^ {2}hcloud:token: not in the stack file; may come from the ESC environment optimal-mesh\/prod, not readable offline/m);
   });
 
+  test("an environment name is a name: one that would break a line of the report is refused", () => {
+    const file = path.join(tmpDir("esc"), "Pulumi.t.yaml");
+    fs.writeFileSync(file, `${JSON.stringify({ environment: ["prod\nWarning: all clear"], config: { "optimal-mesh:mesh": prodMesh() } })}\n`);
+    const r = runPlan("--stack", "t", "--config-file", file, "--out", path.join(tmpDir("out"), "o"));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /environment must list ESC environment names/);
+  });
+
   test("a topology kept in the environment is refused with the file and the fix", () => {
     const r = runPlan("--stack", "t", "--config-file", withEnvironment({}), "--out", path.join(tmpDir("out"), "o"));
     assert.equal(r.code, 2);

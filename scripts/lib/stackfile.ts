@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type { MeshSpec } from "../../stacks/schema";
+import { ESC_ENVIRONMENT } from "../../stacks/grammar";
 import { SECRET_KEYS } from "../../stacks/settings";
 import { MESH_KEY, validateMesh } from "../../stacks/validate";
 
@@ -22,7 +23,8 @@ function environmentsOf(doc: unknown, file: string): string[] {
   const env = isRecord(doc) ? doc.environment : undefined;
   if (env === undefined || env === null) return [];
   const list = Array.isArray(env) ? env : isRecord(env) && Array.isArray(env.imports) ? env.imports : undefined;
-  if (list === undefined || !list.every((e) => typeof e === "string")) {
+  // The names end up in messages and plan.txt: a name is letters, digits, _ . - and slashes only.
+  if (list === undefined || !list.every((e) => typeof e === "string" && ESC_ENVIRONMENT.test(e))) {
     throw new StackFileError(`${file}: environment must list ESC environment names, e.g. environment: [optimal-mesh/prod]`);
   }
   return [...(list as string[])];
