@@ -83,10 +83,8 @@ async function main(): Promise<number> {
     automationOps(s, (line) => process.stderr.write(line), policy),
     (line) => say(`phase: ${line}`),
   );
-  if (plan.pinHostKey || plan.clearConfig.length > 0)
-    say(
-      `the stack file changed (${plan.pinHostKey ? "the new host key is pinned" : ""}${plan.pinHostKey && plan.clearConfig.length > 0 ? ", " : ""}${plan.clearConfig.length > 0 ? "adoption ids removed" : ""}): commit Pulumi.${stack}.yaml`,
-    );
+  const changed = [...(plan.pinHostKey ? ["the new host key is pinned"] : []), ...(plan.clearConfig.length > 0 ? ["adoption ids removed"] : [])];
+  if (changed.length > 0) say(`the stack file changed (${changed.join(", ")}): commit Pulumi.${stack}.yaml`);
 
   const os = spec.nodes[node]!.optimalos;
   const url = `http://${node}:${os.port}${os.healthPath}`;
