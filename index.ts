@@ -1,15 +1,14 @@
-// Entry point: load the stack's topology, build the mesh, export the node inventory.
+// Entry point: load the stack's topology, plan the mesh, register it, export the node inventory.
 import * as pulumi from "@pulumi/pulumi";
-import { recordNotice } from "./components/artifacts";
 import { Mesh } from "./components/mesh";
+import { planMesh } from "./plan";
 import { loadStack } from "./stacks/load";
 
 // Set only by the offline plan (scripts/plan.ts), which runs this file under Pulumi's mock runtime.
 const offline = process.env.OPTIMAL_MESH_OFFLINE === "1";
 
-const { spec, settings, notices } = loadStack({ offline });
-for (const n of notices) recordNotice(`${n.path}: ${n.message} (fix: ${n.fix})`);
-const mesh = new Mesh(pulumi.getStack(), { spec, settings, stack: pulumi.getStack() });
+const { spec, settings } = loadStack({ offline });
+const mesh = new Mesh({ plan: planMesh(spec, pulumi.getStack()), settings });
 
 /** OptimalOS's list of target hosts: name, role, capabilities, tailnet address, base URLs. */
 export const inventory = mesh.inventory;

@@ -5,8 +5,8 @@
 "use strict";
 const path = require("node:path");
 process.env.OPTIMAL_MESH_REPLAY = path.resolve(process.argv[2]);
-const { evaluateOffline } = require("../dist/scripts/lib/offline");
-evaluateOffline({ project: "optimal-mesh", stack: "replay", values: {}, encrypted: [] }, { program: path.join(__dirname, "replay-program.js") }).then(
+const { evaluateProgram } = require("../dist/scripts/lib/offline");
+evaluateProgram(path.join(__dirname, "replay-program.js"), { project: "optimal-mesh", stack: "replay", values: {}, encrypted: [] }).then(
   (evaluation) => {
     if (evaluation.error !== undefined) throw evaluation.error;
     console.log(`replayed ${evaluation.registrations.length} registrations`);

@@ -48,7 +48,7 @@ export const statefulProtected: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (!STATEFUL_TYPES.has(args.type) || args.opts.protect) return;
     const retiring = (args.getConfig<{ retiring?: string[] }>().retiring ?? []) as string[];
-    if (retiring.some((prefix) => args.name.startsWith(prefix))) return;
+    if (retiring.includes(args.name)) return;
     report(`${args.name} (${args.type}) must be protected`);
   },
 };

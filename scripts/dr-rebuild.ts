@@ -4,11 +4,12 @@
 // each phase with its time. Without --yes it only prints what it would do.
 import { parseCommandLine, positiveInteger, ProgramBug, runCommand, stackName, UsageError } from "./lib/cli";
 import { selectStack } from "./lib/deploys";
-import { engineUrn, evaluateOffline } from "./lib/offline";
+import { engineUrns, evaluateOffline } from "./lib/offline";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { POLICY_CONFIG_FILE, renderPolicyPackConfig } from "./lib/policy-config";
+import { planMesh } from "../plan";
 import { automationOps } from "./lib/rebuild-ops";
 import { rebuildPlan, runRebuild } from "./lib/rebuild";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
@@ -58,11 +59,12 @@ async function main(): Promise<number> {
 
   const evaluation = await evaluateOffline(config);
   if (evaluation.error !== undefined) throw new ProgramBug("the offline evaluation of a validated stack failed", { cause: evaluation.error });
-  const urnOf = (name: string) => {
+  const urnsOf = (name: string) => {
     const r = evaluation.registrations.find((x) => x.name === name);
     if (r === undefined) throw new ProgramBug(`the rebuild names ${name}, which the program does not register`);
-    return engineUrn(evaluation.registrations, r, stack, config.project);
+    return engineUrns(evaluation.registrations, r, stack, config.project);
   };
+  const urnOf = (name: string) => urnsOf(name).urn;
   for (const path of plan.clearConfig) say(`  config: remove ${path}`);
   for (const name of plan.forget) say(`  forget ${urnOf(name)}`);
   for (const name of plan.replace) say(`  replace ${urnOf(name)}`);
@@ -75,11 +77,11 @@ async function main(): Promise<number> {
   const s = await selectStack(ROOT, stack);
   // Every up runs the policy pack with this topology's config, as the workflows do.
   const packConfig = path.join(fs.mkdtempSync(path.join(tmpdir(), "optimal-mesh-pack-")), POLICY_CONFIG_FILE);
-  fs.writeFileSync(packConfig, renderPolicyPackConfig(spec, stack));
+  fs.writeFileSync(packConfig, renderPolicyPackConfig(planMesh(spec, stack)));
   const policy = { pack: path.join(ROOT, "policy"), config: packConfig };
   await runRebuild(
     plan,
-    urnOf,
+    urnsOf,
     automationOps(s, (line) => process.stderr.write(line), policy),
     (line) => say(`phase: ${line}`),
   );

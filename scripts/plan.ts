@@ -7,7 +7,9 @@ import * as path from "node:path";
 import { MeshConfigError } from "../stacks/validate";
 import { parseCommandLine, pathOption, ProgramBug, quote, runCommand, stackName, UsageError } from "./lib/cli";
 import { evaluateOffline } from "./lib/offline";
-import { renderPlan } from "./lib/render-plan";
+import { planMesh } from "../plan";
+import { adoptionProblems } from "../stacks/rules";
+import { renderPlan, type PlanReport } from "./lib/render-plan";
 import { POLICY_CONFIG_FILE, renderPolicyPackConfig } from "./lib/policy-config";
 import { plaintextSecrets, PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 import { checkOutDir, writePlanFiles } from "./lib/write-plan";
@@ -69,10 +71,16 @@ async function main(): Promise<number> {
     throw new ProgramBug("the program failed on a validated config", { cause: evaluation.error });
   }
 
-  // The policy pack's config for this stack, beside the plan: every documented up passes it.
-  const planned = {
-    ...evaluation,
-    artifacts: [...evaluation.artifacts, { path: POLICY_CONFIG_FILE, text: renderPolicyPackConfig(stackMesh(config), stack), secret: false }],
+  // The files and checks come from the mesh plan the program registered; the policy pack's config
+  // for this stack goes beside them: every documented up passes it.
+  const spec = stackMesh(config);
+  const mesh = planMesh(spec, stack);
+  const planned: PlanReport = {
+    registrations: evaluation.registrations,
+    outputs: evaluation.outputs,
+    artifacts: [...mesh.artifacts, { path: POLICY_CONFIG_FILE, text: renderPolicyPackConfig(mesh) }].sort((a, b) => a.path.localeCompare(b.path)),
+    checks: mesh.checks,
+    notices: adoptionProblems(spec).map((n) => `${n.path}: ${n.message} (fix: ${n.fix})`),
   };
   const text = renderPlan(config, planned);
   const written = writePlanFiles(outDir, text, planned);

@@ -16,12 +16,13 @@ export interface Settings {
 export interface LoadedStack {
   readonly spec: MeshSpec;
   readonly settings: Settings;
-  /** Offline only: what would stop a real run (e.g. resources still to adopt). */
-  readonly notices: readonly Problem[];
 }
 
 export interface LoadOptions {
-  /** The offline plan: unset settings become visible placeholders instead of errors. */
+  /**
+   * The offline plan: unset settings become visible placeholders instead of errors, and what only
+   * a real run refuses (resources still to adopt) is left to the plan to show.
+   */
   readonly offline: boolean;
 }
 
@@ -44,11 +45,10 @@ function meshValue(text: string | undefined): unknown {
 export function loadStack(options: LoadOptions): LoadedStack {
   const stack = pulumi.getStack();
   const problems: Problem[] = [];
-  const notices: Problem[] = [];
   let spec: MeshSpec | undefined;
   try {
     spec = validateMesh(meshValue(new pulumi.Config("optimal-mesh").get("mesh")));
-    (options.offline ? notices : problems).push(...adoptionProblems(spec));
+    if (!options.offline) problems.push(...adoptionProblems(spec));
   } catch (err) {
     if (!(err instanceof MeshConfigError)) throw err;
     problems.push(...err.problems);
@@ -97,7 +97,6 @@ export function loadStack(options: LoadOptions): LoadedStack {
   if (problems.length > 0 || spec === undefined) throw new MeshConfigError(problems, stack);
   return {
     spec,
-    notices,
     settings: {
       sshPrivateKey: secret.get("optimal-mesh:sshPrivateKey")!,
       sshPublicKey: plain.get("optimal-mesh:sshPublicKey")!,

@@ -10,7 +10,7 @@ import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenS
 import { bundleFiles, nodeUnits, renderUnit, type UnitSpec } from "../components/node/units";
 import { nodeTags } from "../components/tailnet/intent";
 import { renderPolicy } from "../components/tailnet/policy";
-import { renderIngress } from "../components/tunnel/ingress";
+import { renderIngress } from "../components/cloudflare/ingress";
 import { trustEnds, type MeshSpec } from "../stacks/schema";
 import { tmpDir } from "./helpers";
 

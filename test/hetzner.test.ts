@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as yaml from "js-yaml";
 import { renderCloudInit, renderFirstBootScript } from "../components/hetzner/cloud-init";
-import { firewallRules } from "../components/hetzner";
+import { firewallRules } from "../components/hetzner/firewall";
 import { nodeTags } from "../components/tailnet/intent";
 import { validateMesh } from "../stacks/validate";
 import { checkWith, missingTool, only, planRegistrations, prodMesh } from "./helpers";
@@ -77,7 +77,9 @@ describe("cloud-init", () => {
 describe("firewall", () => {
   test("allows inbound SSH from the configured sources, Tailscale's UDP port and ICMP only", () => {
     assert.deepEqual(
-      firewallRules(spec).map((r) => `${String(r.direction)} ${String(r.protocol)} ${String(r.port ?? "-")}`),
+      firewallRules(spec.hetzner!.sshSources, spec.nodes[spec.hetzner!.node]!.ssh.port).map(
+        (r) => `${String(r.direction)} ${String(r.protocol)} ${String(r.port ?? "-")}`,
+      ),
       ["in tcp 22", "in udp 41641", "in icmp -"],
     );
   });

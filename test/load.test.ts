@@ -3,6 +3,7 @@ import * as assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStack } from "../stacks/load";
+import { adoptionProblems } from "../stacks/rules";
 import { OPERATOR_SETTINGS, placeholderFor } from "../stacks/settings";
 import { MeshConfigError } from "../stacks/validate";
 import { adoptedProdMesh, prodMesh } from "./helpers";
@@ -147,13 +148,14 @@ describe("for real (pulumi preview / up)", () => {
     );
   });
 
-  test("existing resources must be adopted, not recreated: errors for real, notices offline", () => {
+  test("existing resources must be adopted, not recreated: errors for real; offline, the plan shows them", () => {
     useConfig({ "optimal-mesh:mesh": prodMesh(), ...allSettings });
     assert.deepEqual(
       problemsOf(() => loadStack({ offline: false })),
       ADOPTION_PATHS,
     );
-    const { notices } = loadStack({ offline: true });
+    const { spec } = loadStack({ offline: true });
+    const notices = adoptionProblems(spec);
     assert.deepEqual(
       notices.map((n) => n.path),
       ADOPTION_PATHS,

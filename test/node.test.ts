@@ -139,9 +139,9 @@ describe("the remote commands of prod", () => {
 
   for (const node of ["oracle", "pop-os", "hetzner-cockpit"]) {
     test(`${node}: install, then deploy, then heartbeat`, () => {
-      const install = only(resources, COMMAND, `t-node-${node}-install`);
-      const deploy = only(resources, COMMAND, `t-node-${node}-deploy`);
-      const heartbeat = only(resources, COMMAND, `t-node-${node}-heartbeat`);
+      const install = only(resources, COMMAND, `node-${node}-install`);
+      const deploy = only(resources, COMMAND, `node-${node}-deploy`);
+      const heartbeat = only(resources, COMMAND, `node-${node}-heartbeat`);
       assert.ok(deploy.dependsOn.includes(install.urn));
       assert.ok(heartbeat.dependsOn.includes(deploy.urn));
       // Secret, or not yet known where it holds a token a preview cannot read (a tunnel still to create).
@@ -154,37 +154,37 @@ describe("the remote commands of prod", () => {
         assert.equal(c.inputs.addPreviousOutputInEnv, false);
         assert.equal(c.inputs.environment, undefined);
       }
-      assert.equal(commandsOf(resources, `t-node-${node}-bootstrap`).length, 0, "joined nodes are not bootstrapped");
+      assert.equal(commandsOf(resources, `node-${node}-bootstrap`).length, 0, "joined nodes are not bootstrapped");
     });
   }
 
   test("every command whose delete undoes its create is deleted before it is replaced", () => {
     const withDelete = resources.filter((r) => r.type === COMMAND && r.inputs.delete !== undefined);
     assert.deepEqual(withDelete.map((r) => r.name).sort(), [
-      "t-node-hetzner-cockpit-deploy",
-      "t-node-oracle-deploy",
-      "t-node-pop-os-deploy",
-      "t-trust-popos-deploy-authorize",
+      "node-hetzner-cockpit-deploy",
+      "node-oracle-deploy",
+      "node-pop-os-deploy",
+      "trust-popos-deploy-authorize",
     ]);
     for (const r of withDelete) assert.equal(r.deleteBeforeReplace, true, r.name);
   });
 
   test("a non-root user runs the scripts through sudo, root directly", () => {
-    assert.match(String(only(resources, COMMAND, "t-node-pop-os-deploy").inputs.create), /^sudo -n bash -c '/);
-    assert.match(String(only(resources, COMMAND, "t-node-hetzner-cockpit-deploy").inputs.create), /^bash -c '/);
+    assert.match(String(only(resources, COMMAND, "node-pop-os-deploy").inputs.create), /^sudo -n bash -c '/);
+    assert.match(String(only(resources, COMMAND, "node-hetzner-cockpit-deploy").inputs.create), /^bash -c '/);
   });
 
   test("a cockpit rebuild re-runs its install, deploy and heartbeat (triggers on the server id)", () => {
     const server = only(resources, "hcloud:index/server:Server");
     for (const step of ["install", "deploy", "heartbeat"])
-      assert.deepEqual(only(resources, COMMAND, `t-node-hetzner-cockpit-${step}`).inputSources.triggers, [server.urn]);
-    assert.equal(only(resources, COMMAND, "t-node-oracle-deploy").inputs.triggers, undefined);
+      assert.deepEqual(only(resources, COMMAND, `node-hetzner-cockpit-${step}`).inputSources.triggers, [server.urn]);
+    assert.equal(only(resources, COMMAND, "node-oracle-deploy").inputs.triggers, undefined);
   });
 
   test("the popos-deploy trust: key made on oracle, authorized for carlos on pop-os, host pinned on oracle", () => {
-    const keygen = only(resources, COMMAND, "t-trust-popos-deploy-keygen");
-    const authorize = only(resources, COMMAND, "t-trust-popos-deploy-authorize");
-    const client = only(resources, COMMAND, "t-trust-popos-deploy-client");
+    const keygen = only(resources, COMMAND, "trust-popos-deploy-keygen");
+    const authorize = only(resources, COMMAND, "trust-popos-deploy-authorize");
+    const client = only(resources, COMMAND, "trust-popos-deploy-client");
     assert.deepEqual(authorize.inputSources.stdin, [keygen.urn]);
     assert.match(String(keygen.inputs.create), /ssh-keygen -q -t ed25519/);
     assert.match(String(client.inputs.create), /Host pop-os'.*'  User carlos'.*'  IdentityFile ~\/\.ssh\/id_popos-deploy'/s);
@@ -197,8 +197,8 @@ test("a new Hetzner server is joined by its cloud-init, not bootstrapped again o
   const mesh = prodMesh();
   mesh.nodes["hetzner-cockpit"].tailnet = { state: "bootstrap", firstAddress: "178.156.203.234" };
   const resources = planRegistrations(mesh);
-  assert.equal(commandsOf(resources, "t-node-hetzner-cockpit-bootstrap").length, 0);
-  assert.equal(only(resources, "tailscale:index/tailnetKey:TailnetKey", "t-tailnet-hetzner-cockpit-authkey").inputs.reusable, false);
+  assert.equal(commandsOf(resources, "node-hetzner-cockpit-bootstrap").length, 0);
+  assert.equal(only(resources, "tailscale:index/tailnetKey:TailnetKey", "tailnet-hetzner-cockpit-authkey").inputs.reusable, false);
   assert.equal(only(resources, "hcloud:index/server:Server").inputs.userData, "[secret]");
 });
 
@@ -216,12 +216,12 @@ describe("adding a node", () => {
       .map((r) => `${r.type} ${r.name}`)
       .sort();
     assert.deepEqual(added, [
-      "command:remote:Command t-node-tycho-bootstrap",
-      "command:remote:Command t-node-tycho-deploy",
-      "command:remote:Command t-node-tycho-heartbeat",
-      "command:remote:Command t-node-tycho-install",
-      "optimal-mesh:node:NodeHost t-node-tycho",
-      "tailscale:index/tailnetKey:TailnetKey t-tailnet-tycho-authkey",
+      "command:remote:Command node-tycho-bootstrap",
+      "command:remote:Command node-tycho-deploy",
+      "command:remote:Command node-tycho-heartbeat",
+      "command:remote:Command node-tycho-install",
+      "optimal-mesh:node:NodeHost node-tycho",
+      "tailscale:index/tailnetKey:TailnetKey tailnet-tycho-authkey",
     ]);
     assert.equal(before.filter((r) => !byUrn(after).has(r.urn)).length, 0, "nothing is removed");
   });
@@ -230,16 +230,16 @@ describe("adding a node", () => {
     const changed = after
       .filter((r) => was.has(r.urn) && JSON.stringify({ ...r, dependsOn: [] }) !== JSON.stringify({ ...was.get(r.urn)!, dependsOn: [] }))
       .map((r) => r.name);
-    assert.deepEqual(changed, ["t-tailnet-policy"]);
+    assert.deepEqual(changed, ["tailnet-policy"]);
     const policy = String(only(after, "tailscale:index/acl:Acl").inputs.acl);
     assert.match(policy, /"tag:node-tycho": \["autogroup:admin"\]/);
   });
 
   test("the new node is bootstrapped at its first address with its single-use key on stdin", () => {
-    const bootstrap = only(after, COMMAND, "t-node-tycho-bootstrap");
+    const bootstrap = only(after, COMMAND, "node-tycho-bootstrap");
     assert.equal(bootstrap.inputs.stdin, "[secret]");
-    assert.deepEqual(bootstrap.inputSources.stdin, [only(after, "tailscale:index/tailnetKey:TailnetKey", "t-tailnet-tycho-authkey").urn]);
-    assert.ok(only(after, COMMAND, "t-node-tycho-install").dependsOn.includes(bootstrap.urn));
+    assert.deepEqual(bootstrap.inputSources.stdin, [only(after, "tailscale:index/tailnetKey:TailnetKey", "tailnet-tycho-authkey").urn]);
+    assert.ok(only(after, COMMAND, "node-tycho-install").dependsOn.includes(bootstrap.urn));
   });
 });
 

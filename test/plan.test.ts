@@ -25,10 +25,18 @@ describe("npm run plan on prod", () => {
   test("succeeds and shows the three prod nodes", () => {
     assert.equal(a.code, 0, a.stderr);
     assert.match(a.stdout, /stack prod/);
-    assert.match(a.stdout, /optimal-mesh:index:Mesh {2}prod/);
+    assert.match(a.stdout, /optimal-mesh:index:Mesh {2}mesh/);
     for (const node of ["oracle", "pop-os", "hetzner-cockpit"]) assert.match(a.stdout, new RegExp(`^ {4}${node} +`, "m"));
     assert.match(a.stdout, /oracle +hub +legacy .*http:\/\/oracle:3000 \(fallback http:\/\/100\.94\.77\.114:3000\)/);
     assert.match(a.stdout, /^Summary: \d+ resources/m);
+  });
+
+  test("lists what a real up refuses until adopted as notices, one per setting", () => {
+    const notices = a.stdout.slice(a.stdout.indexOf("\nNotices: "));
+    assert.match(notices, /^\nNotices: 8 \(these stop a real `pulumi up` until fixed\)/);
+    for (const p of ["mesh.hetzner.adopt.primaryIpId", "mesh.hetzner.adopt.serverId", "mesh.tunnels.pi.adoptId", "mesh.nodes.oracle.ssh.hostKey"])
+      assert.match(notices, new RegExp(`^  ${p.replace(/\./g, "\\.")}: .*\\(fix: `, "m"));
+    assert.match(notices, /keeps 178\.156\.203\.234 only if its existing primary IP is adopted/);
   });
 
   test("writes its artifacts to the out directory", () => {

@@ -73,15 +73,17 @@ describe("no public inbound beyond SSH, Tailscale and ICMP", () => {
 });
 
 describe("stateful resources are protected", () => {
-  const acl = (protect: boolean) => ({ type: "tailscale:index/acl:Acl", name: "prod-tailnet-policy", props: { acl: "{}" }, protect });
+  const acl = (protect: boolean) => ({ type: "tailscale:index/acl:Acl", name: "tailnet-policy", props: { acl: "{}" }, protect });
   test("protected passes, unprotected fails", () => {
     assert.deepEqual(violations(statefulProtected, resourceArgs(acl(true))), []);
     assert.match(violations(statefulProtected, resourceArgs(acl(false)))[0]!, /must be protected/);
   });
   test("a resource being retired may be unprotected when the pack config names it", () => {
-    const tunnel = { type: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", name: "prod-tunnel-pi-tunnel", props: {}, protect: false };
+    const tunnel = { type: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", name: "tunnel-pi-tunnel", props: {}, protect: false };
     assert.equal(violations(statefulProtected, resourceArgs(tunnel)).length, 1);
-    assert.deepEqual(violations(statefulProtected, resourceArgs(tunnel, { retiring: ["prod-tunnel-pi-"] })), []);
+    assert.deepEqual(violations(statefulProtected, resourceArgs(tunnel, { retiring: ["tunnel-pi-config", "tunnel-pi-tunnel"] })), []);
+    // By its whole name: another tunnel whose name merely starts the same is not retired with it.
+    assert.equal(violations(statefulProtected, resourceArgs({ ...tunnel, name: "tunnel-pi-tunnel-2" }, { retiring: ["tunnel-pi-tunnel"] })).length, 1);
   });
   test("other resources are not concerned", () => {
     assert.deepEqual(violations(statefulProtected, resourceArgs({ type: FW, name: "fw", props: {} })), []);
@@ -179,7 +181,7 @@ describe("the pack on the prod plan", () => {
       ["stateful-resources-protected", "stateful-resources-protected", "stateful-resources-protected"],
     );
     const config = JSON.parse(fs.readFileSync(path.join(out, "policy-config.json"), "utf8")) as Record<string, Record<string, unknown>>;
-    assert.deepEqual(config, { "stateful-resources-protected": { retiring: ["t-tunnel-pi"] } });
+    assert.deepEqual(config, { "stateful-resources-protected": { retiring: ["tunnel-pi-config", "tunnel-pi-dns-optimal.miami", "tunnel-pi-tunnel"] } });
     assert.deepEqual(runAll(resources, config), []);
   });
 });

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { automationOps } from "../scripts/lib/rebuild-ops";
-import { engineUrn, type Registration } from "../scripts/lib/offline";
+import { engineUrn, engineUrns, type Registration } from "../scripts/lib/offline";
 import { forgetResources, rebuildPlan, runRebuild, type Deployment, type RebuildOps, type StateResource } from "../scripts/lib/rebuild";
 import { validateMesh } from "../stacks/validate";
 import { adoptedProdMesh, planRegistrations, prodMesh, ROOT, runScript, type Raw } from "./helpers";
@@ -20,13 +20,13 @@ const spec = validateMesh(prodMesh());
 test("the cockpit: forget what ran on the lost server, replace the server and its single-use key; the primary IP, tunnel and DNS stay (points 3b, 3c, 3f)", () => {
   const p = rebuildPlan(spec, "prod", "hetzner-cockpit");
   assert.equal(p.kind, "cloud-server");
-  assert.deepEqual(p.replace, ["prod-tailnet-hetzner-cockpit-authkey", "prod-cockpit-server"]);
+  assert.deepEqual(p.replace, ["tailnet-hetzner-cockpit-authkey", "cockpit-server"]);
   assert.deepEqual(p.forget, [
-    "prod-node-hetzner-cockpit-heartbeat",
-    "prod-node-hetzner-cockpit-deploy",
-    "prod-node-hetzner-cockpit-install",
-    "prod-tailnet-hetzner-cockpit-tags",
-    "prod-tailnet-hetzner-cockpit-key",
+    "node-hetzner-cockpit-heartbeat",
+    "node-hetzner-cockpit-deploy",
+    "node-hetzner-cockpit-install",
+    "tailnet-hetzner-cockpit-tags",
+    "tailnet-hetzner-cockpit-key",
   ]);
   assert.equal(p.pinHostKey, true);
   assert.deepEqual(p.clearConfig, [], "nothing adopted, nothing to clear");
@@ -37,24 +37,24 @@ test("the cockpit: forget what ran on the lost server, replace the server and it
 
 test("a home node: forget its own commands and the trust commands that ran on it", () => {
   assert.deepEqual(rebuildPlan(spec, "prod", "pop-os").forget, [
-    "prod-node-pop-os-heartbeat",
-    "prod-node-pop-os-deploy",
-    "prod-node-pop-os-install",
-    "prod-trust-popos-deploy-authorize",
+    "node-pop-os-heartbeat",
+    "node-pop-os-deploy",
+    "node-pop-os-install",
+    "trust-popos-deploy-authorize",
   ]);
   assert.deepEqual(rebuildPlan(spec, "prod", "oracle").forget, [
-    "prod-node-oracle-heartbeat",
-    "prod-node-oracle-deploy",
-    "prod-node-oracle-install",
-    "prod-trust-popos-deploy-client",
-    "prod-trust-popos-deploy-keygen",
+    "node-oracle-heartbeat",
+    "node-oracle-deploy",
+    "node-oracle-install",
+    "trust-popos-deploy-client",
+    "trust-popos-deploy-keygen",
   ]);
   assert.deepEqual(rebuildPlan(spec, "prod", "pop-os").replace, []);
   const raw = prodMesh();
   raw.nodes.oracle.tailnet = { state: "bootstrap", firstAddress: "192.0.2.5" };
   const bootstrap = rebuildPlan(validateMesh(raw), "prod", "oracle");
-  assert.ok(bootstrap.forget.includes("prod-node-oracle-bootstrap"));
-  assert.deepEqual(bootstrap.replace, ["prod-tailnet-oracle-authkey"], "a used single-use key is replaced");
+  assert.ok(bootstrap.forget.includes("node-oracle-bootstrap"));
+  assert.deepEqual(bootstrap.replace, ["tailnet-oracle-authkey"], "a used single-use key is replaced");
   assert.throws(() => rebuildPlan(spec, "prod", "oracel"), /no node named "oracel"; the stack has hetzner-cockpit, oracle, pop-os/);
 });
 
@@ -81,7 +81,7 @@ test("forgetting a resource drops everything that depends on it, and nothing els
 
 /** Names to URNs in prod, as the engine knows them. */
 const urnIn = (registrations: readonly Registration[]) => (name: string) =>
-  engineUrn(
+  engineUrns(
     registrations,
     registrations.find((r) => r.name === name)!,
     "prod",
@@ -168,16 +168,35 @@ test("runRebuild of the cockpit: config, device, state, the targeted replace, th
   assert.deepEqual(log.slice(0, 3), ["config rm mesh.hetzner.adopt.serverId", "remove device hetzner-cockpit", log[2]]);
   assert.match(log[2]!, /^import \d+ resources$/);
   assert.deepEqual(log.slice(3), [
-    "up replace=prod-tailnet-hetzner-cockpit-authkey,prod-cockpit-server target=prod-tailnet-hetzner-cockpit-authkey,prod-cockpit-server",
+    "up replace=tailnet-hetzner-cockpit-authkey,cockpit-server target=tailnet-hetzner-cockpit-authkey,cockpit-server",
     "keyscan hetzner-cockpit",
     "config set mesh.nodes.hetzner-cockpit.ssh.hostKey ssh-ed25519 AAAAnewkey",
     "up replace= target=",
   ]);
   const left = new Set(state().resources!.map((r) => r.urn.split("::").pop()));
   for (const name of plan.forget) assert.ok(!left.has(name), `${name} forgotten`);
-  for (const kept of ["prod-cockpit-server", "prod-cockpit-ipv4", "prod-tunnel-cockpit-tunnel", "prod-node-oracle-deploy"])
+  for (const kept of ["cockpit-server", "cockpit-ipv4", "tunnel-cockpit-tunnel", "node-oracle-deploy"])
     assert.ok(left.has(kept) || !registrations.some((r) => r.name === kept), `${kept} kept`);
-  assert.ok(left.has("prod-cockpit-ipv4"));
+  assert.ok(left.has("cockpit-ipv4"));
+});
+
+test("runRebuild on a state that still holds the previous names forgets what it holds under them", async () => {
+  const registrations = planRegistrations(adoptedProdMesh(), "prod");
+  const urnsOf = urnIn(registrations);
+  // The stack as it was before the rename: every URN under its previous name.
+  const renamed = new Map(registrations.map((r) => [urnsOf(r.name).urn, urnsOf(r.name).previous[0]!]));
+  const old = stateOf(registrations, "prod", "optimal-mesh").map((r) => ({
+    ...r,
+    urn: renamed.get(r.urn) ?? r.urn,
+    ...(r.parent !== undefined ? { parent: renamed.get(r.parent) ?? r.parent } : {}),
+    dependencies: (r.dependencies ?? []).map((u) => renamed.get(u) ?? u),
+  }));
+  const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
+  const { ops, state } = recorder({ resources: old });
+  await runRebuild(plan, urnsOf, ops, () => undefined);
+  const left = new Set(state().resources!.map((r) => r.urn.split("::").pop()));
+  for (const name of plan.forget) assert.ok(!left.has(`prod-${name}`), `prod-${name} forgotten`);
+  assert.ok(left.has("prod-cockpit-ipv4") && left.has("prod-node-oracle-deploy"));
 });
 
 const cli = pulumiCli();
@@ -202,10 +221,9 @@ test("the rebuild's config and state edits are accepted by the real Pulumi CLI",
   const real = automationOps(s, () => undefined, { pack: path.join(ROOT, "policy"), config: path.join(c.dir, "policy-config.json") });
   const { ops, log } = recorder({});
   const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
-  const urnOf = urnIn(registrations);
   await runRebuild(
     plan,
-    urnOf,
+    urnIn(registrations),
     { ...ops, removeConfig: real.removeConfig, setConfig: real.setConfig, exportState: real.exportState, importState: real.importState },
     () => undefined,
   );
@@ -214,7 +232,7 @@ test("the rebuild's config and state edits are accepted by the real Pulumi CLI",
   const after = JSON.parse(c.run(["stack", "export", "--stack", "prod"]).stdout) as { deployment: { resources: { urn: string }[] } };
   const names = new Set(after.deployment.resources.map((r) => r.urn.split("::").pop()));
   for (const name of plan.forget) assert.ok(!names.has(name), `${name} forgotten in the real state`);
-  assert.ok(names.has("prod-cockpit-server") && names.has("prod-cockpit-ipv4") && names.has("prod-node-oracle-deploy"));
+  assert.ok(names.has("cockpit-server") && names.has("cockpit-ipv4") && names.has("node-oracle-deploy"));
   const mesh = JSON.parse(JSON.parse(c.run(["config", "--json", "--stack", "prod"]).stdout)["optimal-mesh:mesh"].value as string) as Raw;
   assert.equal(mesh.hetzner.adopt.serverId, undefined, "the adopted server's id left the stack file");
   assert.equal(mesh.nodes["hetzner-cockpit"].ssh.hostKey, "ssh-ed25519 AAAAnewkey");
@@ -225,11 +243,11 @@ test("npm run dr-rebuild without --yes prints the phases, the config it changes 
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stderr,
-    /replace urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:hetzner:HetznerCockpit\$hcloud:index\/server:Server::prod-cockpit-server/,
+    /replace urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:hetzner:HetznerCockpit\$hcloud:index\/server:Server::cockpit-server/,
   );
   assert.match(
     r.stderr,
-    /forget urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:node:NodeHost\$command:remote:Command::prod-node-hetzner-cockpit-deploy/,
+    /forget urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh\$optimal-mesh:node:NodeHost\$command:remote:Command::node-hetzner-cockpit-deploy/,
   );
   assert.match(r.stderr, /config: pin hetzner-cockpit's new SSH host key, read over the tailnet/);
   assert.match(r.stderr, /nothing done: run again with --yes/);

@@ -3,9 +3,9 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { deviceFinder, type TailnetDevice } from "../components/tailnet/devices";
-import { evaluateOffline } from "../scripts/lib/offline";
 import type { StackConfig } from "../scripts/lib/stackfile";
 import { prodMesh } from "./helpers";
+import { runMocked } from "./mocked-program";
 
 const device = (name: string, id: string, hostname = name.split(".")[0]!): TailnetDevice => ({ id, name: `${name}.tail1234.ts.net`, hostname });
 
@@ -46,7 +46,6 @@ describe("deviceFinder", () => {
 
 test("an evaluated up lists the tailnet once for the home nodes, and once more for the cockpit after its deploy; the inventory output takes the devices' addresses (#18 point 6)", async () => {
   const config: StackConfig = { project: "optimal-mesh", stack: "t", values: { "optimal-mesh:mesh": JSON.stringify(prodMesh()) }, encrypted: [] };
-  const events: string[] = [];
   // Addresses as the tailnet lists them (IPv4 and IPv6): the inventory output takes them where the topology records none.
   const withAddress = (d: TailnetDevice, ip: string): TailnetDevice => ({ ...d, addresses: [ip, "fd7a:115c:a1e0::1"] });
   const tailnet = [
@@ -54,37 +53,28 @@ test("an evaluated up lists the tailnet once for the home nodes, and once more f
     withAddress(device("pop-os", "id-pop-os"), "100.101.1.2"),
     withAddress(device("hetzner-cockpit", "id-cockpit"), "100.101.1.3"),
   ];
-  const evaluation = await evaluateOffline(config, {
-    preview: false,
-    state: (_type, name) => {
-      events.push(`register ${name}`);
-      return undefined;
-    },
-    invoke: (token) => {
-      if (token !== "tailscale:index/getDevices:getDevices") return undefined;
-      events.push("list devices");
-      return { id: "tailnet", devices: tailnet };
-    },
+  const run = await runMocked(config, {
+    call: (token) => (token === "tailscale:index/getDevices:getDevices" ? { id: "tailnet", devices: tailnet } : undefined),
   });
-  assert.equal(evaluation.error, undefined);
-  const lists = events.flatMap((e, i) => (e === "list devices" ? [i] : []));
+  const events = run.events;
+  const lists = events.flatMap((e, i) => (e === "call tailscale:index/getDevices:getDevices" ? [i] : []));
   assert.equal(lists.length, 2, events.join("\n"));
-  assert.ok(lists[1]! > events.indexOf("register t-node-hetzner-cockpit-deploy"), "the cockpit's device is looked up after its deploy");
+  assert.ok(lists[1]! > events.indexOf("register node-hetzner-cockpit-deploy"), "the cockpit's device is looked up after its deploy");
   const deviceIds = Object.fromEntries(
-    evaluation.registrations
+    run.resources
       .filter((r) => r.type === "tailscale:index/deviceTags:DeviceTags" || r.type === "tailscale:index/deviceKey:DeviceKey")
       .map((r) => [r.name, r.inputs.deviceId]),
   );
   assert.deepEqual(deviceIds, {
-    "t-tailnet-hetzner-cockpit-key": "id-cockpit",
-    "t-tailnet-hetzner-cockpit-tags": "id-cockpit",
-    "t-tailnet-oracle-key": "id-oracle",
-    "t-tailnet-oracle-tags": "id-oracle",
-    "t-tailnet-pop-os-key": "id-pop-os",
-    "t-tailnet-pop-os-tags": "id-pop-os",
+    "tailnet-hetzner-cockpit-key": "id-cockpit",
+    "tailnet-hetzner-cockpit-tags": "id-cockpit",
+    "tailnet-oracle-key": "id-oracle",
+    "tailnet-oracle-tags": "id-oracle",
+    "tailnet-pop-os-key": "id-pop-os",
+    "tailnet-pop-os-tags": "id-pop-os",
   });
   // Only oracle's address is in the topology; the others come from the listing (pop-os) and the one after the cockpit's deploy.
-  const inventory = evaluation.outputs.inventory as { name: string; tailnetAddress: string | null; fallbackBaseUrl: string | null }[];
+  const inventory = run.outputs.inventory as { name: string; tailnetAddress: string | null; fallbackBaseUrl: string | null }[];
   assert.deepEqual(
     inventory.map((e) => [e.name, e.tailnetAddress, e.fallbackBaseUrl]),
     [

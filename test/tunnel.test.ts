@@ -1,7 +1,7 @@
 // Cloudflare tunnels and DNS as the offline plan registers them.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { renderIngress } from "../components/tunnel/ingress";
+import { renderIngress } from "../components/cloudflare/ingress";
 import type { Registration } from "../scripts/lib/offline";
 import { validateMesh } from "../stacks/validate";
 import { adoptedProdMesh, assertProblem, only, planRegistrations, prodMesh } from "./helpers";
@@ -17,7 +17,7 @@ describe("the plan of prod", () => {
 
   test("has two tunnels, one per hosting node, remote-managed and protected", () => {
     const tunnels = byType(resources, TUNNEL);
-    assert.deepEqual(tunnels.map((t) => t.name).sort(), ["t-tunnel-cockpit-tunnel", "t-tunnel-pi-tunnel"]);
+    assert.deepEqual(tunnels.map((t) => t.name).sort(), ["tunnel-cockpit-tunnel", "tunnel-pi-tunnel"]);
     for (const t of tunnels) {
       assert.equal(t.inputs.configSrc, "cloudflare");
       assert.equal(t.protect, true);
@@ -25,33 +25,33 @@ describe("the plan of prod", () => {
   });
 
   test("adopts the cockpit's tunnel by its id", () => {
-    const cockpit = only(resources, TUNNEL, "t-tunnel-cockpit-tunnel");
+    const cockpit = only(resources, TUNNEL, "tunnel-cockpit-tunnel");
     assert.match(String(cockpit.importId), /\/00633812-46c8-4e70-a001-0b151758c78b$/);
-    assert.equal(only(resources, TUNNEL, "t-tunnel-pi-tunnel").importId, null);
+    assert.equal(only(resources, TUNNEL, "tunnel-pi-tunnel").importId, null);
   });
 
   test("has exactly one config per tunnel, mapping each hostname to its service and ending in a 404", () => {
     const configs = byType(resources, CONFIG);
     assert.equal(configs.length, 2);
     const ingressOf = (name: string) => (only(resources, CONFIG, name).inputs.config as { ingresses: unknown[] }).ingresses;
-    assert.deepEqual(ingressOf("t-tunnel-cockpit-config"), [
+    assert.deepEqual(ingressOf("tunnel-cockpit-config"), [
       { hostname: "fabric.optimal.miami", service: "http://localhost:3000" },
       { service: "http_status:404" },
     ]);
-    assert.deepEqual(ingressOf("t-tunnel-pi-config"), [{ hostname: "optimal.miami", service: "http://localhost:3000" }, { service: "http_status:404" }]);
+    assert.deepEqual(ingressOf("tunnel-pi-config"), [{ hostname: "optimal.miami", service: "http://localhost:3000" }, { service: "http_status:404" }]);
     for (const c of configs) assert.equal(c.protect, true);
-    assert.deepEqual(only(resources, CONFIG, "t-tunnel-cockpit-config").inputSources.tunnelId, [only(resources, TUNNEL, "t-tunnel-cockpit-tunnel").urn]);
+    assert.deepEqual(only(resources, CONFIG, "tunnel-cockpit-config").inputSources.tunnelId, [only(resources, TUNNEL, "tunnel-cockpit-tunnel").urn]);
   });
 
   test("routes each hostname with a proxied CNAME to its tunnel", () => {
-    const fabric = only(resources, RECORD, "t-tunnel-cockpit-dns-fabric.optimal.miami");
+    const fabric = only(resources, RECORD, "tunnel-cockpit-dns-fabric.optimal.miami");
     assert.equal(fabric.inputs.type, "CNAME");
     assert.equal(fabric.inputs.proxied, true);
     assert.equal(fabric.inputs.name, "fabric.optimal.miami");
     assert.equal(fabric.inputs.content, "00633812-46c8-4e70-a001-0b151758c78b.cfargotunnel.com");
     assert.equal(fabric.protect, true);
-    const apex = only(resources, RECORD, "t-tunnel-pi-dns-optimal.miami");
-    assert.deepEqual(apex.inputSources.content, [only(resources, TUNNEL, "t-tunnel-pi-tunnel").urn]);
+    const apex = only(resources, RECORD, "tunnel-pi-dns-optimal.miami");
+    assert.deepEqual(apex.inputSources.content, [only(resources, TUNNEL, "tunnel-pi-tunnel").urn]);
     assert.equal(byType(resources, RECORD).length, 2);
   });
 });
@@ -59,19 +59,19 @@ describe("the plan of prod", () => {
 test("with record and zone ids, existing DNS records are adopted", () => {
   const resources = planRegistrations(adoptedProdMesh());
   assert.equal(
-    only(resources, RECORD, "t-tunnel-cockpit-dns-fabric.optimal.miami").importId,
+    only(resources, RECORD, "tunnel-cockpit-dns-fabric.optimal.miami").importId,
     "0123456789abcdef0123456789abcdef/fedcba9876543210fedcba9876543210",
   );
-  assert.match(String(only(resources, TUNNEL, "t-tunnel-pi-tunnel").importId), /\/11111111-2222-4333-8444-555555555555$/);
-  assert.equal(only(resources, RECORD, "t-tunnel-pi-dns-optimal.miami").inputs.zoneId, "0123456789abcdef0123456789abcdef");
+  assert.match(String(only(resources, TUNNEL, "tunnel-pi-tunnel").importId), /\/11111111-2222-4333-8444-555555555555$/);
+  assert.equal(only(resources, RECORD, "tunnel-pi-dns-optimal.miami").inputs.zoneId, "0123456789abcdef0123456789abcdef");
 });
 
 test("a retired tunnel is unprotected, so removing it next is allowed", () => {
   const mesh = prodMesh();
   mesh.tunnels.pi.retire = true;
   const resources = planRegistrations(mesh);
-  for (const r of resources.filter((x) => x.name.startsWith("t-tunnel-pi-") && x.custom)) assert.equal(r.protect, false, r.name);
-  assert.equal(only(resources, TUNNEL, "t-tunnel-cockpit-tunnel").protect, true);
+  for (const r of resources.filter((x) => x.name.startsWith("tunnel-pi-") && x.custom)) assert.equal(r.protect, false, r.name);
+  assert.equal(only(resources, TUNNEL, "tunnel-cockpit-tunnel").protect, true);
 });
 
 test("a path-specific rule keeps its path, and the catch-all stays last", () => {

@@ -6,22 +6,15 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import type { Evaluation } from "../scripts/lib/offline";
+import type { PlanReport } from "../scripts/lib/render-plan";
 import { OutDirError, parsePlanFiles, PLAN_FILES, writePlanFiles } from "../scripts/lib/write-plan";
 import { prodMesh, ROOT, runPlan, tmpDir, writeStackFile, newWorker } from "./helpers";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** An evaluation whose plan is plan.txt, resources.json, outputs.json and these artifacts. */
-function evaluation(artifacts: Record<string, string>): Evaluation {
-  return {
-    checks: [],
-    notices: [],
-    registrations: [],
-    outputs: {},
-    artifacts: Object.entries(artifacts).map(([p, text]) => ({ path: p, text, secret: false })),
-    realInputs: new Map(),
-  };
+function evaluation(artifacts: Record<string, string>): PlanReport {
+  return { checks: [], notices: [], registrations: [], outputs: {}, artifacts: Object.entries(artifacts).map(([p, text]) => ({ path: p, text })) };
 }
 
 const PLAN = { "a/one.txt": "one\n", "a/b/two.txt": "two\n", "three.txt": "three\n" };

@@ -1,22 +1,19 @@
-// The mesh: composes the estate from a validated MeshSpec: the tailnet, the Hetzner cockpit, the
+// The mesh: registers the estate a MeshPlan describes: the tailnet, the Hetzner cockpit, the
 // tunnels, a node host per node and the SSH trust between nodes; exports the node inventory.
 import * as pulumi from "@pulumi/pulumi";
-import type { MeshSpec } from "../../stacks/schema";
+import type { MeshPlan } from "../../plan";
 import type { Settings } from "../../stacks/load";
-import { recordArtifact } from "../artifacts";
+import { Tunnel } from "../cloudflare";
 import { HetznerCockpit } from "../hetzner";
+import { aliasOf } from "../names";
 import { NodeHost } from "../node";
 import { SshTrust } from "../node/trust";
 import { Tailnet } from "../tailnet";
-import { CloudflareTunnel } from "../tunnel";
-import { renderMermaid } from "./diagram";
-import { inventoryEntry, renderInventory, renderInventoryJson, type InventoryEntry } from "./inventory";
+import type { InventoryEntry } from "./inventory";
 
 export interface MeshArgs {
-  /** The validated topology; components never read config themselves. */
-  readonly spec: MeshSpec;
-  /** Stack name, for generated headers. */
-  readonly stack: string;
+  /** What to register, computed from the validated topology (planMesh); components never read config. */
+  readonly plan: MeshPlan;
   /** Operator settings (keys, account ids). */
   readonly settings: Settings;
 }
@@ -27,68 +24,50 @@ export class Mesh extends pulumi.ComponentResource {
   public readonly tailnet: Tailnet;
   public readonly cockpit?: HetznerCockpit;
   /** Tunnels by their key in the topology. */
-  public readonly tunnels: Record<string, CloudflareTunnel>;
+  public readonly tunnels: Record<string, Tunnel>;
   /** Node hosts by node name. */
   public readonly hosts: Record<string, NodeHost>;
 
-  constructor(name: string, args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("optimal-mesh:index:Mesh", name, {}, opts);
-    this.tailnet = new Tailnet(`${name}-tailnet`, { spec: args.spec, stack: args.stack }, { parent: this });
-    const h = args.spec.hetzner;
-    if (h !== undefined) {
-      this.cockpit = new HetznerCockpit(
-        `${name}-cockpit`,
-        { spec: args.spec, sshPublicKey: args.settings.sshPublicKey, authKey: this.tailnet.authKeys[h.node]!, tags: this.tailnet.nodeTags[h.node]! },
-        { parent: this },
-      );
+  constructor(args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
+    const { plan, settings } = args;
+    super("optimal-mesh:index:Mesh", plan.name, {}, { ...opts, aliases: aliasOf(plan) });
+    this.tailnet = new Tailnet(plan.tailnet, { parent: this });
+    const c = plan.cockpit;
+    if (c !== undefined) {
+      this.cockpit = new HetznerCockpit({ plan: c, sshPublicKey: settings.sshPublicKey, authKey: this.tailnet.authKeys[c.node]! }, { parent: this });
     }
     this.tunnels = {};
-    for (const key of Object.keys(args.spec.tunnels).sort()) {
-      this.tunnels[key] = new CloudflareTunnel(
-        `${name}-tunnel-${key}`,
-        { key, tunnel: args.spec.tunnels[key]!, accountId: args.settings.cloudflareAccountId, importIds: !args.spec.adopted },
-        { parent: this },
-      );
-    }
+    for (const t of plan.tunnels) this.tunnels[t.key] = new Tunnel({ plan: t, accountId: settings.cloudflareAccountId }, { parent: this });
     this.hosts = {};
-    for (const node of Object.keys(args.spec.nodes).sort()) {
-      const tunnel = Object.values(this.tunnels).find((t) => t.node === node);
-      this.hosts[node] = new NodeHost(
-        `${name}-node-${node}`,
+    for (const n of plan.nodes) {
+      const authKey = n.bootstrap !== undefined ? this.tailnet.authKeys[n.node] : undefined;
+      const tunnel = n.tunnel !== undefined ? this.tunnels[n.tunnel] : undefined;
+      const reachable = this.tailnet.tagged[n.node];
+      this.hosts[n.node] = new NodeHost(
         {
-          spec: args.spec,
-          node,
-          privateKey: args.settings.sshPrivateKey,
-          tags: this.tailnet.nodeTags[node]!,
-          // The Hetzner server joins the tailnet from its cloud-init; the node host bootstraps the others.
-          ...(args.spec.nodes[node]!.tailnet.state === "bootstrap" && h?.node !== node ? { authKey: this.tailnet.authKeys[node]! } : {}),
+          plan: n,
+          privateKey: settings.sshPrivateKey,
+          ...(authKey !== undefined ? { authKey } : {}),
           ...(tunnel !== undefined ? { tunnelToken: tunnel.token } : {}),
-          ...(this.cockpit !== undefined && h?.node === node ? { rebuildId: this.cockpit.serverId } : {}),
-          ...(this.tailnet.tagged[node] !== undefined ? { reachable: this.tailnet.tagged[node] } : {}),
+          ...(this.cockpit !== undefined && n.rebuildable ? { rebuildId: this.cockpit.serverId } : {}),
+          ...(reachable !== undefined ? { reachable } : {}),
         },
         { parent: this },
       );
     }
     // The server's device is found once its node host has reached it over the tailnet.
-    this.tailnet.complete(h !== undefined ? this.hosts[h.node]!.deploy : undefined);
-    for (const key of Object.keys(args.spec.sshTrust).sort()) {
-      const t = args.spec.sshTrust[key]!;
-      new SshTrust(
-        `${name}-trust-${key}`,
-        { spec: args.spec, key, privateKey: args.settings.sshPrivateKey, after: [this.hosts[t.from]!.deploy, this.hosts[t.to]!.deploy] },
-        { parent: this },
-      );
+    this.tailnet.complete(c !== undefined ? this.hosts[c.node]!.deploy : undefined);
+    for (const t of plan.trusts) {
+      new SshTrust({ plan: t, privateKey: settings.sshPrivateKey, after: [this.hosts[t.from]!.deploy, this.hosts[t.to]!.deploy] }, { parent: this });
     }
     // Addresses the topology does not record come from the devices the tailnet lists, field by
     // field: a preview knows every entry, all but the rebuilt server's address.
-    this.inventory = renderInventory(args.spec).map((entry) => {
+    this.inventory = plan.inventory.map(({ entry, withListed }) => {
       const listed = this.tailnet.tailnetAddresses[entry.name];
-      if (entry.tailnetAddress !== null || listed === undefined) return entry;
-      const withAddress = listed.apply((address) => inventoryEntry(args.spec, entry.name, address));
+      if (withListed === undefined || listed === undefined) return entry;
+      const withAddress = listed.apply(withListed);
       return { ...entry, tailnetAddress: withAddress.tailnetAddress, fallbackBaseUrl: withAddress.fallbackBaseUrl };
     });
-    recordArtifact("inventory.json", renderInventoryJson(args.spec));
-    recordArtifact("mesh.mmd", renderMermaid(args.spec, args.stack));
     this.registerOutputs({ inventory: this.inventory });
   }
 }

@@ -1,7 +1,6 @@
 // How remote commands reach a node and run as root there.
 import type * as command from "@pulumi/command";
 import type * as pulumi from "@pulumi/pulumi";
-import type { MeshSpec } from "../../stacks/schema";
 import { shq } from "../shell/script";
 
 /** How a node is reached over SSH; the private key is a secret Output end to end. */
@@ -45,20 +44,6 @@ export function connectionFor(access: SshAccess, patience: DialPatience = DIAL_R
     dialErrorLimit: patience.dialErrorLimit,
     perDialTimeout: patience.perDialTimeout,
   };
-}
-
-/** A node reached by its tailnet name as its SSH user, its host key pinned where the topology pins it. */
-export function nodeConnection(
-  spec: MeshSpec,
-  node: string,
-  privateKey: pulumi.Output<string>,
-  patience: DialPatience = DIAL_RUNNING,
-): command.types.input.remote.ConnectionArgs {
-  const n = spec.nodes[node]!;
-  return connectionFor(
-    { host: node, port: n.ssh.port, user: n.ssh.user, privateKey, ...(n.ssh.hostKey !== undefined ? { hostKey: n.ssh.hostKey } : {}) },
-    patience,
-  );
 }
 
 /** The command line that runs `script` as root: directly for root, through `sudo -n` otherwise. */

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { asRoot } from "../../components/node/ssh";
-import { nodeUnits, OFFLINE_SECRETS } from "../../components/node/units";
+import { planMesh } from "../../plan";
 import type { NodeDeploy, NodeExec } from "./node-drift";
 import { evaluateOffline } from "./offline";
 import { readStackConfig, stackMesh } from "./stackfile";
@@ -23,8 +23,6 @@ export interface Connection {
 export interface NodeTarget extends NodeDeploy {
   readonly connection: Connection;
 }
-
-const DEPLOY = /-node-(.+)-deploy$/;
 
 /** How to reach a node, from a remote command's `connection` input (the private key only when it is there). */
 function connectionOf(input: unknown): Connection {
@@ -52,17 +50,25 @@ export async function selectStack(root: string, stack: string): Promise<import("
   }
 }
 
+/** Each node's deploy command by its resource name, from the mesh plan of the stack's config. */
+function deployNames(root: string, stack: string): Map<string, string> {
+  const plan = planMesh(stackMesh(readStackConfig(root, stack)), stack);
+  return new Map(plan.nodes.map((n) => [n.deploy.name, n.node]));
+}
+
 /** Each node's last applied deploy, from `pulumi stack export --show-secrets`. */
 export function deploysFromState(root: string, stack: string): NodeTarget[] {
+  const deploys = deployNames(root, stack);
   const r = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   if (r.error !== undefined || r.status !== 0)
     throw new NeedsPulumiCli(`reading the stack's state needs the Pulumi CLI, logged in (${r.error?.message ?? r.stderr.trim()})`);
   const doc = JSON.parse(r.stdout) as { deployment: { resources?: { urn: string; type: string; inputs?: Record<string, unknown> }[] } };
   return (doc.deployment.resources ?? [])
-    .filter((res) => res.type === "command:remote:Command" && DEPLOY.test(res.urn))
-    .map((res) => {
+    .flatMap((res) => {
+      const node = res.type === "command:remote:Command" ? deploys.get(res.urn.slice(res.urn.lastIndexOf("::") + 2)) : undefined;
+      if (node === undefined) return [];
       const i = res.inputs ?? {};
-      return { node: DEPLOY.exec(res.urn)![1]!, bundle: String(i.stdin ?? ""), connection: connectionOf(i.connection) };
+      return [{ node, bundle: String(i.stdin ?? ""), connection: connectionOf(i.connection) }];
     })
     .sort((a, b) => a.node.localeCompare(b.node));
 }
@@ -70,22 +76,16 @@ export function deploysFromState(root: string, stack: string): NodeTarget[] {
 /** Each node's deploy as the offline plan renders it; secret files cannot be rendered offline and are skipped. */
 export async function deploysFromPlan(root: string, stack: string): Promise<NodeTarget[]> {
   const config = readStackConfig(root, stack);
-  const spec = stackMesh(config);
+  const plan = planMesh(stackMesh(config), stack);
   const evaluation = await evaluateOffline(config, { preview: false, realInputsOf: ["command:remote:Command"] });
   if (evaluation.error !== undefined) throw evaluation.error;
-  return evaluation.registrations
-    .filter((r) => r.type === "command:remote:Command" && DEPLOY.test(r.name))
-    .map((r) => {
-      const node = DEPLOY.exec(r.name)![1]!;
-      const i = evaluation.realInputs.get(r.name)!;
+  return plan.nodes
+    .map((n) => {
+      const i = evaluation.realInputs.get(n.deploy.name);
+      if (i === undefined) throw new Error(`the program registered no ${n.deploy.name}`);
       // The plan's connection holds only a placeholder key: the operator passes --identity.
       const { privateKey: _placeholder, ...connection } = connectionOf(i.connection);
-      return {
-        node,
-        bundle: String(i.stdin),
-        skip: nodeUnits(spec, node, OFFLINE_SECRETS).flatMap((u) => u.files.filter((f) => f.secret).map((f) => f.path)),
-        connection,
-      };
+      return { node: n.node, bundle: String(i.stdin), skip: [...n.deploy.secretFiles], connection };
     })
     .sort((a, b) => a.node.localeCompare(b.node));
 }

@@ -13,3 +13,15 @@ export function engineUrn(registrations: readonly Registration[], r: Registratio
     types.unshift(p.type);
   return `urn:pulumi:${stack}::${project}::${types.join("$")}::${r.name}`;
 }
+
+/** A registration's URN, and the URNs its name aliases give it (the names it had before). */
+export interface EngineUrns {
+  readonly urn: string;
+  readonly previous: readonly string[];
+}
+
+export function engineUrns(registrations: readonly Registration[], r: Registration, stack: string, project: string): EngineUrns {
+  const urn = engineUrn(registrations, r, stack, project);
+  const prefix = urn.slice(0, urn.lastIndexOf("::") + 2);
+  return { urn, previous: r.aliases.filter((a) => a.type === undefined && a.name !== undefined).map((a) => `${prefix}${a.name!}`) };
+}

@@ -2,13 +2,12 @@
 // registration as the engine would receive it (type, name, parent, options, inputs with secrets marked).
 import * as path from "node:path";
 import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
-import type { CheckResult } from "../../components/artifacts";
 import { OFFLINE_INVOKES, OFFLINE_STATE, offlineId } from "./offline-answers";
 import { maskWire, SECRET_MASK, unwrapSecrets, type PlainValue } from "./offline-wire";
 import type { StackConfig } from "./stackfile";
 
 // The pieces of the offline plan other tools read, from where they live.
-export { engineUrn } from "./offline-urn";
+export { engineUrn, engineUrns, type EngineUrns } from "./offline-urn";
 export { maskWire, SECRET_MASK, unwrapSecrets, type PlainValue } from "./offline-wire";
 
 /** Stand-in for a remote command's stdout in an evaluated (non-preview) run: `<offline:stdout:NAME>`. */
@@ -29,24 +28,15 @@ export interface Registration {
   readonly replaceOnChanges: readonly string[];
   readonly additionalSecretOutputs: readonly string[];
   readonly dependsOn: readonly string[];
+  /** Earlier names and types the engine also knows this resource by (under the same parent); a provider's own renamed types among them. */
+  readonly aliases: readonly { readonly name?: string; readonly type?: string }[];
   /** For each input that takes another resource's output: the URNs it comes from. */
   readonly inputSources: { readonly [k: string]: readonly string[] };
   /** Inputs as sent to the engine, secrets replaced by SECRET_MASK. */
   readonly inputs: { readonly [k: string]: PlainValue };
 }
 
-export interface Artifact {
-  readonly path: string;
-  readonly text: string;
-  readonly secret: boolean;
-}
-
 export interface OfflineOptions {
-  /**
-   * Extra outputs per resource, given its inputs with secrets unwrapped (tests use it to pass a
-   * canary secret through the program and see where it lands).
-   */
-  readonly state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
   /** Evaluate as `pulumi up` would (ids known) instead of as a preview. Default true (preview). */
   readonly preview?: boolean;
   /** Ids to give resources instead of `<name>-id` (the lab: a rebuilt server gets a new id). */
@@ -63,19 +53,11 @@ export interface OfflineOptions {
    * what the plan would run (drift, the lab). Never written anywhere by the plan itself.
    */
   readonly realInputsOf?: readonly string[];
-  /** The program module to evaluate instead of this project's index (the benchmarks' SDK floor). */
-  readonly program?: string;
-  /** Answers for provider functions ahead of the offline ones (tests: a canary tunnel token). */
-  readonly invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }
 
 export interface Evaluation {
-  readonly checks: readonly CheckResult[];
-  /** What would stop a real run, though not this plan. */
-  readonly notices: readonly string[];
   readonly registrations: readonly Registration[];
   readonly outputs: { readonly [k: string]: PlainValue };
-  readonly artifacts: readonly Artifact[];
   /** Set when the program threw before finishing (e.g. invalid config). */
   readonly error?: unknown;
   /** Real inputs by resource name, for the types asked for in `realInputsOf`. */
@@ -95,8 +77,25 @@ interface WireRequest {
   getReplaceonchangesList(): string[];
   getAdditionalsecretoutputsList(): string[];
   getDependenciesList(): string[];
+  getAliasesList(): {
+    getUrn(): string;
+    getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getNoparent(): boolean } | undefined;
+  }[];
   getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
   getObject(): { toJavaScript(): unknown } | undefined;
+}
+
+/** The earlier names and types a registration's aliases give; other aliases (another parent, stack or project, a whole URN) are not supported. */
+function aliasesOf(req: WireRequest): { name?: string; type?: string }[] {
+  return req
+    .getAliasesList()
+    .map((a) => {
+      const spec = a.getSpec();
+      if (a.getUrn() !== "" || spec === undefined || spec.getStack() !== "" || spec.getProject() !== "" || spec.getNoparent())
+        throw new Error(`offline plan: ${req.getName()} has an alias other than an earlier name or type under the same parent`);
+      return { ...(spec.getName() !== "" ? { name: spec.getName() } : {}), ...(spec.getType() !== "" ? { type: spec.getType() } : {}) };
+    })
+    .sort((a, b) => `${a.type ?? ""}::${a.name ?? ""}`.localeCompare(`${b.type ?? ""}::${b.name ?? ""}`));
 }
 
 function inputSourcesOf(req: WireRequest): { [k: string]: string[] } {
@@ -126,14 +125,19 @@ interface MockMonitorState {
   readonly resources: Map<string, { urn: string; id: string | null; state: unknown }>;
 }
 
+/** The program: index.ts under tsx, dist/index.js when this file runs compiled. */
+const PROGRAM = path.join(__dirname, "..", "..", "index");
+
 /**
  * Runs the program (index.ts) with `config` under the mock runtime. Must be called once per
  * process: Pulumi's runtime state is global.
  */
-/** The program: index.ts under tsx, dist/index.js when this file runs compiled. */
-const PROGRAM = path.join(__dirname, "..", "..", "index");
+export function evaluateOffline(config: StackConfig, options: OfflineOptions = {}): Promise<Evaluation> {
+  return evaluateProgram(PROGRAM, config, options);
+}
 
-export async function evaluateOffline(config: StackConfig, options: OfflineOptions = {}): Promise<Evaluation> {
+/** Runs the Pulumi program module `program` (a path) as evaluateOffline runs this project's. */
+export async function evaluateProgram(program: string, config: StackConfig, options: OfflineOptions = {}): Promise<Evaluation> {
   const values: Record<string, string> = { ...config.values };
   for (const key of config.encrypted) values[key] = `<encrypted:${key}>`;
   process.env.PULUMI_CONFIG = JSON.stringify(values);
@@ -157,15 +161,12 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
         ...OFFLINE_STATE[type]?.(name),
         // An evaluated `up` has each command's output; a stand-in names the command, so whoever runs the plan can wire in the real one.
         ...(!preview && type === "command:remote:Command" ? { stdout: `${STDOUT_PREFIX}${name}>` } : {}),
-        ...options.state?.(type, name, inputs),
       },
     };
   };
   const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
     newResource: (args) => newResource(args.type, args.name, args.inputs as Record<string, unknown>, args.id ?? ""),
     call: (args) => {
-      const override = options.invoke?.(args.token, args.inputs as Record<string, unknown>);
-      if (override !== undefined) return override;
       const answer = OFFLINE_INVOKES[args.token];
       if (answer === undefined) throw new Error(`offline plan: no offline answer for provider function ${args.token}`);
       return answer(args.inputs as Record<string, unknown>, config);
@@ -213,6 +214,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
         replaceOnChanges: [...req.getReplaceonchangesList()].sort(),
         additionalSecretOutputs: [...new Set(req.getAdditionalsecretoutputsList())].sort(),
         dependsOn: [...req.getDependenciesList()].sort(),
+        aliases: aliasesOf(req),
         inputSources: inputSourcesOf(req),
         inputs: maskWire(inputs) as { [k: string]: PlainValue },
       });
@@ -235,7 +237,7 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program may run only once the mocks are set
-    exported = require(options.program ?? PROGRAM) as Record<string, unknown>;
+    exported = require(program) as Record<string, unknown>;
   } catch (err) {
     error = err;
   }
@@ -266,20 +268,10 @@ export async function evaluateOffline(config: StackConfig, options: OfflineOptio
     outputs[key] = await settle(value);
   }
 
-  const { recordedArtifacts, recordedChecks, recordedNotices } = await import("../../components/artifacts");
-  const artifacts: Artifact[] = [];
-  for (const [relPath, text] of [...recordedArtifacts()].sort(([a], [b]) => a.localeCompare(b))) {
-    artifacts.push(
-      typeof text === "string" ? { path: relPath, text, secret: false } : { path: relPath, text: await resolve(text), secret: await pulumi.isSecret(text) },
-    );
-  }
-
   await settings.disconnect();
   Error.stackTraceLimit = stackTraceLimit;
   Error.prepareStackTrace = prepareStackTrace;
   registrations.sort((a, b) => a.urn.localeCompare(b.urn));
-  const checks = [...recordedChecks()];
-  const notices = [...recordedNotices()];
-  const result = { checks, notices, registrations, outputs, artifacts, realInputs };
+  const result = { registrations, outputs, realInputs };
   return error === undefined ? result : { ...result, error };
 }

@@ -1,6 +1,8 @@
 // What a disaster-recovery rebuild of one node does to the config and the state, in order, and the
 // state edit it needs. The machine is lost, so nothing may need it: what ran on it is forgotten
 // (dropped from the state, not deleted over SSH), and the up creates it again on the new machine.
+import { planMesh } from "../../plan";
+import type { EngineUrns } from "./offline-urn";
 import type { MeshSpec } from "../../stacks/schema";
 
 export interface RebuildPlan {
@@ -27,23 +29,21 @@ export interface RebuildPlan {
 export function rebuildPlan(spec: MeshSpec, stack: string, node: string): RebuildPlan {
   const n = spec.nodes[node];
   if (n === undefined) throw new Error(`no node named "${node}"; the stack has ${Object.keys(spec.nodes).sort().join(", ")}`);
-  const own = (step: string) => `${stack}-node-${node}-${step}`;
-  const commands = [own("heartbeat"), own("deploy"), own("install"), ...(n.tailnet.state === "bootstrap" ? [own("bootstrap")] : [])];
-  const trust = Object.entries(spec.sshTrust)
-    .flatMap(([key, t]) => [
-      ...(t.from === node ? [`${stack}-trust-${key}-client`, `${stack}-trust-${key}-keygen`] : []),
-      ...(t.to === node ? [`${stack}-trust-${key}-authorize`] : []),
-    ])
-    .sort();
-  const key = `${stack}-tailnet-${node}-authkey`;
-  if (spec.hetzner?.node === node) {
-    const joined = n.tailnet.state === "joined";
+  // Every name comes from the mesh plan: the rebuild acts on exactly what the program registers.
+  const mesh = planMesh(spec, stack);
+  const host = mesh.nodes.find((x) => x.node === node)!;
+  const commands = [host.heartbeat.name, host.deploy.name, host.install.name, ...(host.bootstrap !== undefined ? [host.bootstrap.name] : [])];
+  const trust = mesh.trusts.flatMap((t) => [...(t.from === node ? [t.client.name, t.keygen.name] : []), ...(t.to === node ? [t.authorize.name] : [])]).sort();
+  const tailnet = mesh.tailnet.nodes.find((x) => x.node === node)!;
+  const key = tailnet.authKey?.name;
+  if (mesh.cockpit !== undefined && mesh.cockpit.node === node && spec.hetzner !== undefined) {
+    const device = tailnet.device;
     return {
       node,
       kind: "cloud-server",
       clearConfig: spec.hetzner.adopt.serverId !== undefined ? ["mesh.hetzner.adopt.serverId"] : [],
-      forget: [...commands, ...trust, ...(joined ? [`${stack}-tailnet-${node}-tags`, `${stack}-tailnet-${node}-key`] : [])],
-      replace: [key, `${stack}-cockpit-server`],
+      forget: [...commands, ...trust, ...(device !== undefined ? [device.tags.name, device.key.name] : [])],
+      replace: [key!, mesh.cockpit.server.name],
       pinHostKey: true,
       phases: [
         ...(spec.hetzner.adopt.serverId !== undefined
@@ -63,7 +63,7 @@ export function rebuildPlan(spec: MeshSpec, stack: string, node: string): Rebuil
     kind: "home",
     clearConfig: [],
     forget: [...commands, ...trust],
-    replace: n.tailnet.state === "bootstrap" ? [key] : [],
+    replace: key !== undefined ? [key] : [],
     pinHostKey: false,
     phases: [
       "the reinstalled machine's new SSH host key is pinned in the stack config by hand, from the machine itself (runbook)",
@@ -128,22 +128,26 @@ export interface RebuildOps {
 }
 
 /**
- * Runs a rebuild plan: config first, then the state, then the ups. `urnOf` turns a resource name
- * into the URN the engine knows it by. `say` reports each step.
+ * Runs a rebuild plan: config first, then the state, then the ups. `urnsOf` turns a resource name
+ * into the URN the engine knows it by, and the URNs of its earlier names (a state not updated since
+ * a rename still holds those). `say` reports each step.
  */
-export async function runRebuild(plan: RebuildPlan, urnOf: (name: string) => string, ops: RebuildOps, say: (line: string) => void): Promise<void> {
+export async function runRebuild(plan: RebuildPlan, urnsOf: (name: string) => EngineUrns, ops: RebuildOps, say: (line: string) => void): Promise<void> {
   for (const path of plan.clearConfig) {
     say(`config: remove ${path} (the resource it adopted is being replaced)`);
     await ops.removeConfig(path);
   }
   if (plan.kind === "cloud-server") say(`tailnet: ${(await ops.removeDevice(plan.node)) ? "removed" : "no"} device ${plan.node}`);
-  const forget = plan.forget.map(urnOf);
+  const forget = plan.forget.flatMap((name) => {
+    const { urn, previous } = urnsOf(name);
+    return [urn, ...previous];
+  });
   const { deployment, dropped } = forgetResources(await ops.exportState(), forget);
   if (dropped.length > 0) {
     for (const urn of dropped) say(`state: forget ${urn}`);
     await ops.importState(deployment);
   }
-  const replace = plan.replace.map(urnOf);
+  const replace = plan.replace.map((name) => urnsOf(name).urn);
   if (plan.pinHostKey) {
     say(`up: replace ${replace.join(", ")} (only those)`);
     await ops.up({ replace, target: replace });

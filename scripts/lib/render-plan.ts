@@ -1,7 +1,8 @@
 // Turns an offline evaluation into the plan text people read. Pure and stable: no times, no paths.
 import { createHash } from "node:crypto";
 import { OPERATOR_SETTINGS } from "../../stacks/settings";
-import type { Evaluation, PlainValue, Registration } from "./offline";
+import type { CheckResult, PlannedArtifact } from "../../plan";
+import type { PlainValue, Registration } from "./offline";
 import { plaintextSecrets, type StackConfig } from "./stackfile";
 
 const INLINE_LIMIT = 100;
@@ -76,7 +77,17 @@ export function renderTree(registrations: readonly Registration[]): string[] {
   return lines;
 }
 
-export function renderPlan(config: StackConfig, evaluation: Evaluation): string {
+/** What the offline plan shows: the program's registrations and outputs, the mesh plan's files and checks. */
+export interface PlanReport {
+  readonly registrations: readonly Registration[];
+  readonly outputs: { readonly [k: string]: PlainValue };
+  readonly artifacts: readonly PlannedArtifact[];
+  readonly checks: readonly CheckResult[];
+  /** What would stop a real run, though not this plan. */
+  readonly notices: readonly string[];
+}
+
+export function renderPlan(config: StackConfig, evaluation: PlanReport): string {
   const { registrations, outputs, artifacts } = evaluation;
   const custom = registrations.filter((r) => r.custom).length;
   const lines = [

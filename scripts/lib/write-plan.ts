@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ProgramBug } from "./cli";
-import { SECRET_MASK, type Evaluation } from "./offline";
+import type { PlanReport } from "./render-plan";
 
 export interface WriteSummary {
   /** Files the plan consists of. */
@@ -167,16 +167,14 @@ function readNoFollow(file: string): { content: Buffer } | { missing: true } | {
 }
 
 /** The plan's files, path to content. */
-function planFiles(text: string, evaluation: Evaluation): Map<string, string> {
+function planFiles(text: string, evaluation: PlanReport): Map<string, string> {
   const files = new Map<string, string>([
     ["plan.txt", text],
     ["resources.json", `${JSON.stringify(evaluation.registrations, null, 2)}\n`],
     ["outputs.json", `${JSON.stringify(evaluation.outputs, null, 2)}\n`],
   ]);
-  for (const artifact of evaluation.artifacts) {
-    if (artifact.secret) files.set(`${artifact.path}.secret`, `${SECRET_MASK} this artifact holds a secret; it is not written offline\n`);
-    else files.set(artifact.path, artifact.text);
-  }
+  // Rendered with placeholders where secrets go: none holds a secret.
+  for (const artifact of evaluation.artifacts) files.set(artifact.path, artifact.text);
   for (const rel of files.keys()) {
     // Artifact paths come from config values (node names, tunnel keys): a bad one is the program's bug, not a write outside.
     if (!isInsidePath(rel) || rel === PLAN_FILES || rel === PLAN_FILES_NEXT)
@@ -196,7 +194,7 @@ function writeFile(file: string, body: string): void {
 }
 
 /** Brings `outDir` to exactly the plan's files, or throws OutDirError having changed nothing. */
-export function writePlanFiles(outDir: string, text: string, evaluation: Evaluation): WriteSummary {
+export function writePlanFiles(outDir: string, text: string, evaluation: PlanReport): WriteSummary {
   const files = planFiles(text, evaluation);
   const previous = checkOutDir(outDir);
   const folder = folderChecker(outDir);

@@ -233,7 +233,7 @@ async function main(): Promise<number> {
       const ex = runner.converge(plan);
       assert.deepEqual(
         ex.map((e) => `${e.name}:${e.op}`),
-        ["prod-node-oracle-deploy:update"],
+        ["node-oracle-deploy:update"],
       );
       assert.notEqual(pidOf("oracle", "docs"), before.docs, "docs restarted");
       assert.equal(pidOf("oracle", "n8n"), before.n8n, "n8n untouched");
@@ -272,7 +272,7 @@ async function main(): Promise<number> {
         failure = err;
       }
       assert.ok(failure, "the deploy of the broken unit fails");
-      assert.equal(failure.command, "prod-node-oracle-deploy");
+      assert.equal(failure.command, "node-oracle-deploy");
       assert.match(failure.output, /n8n is not active/);
       assert.match(failure.output, /previous files are back in place/);
       assert.match(failure.output, /n8n/);
@@ -323,15 +323,15 @@ async function main(): Promise<number> {
     await scenario("g disaster recovery: the cockpit is rebuilt from a fresh root", async () => {
       const rebuild = rebuildPlan(spec, "prod", "hetzner-cockpit");
       // The server's replacement is the lab's destroy and fresh boot, with a new server id.
-      assert.deepEqual(rebuild.replace, ["prod-tailnet-hetzner-cockpit-authkey", "prod-cockpit-server"]);
+      assert.deepEqual(rebuild.replace, ["tailnet-hetzner-cockpit-authkey", "cockpit-server"]);
       const t0 = await reinstall("hetzner-cockpit");
       // What ran on the lost machine is forgotten, not deleted over SSH: nothing runs there before the new one is up.
       runner.forget(rebuild.forget);
       const ex = runner.converge(plan);
       assert.deepEqual(ex.map((e) => `${e.name}:${e.op}`).sort(), [
-        "prod-node-hetzner-cockpit-deploy:create",
-        "prod-node-hetzner-cockpit-heartbeat:create",
-        "prod-node-hetzner-cockpit-install:create",
+        "node-hetzner-cockpit-deploy:create",
+        "node-hetzner-cockpit-heartbeat:create",
+        "node-hetzner-cockpit-install:create",
       ]);
       assert.ok(healthy("hetzner-cockpit"));
       for (const u of units("hetzner-cockpit")) assert.equal(sh("hetzner-cockpit", `systemctl is-active ${u}.service`).stdout.trim(), "active");
@@ -470,7 +470,7 @@ async function main(): Promise<number> {
         const ran = ex.map((e) => `${e.name}:${e.op}`);
         for (const node of osNodes)
           for (const c of ["install", "deploy", "heartbeat"])
-            assert.ok(ran.includes(`prod-node-${node}-${c}:update`), `${node} ${c} ran again (ran ${summary(ex)})`);
+            assert.ok(ran.includes(`node-${node}-${c}:update`), `${node} ${c} ran again (ran ${summary(ex)})`);
         const converged = (Date.now() - t0) / 1000;
         const problems: string[] = [];
 

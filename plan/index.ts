@@ -1,0 +1,387 @@
+// The plan of a mesh: everything the program derives from a validated topology, computed once,
+// without any engine. Components take their slice and only register resources; the offline plan
+// writes out/ from it; drift, dr-rebuild and the lab read resource names from it.
+import type { MeshSpec } from "../stacks/schema";
+import { trustEnds, tunnelHostnames } from "../stacks/schema";
+import { renderCloudInit } from "../components/hetzner/cloud-init";
+import { firewallRules, type FirewallRule } from "../components/hetzner/firewall";
+import { hetznerLabels } from "../components/hetzner/labels";
+import { renderMermaid } from "../components/mesh/diagram";
+import { inventoryEntry, renderInventory, renderInventoryJson, type InventoryEntry } from "../components/mesh/inventory";
+import { renderBundle } from "../components/node/bundle";
+import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../components/node/scripts";
+import { DIAL_FIRST_BOOT, DIAL_RUNNING, type DialPatience } from "../components/node/ssh";
+import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../components/node/trust-scripts";
+import { bundleFiles, nodeUnits, OFFLINE_SECRETS, unitPath, type NodeSecrets } from "../components/node/units";
+import { describeFailures, evaluatePolicy } from "../components/tailnet/evaluate";
+import { nodeTags, policyInventory } from "../components/tailnet/intent";
+import { renderPolicy } from "../components/tailnet/policy";
+import { renderIngress, type IngressRule } from "../components/cloudflare/ingress";
+import { placeholderFor } from "../stacks/settings";
+import { names, type Named } from "./names";
+
+export { names, ROOT_NAME, type Named } from "./names";
+
+/** An offline check the plan ran on what it rendered (the policy's own tests). */
+export interface CheckResult {
+  readonly name: string;
+  readonly passed: number;
+  readonly failed: number;
+  /** One line per failure. */
+  readonly failures: readonly string[];
+}
+
+/** A rendered file for review, by its path under out/<stack>/. Secrets are placeholders in it. */
+export interface PlannedArtifact {
+  readonly path: string;
+  readonly text: string;
+}
+
+/** How a node is reached over SSH (the private key is the program's to add). */
+export interface SshEndpoint {
+  /** A tailnet name, or a first address before the node joins. */
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** Pinned host key; absent only where the topology pins none yet. */
+  readonly hostKey?: string;
+  readonly patience: DialPatience;
+}
+
+/** A remote command: its resource name and the script it runs as root. */
+export interface PlannedCommand extends Named {
+  readonly script: string;
+}
+
+export interface TailnetNodePlan {
+  readonly node: string;
+  /** Its tags, as the policy and the device carry them. */
+  readonly tags: readonly string[];
+  /** A single-use auth key, for a node that joins (or rejoins on every rebuild). */
+  readonly authKey?: Named & { readonly description: string };
+  /**
+   * The joined device's settings. `afterServer`: the device is looked up only once the server's
+   * node host reached it (a rebuilt server is a new device, which does not exist at the start).
+   */
+  readonly device?: { readonly tags: Named; readonly key: Named; readonly keyExpiryDisabled: boolean; readonly afterServer: boolean };
+}
+
+export interface TailnetPlan extends Named {
+  readonly policy: Named & { readonly text: string; readonly overwriteExistingContent: boolean };
+  readonly dns: Named;
+  /** What the policy's own tests found; a non-empty list stops the program. */
+  readonly policyFailures: readonly string[];
+  readonly nodes: readonly TailnetNodePlan[];
+}
+
+export interface CockpitPlan extends Named {
+  readonly node: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly sshKey: Named & { readonly keyName: string; readonly importId?: string; readonly ignorePublicKey: boolean };
+  readonly ipv4: Named & { readonly ipName: string; readonly location: string; readonly importId?: string };
+  readonly firewall: Named & { readonly firewallName: string; readonly rules: readonly FirewallRule[] };
+  readonly server: Named & {
+    readonly serverName: string;
+    readonly serverType: string;
+    readonly location: string;
+    readonly image: string;
+    readonly backups: boolean;
+    readonly importId?: string;
+  };
+  /** The server's cloud-init, with the real single-use auth key. */
+  readonly cloudInit: (authKey: string) => string;
+}
+
+export interface TunnelPlan extends Named {
+  readonly key: string;
+  /** The node that runs its cloudflared. */
+  readonly node: string;
+  /** False once the tunnel is being retired: then it may be removed. */
+  readonly protect: boolean;
+  readonly tunnel: Named & { readonly tunnelName: string; readonly adoptId?: string };
+  readonly config: Named & { readonly ingress: readonly IngressRule[] };
+  /** The zone by id where the topology gives one, else by name (looked up). */
+  readonly zone: { readonly id: string } | { readonly name: string };
+  readonly records: readonly (Named & { readonly hostname: string; readonly importId?: string; readonly comment: string })[];
+  /** Import by adoption ids (until the estate is adopted). */
+  readonly importIds: boolean;
+}
+
+export interface NodePlan extends Named {
+  readonly node: string;
+  /** Reached by its tailnet name; a machine the program creates may be on its first boot. */
+  readonly endpoint: SshEndpoint;
+  /** The Hetzner server: its commands run again when it is rebuilt (its id is their trigger). */
+  readonly rebuildable: boolean;
+  /** A node that joins the tailnet through its node host: its first contact, at its first address. */
+  readonly bootstrap?: PlannedCommand & { readonly endpoint: SshEndpoint };
+  readonly install: PlannedCommand;
+  readonly deploy: PlannedCommand & {
+    readonly removeScript: string;
+    /** The bundle the deploy reads on stdin: as it is, or rendered with the node's secrets. */
+    readonly bundle: { readonly text: string } | { readonly withSecrets: (secrets: NodeSecrets) => string };
+    /** Its files that hold secrets (the bundle must be rendered with the real ones). */
+    readonly secretFiles: readonly string[];
+  };
+  readonly heartbeat: PlannedCommand;
+  /** The tunnel whose connector token its files hold. */
+  readonly tunnel?: string;
+}
+
+export interface TrustPlan extends Named {
+  readonly key: string;
+  readonly from: string;
+  readonly to: string;
+  readonly keygen: PlannedCommand & { readonly endpoint: SshEndpoint };
+  readonly authorize: PlannedCommand & { readonly endpoint: SshEndpoint; readonly revokeScript: string };
+  readonly client: PlannedCommand & { readonly endpoint: SshEndpoint };
+}
+
+export interface InventoryPlan {
+  readonly entry: InventoryEntry;
+  /** The entry with the address the tailnet lists, where the topology records none. */
+  readonly withListed?: (address: string | undefined) => InventoryEntry;
+}
+
+export interface MeshPlan extends Named {
+  readonly stack: string;
+  readonly tailnet: TailnetPlan;
+  readonly cockpit?: CockpitPlan;
+  readonly tunnels: readonly TunnelPlan[];
+  readonly nodes: readonly NodePlan[];
+  readonly trusts: readonly TrustPlan[];
+  readonly inventory: readonly InventoryPlan[];
+  readonly checks: readonly CheckResult[];
+  /** Every rendered file, sorted by path. */
+  readonly artifacts: readonly PlannedArtifact[];
+}
+
+/** A relative path without `..` or empty parts. */
+const ARTIFACT_PATH = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/i;
+
+/** A pure function of the topology and the stack's name: the same input, the same plan. */
+export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
+  const n = names(stack);
+  const artifacts: PlannedArtifact[] = [];
+  const artifact = (path: string, text: string) => artifacts.push({ path, text });
+  const sorted = (o: object) => Object.keys(o).sort();
+  const hetznerNode = spec.hetzner?.node;
+
+  // The tailnet.
+  const policyText = renderPolicy(spec, { stack });
+  artifact("tailnet/policy.hujson", policyText);
+  const evaluation = evaluatePolicy(policyText, policyInventory(spec));
+  const policyFailures = describeFailures(evaluation);
+  const passed = evaluation.cases.filter((c) => c.pass).length;
+  const tags = new Map(sorted(spec.nodes).map((node) => [node, nodeTags(spec, node)]));
+  const tailnet: TailnetPlan = {
+    ...n.tailnet(),
+    policy: { ...n.tailnetChild("policy"), text: policyText, overwriteExistingContent: spec.access.adoptPolicy },
+    dns: n.tailnetChild("dns"),
+    policyFailures,
+    nodes: sorted(spec.nodes).map((node) => {
+      const joined = spec.nodes[node]!.tailnet.state === "joined";
+      // The Hetzner server joins on every (re)build from cloud-init, so it always has a key ready.
+      const rebuildable = hetznerNode === node;
+      const m = spec.nodes[node]!;
+      return {
+        node,
+        tags: tags.get(node)!,
+        ...(!joined || rebuildable ? { authKey: { ...n.tailnetChild(`${node}-authkey`), description: `optimal-mesh bootstrap of ${node}` } } : {}),
+        ...(joined
+          ? {
+              device: {
+                tags: n.tailnetChild(`${node}-tags`),
+                key: n.tailnetChild(`${node}-key`),
+                // Servers keep their node key for good; a desktop's key expires unless the topology says otherwise.
+                keyExpiryDisabled: m.tailnet.keyExpiryDisabled ?? m.machine.kind !== "desktop",
+                afterServer: rebuildable,
+              },
+            }
+          : {}),
+      };
+    }),
+  };
+
+  // The Hetzner cockpit.
+  let cockpit: CockpitPlan | undefined;
+  const h = spec.hetzner;
+  if (h !== undefined) {
+    // Adoption ids are import options only until the estate is adopted: Pulumi refuses to replace
+    // a resource that still carries one (a rebuild), and re-imports one whose stored id differs.
+    const adopt = spec.adopted ? {} : h.adopt;
+    const cloudInit = (authKey: string) => renderCloudInit({ spec, node: h.node, tags: tags.get(h.node)!, authKey });
+    artifact("hetzner/cloud-init.yaml", cloudInit("<secret: single-use Tailscale auth key, not written offline>"));
+    cockpit = {
+      ...n.cockpit(),
+      node: h.node,
+      labels: hetznerLabels(h.node),
+      sshKey: {
+        ...n.cockpitChild("ssh-key"),
+        keyName: `${h.node}-operator`,
+        ...(adopt.sshKeyId !== undefined ? { importId: adopt.sshKeyId } : {}),
+        ignorePublicKey: h.adopt.sshKeyId !== undefined,
+      },
+      ipv4: {
+        ...n.cockpitChild("ipv4"),
+        ipName: `${h.node}-ipv4`,
+        location: h.location,
+        ...(adopt.primaryIpId !== undefined ? { importId: adopt.primaryIpId } : {}),
+      },
+      firewall: { ...n.cockpitChild("firewall"), firewallName: `${h.node}-inbound`, rules: firewallRules(h.sshSources, spec.nodes[h.node]!.ssh.port) },
+      server: {
+        ...n.cockpitChild("server"),
+        serverName: h.node,
+        serverType: h.serverType,
+        location: h.location,
+        image: h.image,
+        backups: h.backups,
+        ...(adopt.serverId !== undefined ? { importId: adopt.serverId } : {}),
+      },
+      cloudInit,
+    };
+  }
+
+  // The tunnels.
+  const tunnels: TunnelPlan[] = sorted(spec.tunnels).map((key) => {
+    const t = spec.tunnels[key]!;
+    const ingress = renderIngress(t);
+    artifact(`tunnels/${key}.ingress.json`, `${JSON.stringify(ingress, null, 2)}\n`);
+    return {
+      ...n.tunnel(key),
+      key,
+      node: t.node,
+      // Removing a tunnel from the topology fails on protection until it is retired first.
+      protect: !t.retire,
+      tunnel: { ...n.tunnelChild(key, "tunnel"), tunnelName: t.name ?? key, ...(t.adoptId !== undefined ? { adoptId: t.adoptId } : {}) },
+      config: { ...n.tunnelChild(key, "config"), ingress },
+      zone: t.zoneId !== undefined ? { id: t.zoneId } : { name: t.zone! },
+      records: tunnelHostnames(t).map((hostname) => {
+        const recordId = t.dnsRecordIds[hostname];
+        return {
+          ...n.tunnelChild(key, `dns-${hostname}`),
+          hostname,
+          ...(recordId !== undefined && t.zoneId !== undefined ? { importId: `${t.zoneId}/${recordId}` } : {}),
+          comment: `optimal-mesh: tunnel ${key}`,
+        };
+      }),
+      importIds: !spec.adopted,
+    };
+  });
+
+  // The node hosts.
+  const endpointOf = (node: string, patience: DialPatience = DIAL_RUNNING): SshEndpoint => {
+    const s = spec.nodes[node]!.ssh;
+    return { host: node, port: s.port, user: s.user, ...(s.hostKey !== undefined ? { hostKey: s.hostKey } : {}), patience };
+  };
+  const nodes: NodePlan[] = sorted(spec.nodes).map((node) => {
+    const m = spec.nodes[node]!;
+    const own = (rel: string, text: string) => artifact(`nodes/${node}/${rel}`, text);
+    const rebuildable = hetznerNode === node;
+    const tunnel = tunnels.find((t) => t.node === node)?.key;
+    // The Hetzner server joins the tailnet from its cloud-init; the node host bootstraps the others.
+    let bootstrap: NodePlan["bootstrap"];
+    if (m.tailnet.state === "bootstrap" && !rebuildable) {
+      const script = renderBootstrapScript(node, tags.get(node)!);
+      own("scripts/bootstrap.sh", script);
+      // Before it joins, the node is reached at its first address; its host key is learned on this first contact.
+      bootstrap = {
+        ...n.nodeChild(node, "bootstrap"),
+        script,
+        endpoint: { host: m.tailnet.firstAddress!, port: m.ssh.port, user: m.ssh.user, patience: DIAL_RUNNING },
+      };
+    }
+    const install = renderInstallScript(spec, node);
+    own("scripts/install.sh", install);
+    // Reviewed offline with secret files as placeholders; deployed with the real secrets.
+    const planned = nodeUnits(spec, node, OFFLINE_SECRETS);
+    const files = bundleFiles(planned);
+    for (const f of files) own(f.path === unitPath(f.unit) ? `units/${f.unit}.service` : `files${f.path}`, f.content);
+    const secretFiles = files.filter((f) => f.secret).map((f) => f.path);
+    if (secretFiles.length > 0 && tunnel === undefined) throw new Error(`${node} runs cloudflared but hosts no tunnel`);
+    const unitNames = planned.map((p) => p.unit.name);
+    const deploy = renderDeployScript(spec, node, unitNames);
+    const remove = renderRemoveScript(node, unitNames, files.map((f) => f.path).sort());
+    own("scripts/deploy.sh", deploy);
+    own("scripts/remove.sh", remove);
+    const heartbeat = renderHeartbeatScript(spec, node);
+    own("scripts/heartbeat.sh", heartbeat);
+    return {
+      ...n.node(node),
+      node,
+      endpoint: endpointOf(node, rebuildable ? DIAL_FIRST_BOOT : DIAL_RUNNING),
+      rebuildable,
+      ...(bootstrap !== undefined ? { bootstrap } : {}),
+      install: { ...n.nodeChild(node, "install"), script: install },
+      deploy: {
+        ...n.nodeChild(node, "deploy"),
+        script: deploy,
+        removeScript: remove,
+        // Only a node with secret files renders its bundle again, with them.
+        bundle:
+          secretFiles.length === 0 ? { text: renderBundle(files) } : { withSecrets: (secrets) => renderBundle(bundleFiles(nodeUnits(spec, node, secrets))) },
+        secretFiles,
+      },
+      heartbeat: { ...n.nodeChild(node, "heartbeat"), script: heartbeat },
+      ...(tunnel !== undefined ? { tunnel } : {}),
+    };
+  });
+
+  // SSH trust between nodes.
+  const trusts: TrustPlan[] = sorted(spec.sshTrust).map((key) => {
+    const t = spec.sshTrust[key]!;
+    const { fromUser, alias } = trustEnds(spec, t);
+    const own = (rel: string, text: string) => artifact(`trust/${key}/${rel}`, text);
+    const keygen = renderTrustKeygenScript(key, fromUser);
+    const authorize = renderTrustAuthorizeScript(key, t.toUser);
+    const revoke = renderTrustRevokeScript(key, t.toUser);
+    const client = renderTrustClientScript({
+      keyName: key,
+      user: fromUser,
+      alias,
+      host: t.to,
+      targetUser: t.toUser,
+      // The offline stand-in for a host key the topology does not pin yet.
+      hostKey: spec.nodes[t.to]!.ssh.hostKey ?? placeholderFor(`mesh.nodes.${t.to}.ssh.hostKey`),
+    });
+    own("keygen.sh", keygen);
+    own("authorize.sh", authorize);
+    own("revoke.sh", revoke);
+    own("client.sh", client);
+    return {
+      ...n.trust(key),
+      key,
+      from: t.from,
+      to: t.to,
+      keygen: { ...n.trustChild(key, "keygen"), script: keygen, endpoint: endpointOf(t.from) },
+      authorize: { ...n.trustChild(key, "authorize"), script: authorize, revokeScript: revoke, endpoint: endpointOf(t.to) },
+      client: { ...n.trustChild(key, "client"), script: client, endpoint: endpointOf(t.from) },
+    };
+  });
+
+  // The inventory: addresses the topology does not record come from the devices the tailnet lists.
+  const inventory = renderInventory(spec).map((entry) => ({
+    entry,
+    ...(entry.tailnetAddress === null ? { withListed: (address: string | undefined) => inventoryEntry(spec, entry.name, address) } : {}),
+  }));
+  artifact("inventory.json", renderInventoryJson(spec));
+  artifact("mesh.mmd", renderMermaid(spec, stack));
+
+  artifacts.sort((a, b) => a.path.localeCompare(b.path));
+  for (const [i, a] of artifacts.entries()) {
+    if (!ARTIFACT_PATH.test(a.path)) throw new Error(`artifact path "${a.path}" must be relative, without .. or empty parts`);
+    if (i > 0 && artifacts[i - 1]!.path === a.path) throw new Error(`artifact ${a.path} is rendered twice`);
+  }
+  return {
+    ...n.root(),
+    stack,
+    tailnet,
+    ...(cockpit !== undefined ? { cockpit } : {}),
+    tunnels,
+    nodes,
+    trusts,
+    inventory,
+    checks: [{ name: "tailnet policy tests", passed, failed: evaluation.cases.length - passed, failures: policyFailures }],
+    artifacts,
+  };
+}
