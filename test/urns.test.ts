@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { engineUrn } from "../scripts/lib/offline";
+import { engineUrn, engineUrns, type Registration } from "../scripts/lib/offline";
 import { planRegistrations, prodMesh, ROOT } from "./helpers";
 
 const PINNED = path.join(ROOT, "test/prod-urns.txt");
@@ -27,17 +27,49 @@ test("prod's URNs are exactly the pinned list (a rename needs an alias and an up
   );
 });
 
-test("every URN prod had under its previous names is claimed by exactly one resource's alias", () => {
+test("every URN prod had under its previous names is one the engine looks up exactly one resource by", () => {
   const registrations = planRegistrations(prodMesh(), "prod");
-  const claimed = registrations.flatMap((r) => {
-    const urn = engineUrn(registrations, r, "prod", "optimal-mesh");
-    // An alias of a name alone keeps the type and parent: the URN with that name.
-    return r.aliases.filter((a) => a.type === undefined && a.name !== undefined).map((a) => `${urn.slice(0, urn.lastIndexOf("::") + 2)}${a.name!}`);
-  });
   const previous = fs.readFileSync(PREVIOUS, "utf8").trimEnd().split("\n");
   assert.equal(previous.length, 40);
-  assert.deepEqual([...claimed].sort(), [...previous].sort());
+  for (const old of previous) {
+    const claimants = registrations.filter((r) => engineUrns(registrations, r, "prod", "optimal-mesh").previous.includes(old));
+    assert.equal(claimants.length, 1, `${old}: looked up by ${claimants.map((r) => r.name).join(", ") || "nothing"}`);
+  }
   // Not vacuous: no current URN is an old one, so without the aliases every resource would be replaced.
   const current = new Set(registrations.map((r) => engineUrn(registrations, r, "prod", "optimal-mesh")));
   assert.ok(previous.every((u) => !current.has(u)));
+  // The aliases are stated on the root and the components under it; the engine derives the rest.
+  const explicit = registrations.filter((r) => r.aliases.some((a) => a.name !== undefined)).map((r) => r.type);
+  assert.deepEqual([...new Set(explicit)].sort(), [
+    "optimal-mesh:cloudflare:Tunnel",
+    "optimal-mesh:hetzner:HetznerCockpit",
+    "optimal-mesh:index:Mesh",
+    "optimal-mesh:node:NodeHost",
+    "optimal-mesh:node:SshTrust",
+    "optimal-mesh:tailnet:Tailnet",
+  ]);
+});
+
+test("the engine's URNs: a child of an aliased parent is also looked for under the parent's earlier name", () => {
+  const reg = (name: string, parent: string | null, aliases: { name?: string; type?: string }[] = []) =>
+    ({ urn: `u:${name}`, type: `t:${name.split("-")[0]}`, name, parent: parent === null ? null : `u:${parent}`, aliases }) as unknown as Registration;
+  const rs = [
+    reg("mesh", null, [{ name: "prod" }]),
+    reg("node-a", "mesh", [{ name: "prod-node-a" }]),
+    reg("node-a-deploy", "node-a"),
+    reg("other", "node-a", [{ type: "t:old" }]),
+  ];
+  const urns = (name: string) =>
+    engineUrns(
+      rs,
+      rs.find((r) => r.name === name)!,
+      "s",
+      "p",
+    );
+  assert.deepEqual(urns("mesh"), { urn: "urn:pulumi:s::p::t:mesh::mesh", previous: ["urn:pulumi:s::p::t:mesh::prod"] });
+  // Not prefixed with its parent's name: under the parent's old URN it keeps its own name, which is
+  // its current URN (types, not names, qualify a URN): only its own alias finds it.
+  assert.deepEqual(urns("node-a").previous, ["urn:pulumi:s::p::t:mesh$t:node::prod-node-a"]);
+  assert.ok(urns("node-a-deploy").previous.includes("urn:pulumi:s::p::t:mesh$t:node$t:node::prod-node-a-deploy"));
+  assert.ok(urns("other").previous.includes("urn:pulumi:s::p::t:mesh$t:node$t:old::other"));
 });

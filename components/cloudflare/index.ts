@@ -28,7 +28,6 @@ export class Tunnel extends pulumi.ComponentResource {
       { accountId, name: plan.tunnel.tunnelName, configSrc: "cloudflare" },
       {
         parent: this,
-        aliases: aliasOf(plan.tunnel),
         protect,
         ...(plan.importIds && plan.tunnel.adoptId !== undefined ? { import: `${accountId}/${plan.tunnel.adoptId}` } : {}),
       },
@@ -37,7 +36,7 @@ export class Tunnel extends pulumi.ComponentResource {
     new cloudflare.ZeroTrustTunnelCloudflaredConfig(
       plan.config.name,
       { accountId, tunnelId: cfTunnel.id, config: { ingresses: plan.config.ingress.map((r) => ({ ...r })) } },
-      { parent: this, aliases: aliasOf(plan.config), protect },
+      { parent: this, protect },
     );
 
     const zoneId =
@@ -50,7 +49,6 @@ export class Tunnel extends pulumi.ComponentResource {
         { zoneId, name: record.hostname, type: "CNAME", content: cfTunnel.id.apply(tunnelTarget), proxied: true, ttl: 1, comment: record.comment },
         {
           parent: this,
-          aliases: aliasOf(record),
           protect,
           ...(plan.importIds && record.importId !== undefined ? { import: record.importId } : {}),
         },

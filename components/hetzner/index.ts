@@ -48,7 +48,6 @@ export class HetznerCockpit extends pulumi.ComponentResource {
       { name: plan.sshKey.keyName, publicKey: args.sshPublicKey, labels },
       {
         parent: this,
-        aliases: aliasOf(plan.sshKey),
         ...(plan.sshKey.importId !== undefined ? { import: plan.sshKey.importId } : {}),
         ...(plan.sshKey.ignorePublicKey ? { ignoreChanges: ["publicKey"] } : {}),
       },
@@ -58,12 +57,12 @@ export class HetznerCockpit extends pulumi.ComponentResource {
     const ip = new hcloud.PrimaryIp(
       plan.ipv4.name,
       { name: plan.ipv4.ipName, type: "ipv4", autoDelete: false, deleteProtection: true, location: plan.ipv4.location, labels },
-      { parent: this, aliases: aliasOf(plan.ipv4), protect: true, ...(plan.ipv4.importId !== undefined ? { import: plan.ipv4.importId } : {}) },
+      { parent: this, protect: true, ...(plan.ipv4.importId !== undefined ? { import: plan.ipv4.importId } : {}) },
     );
     const firewall = new hcloud.Firewall(
       plan.firewall.name,
       { name: plan.firewall.firewallName, rules: plan.firewall.rules.map((r) => ({ ...r, sourceIps: [...r.sourceIps] })), labels },
-      { parent: this, aliases: aliasOf(plan.firewall) },
+      { parent: this },
     );
 
     const userData = pulumi.secret(args.authKey.apply((authKey) => plan.cloudInit(authKey)));
@@ -84,7 +83,6 @@ export class HetznerCockpit extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        aliases: aliasOf(plan.server),
         ignoreChanges: IGNORED_AFTER_CREATE,
         // The primary IP can be assigned to one server only: a rebuild deletes the old server first.
         deleteBeforeReplace: true,

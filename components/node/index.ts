@@ -45,7 +45,7 @@ export class NodeHost extends pulumi.ComponentResource {
             create: asRoot(user, b.script),
             stdin: args.authKey.apply((k) => `${k}\n`),
           },
-          { parent: this, aliases: aliasOf(b), additionalSecretOutputs: ["stdin"] },
+          { parent: this, additionalSecretOutputs: ["stdin"] },
         ),
       ];
     }
@@ -53,7 +53,7 @@ export class NodeHost extends pulumi.ComponentResource {
     const install = new command.remote.Command(
       plan.install.name,
       { ...COMMAND_DEFAULTS, connection, create: asRoot(user, plan.install.script), ...(triggers ? { triggers } : {}) },
-      { parent: this, aliases: aliasOf(plan.install), dependsOn: after },
+      { parent: this, dependsOn: after },
     );
 
     // The bundle is secret either way; a node with secret files renders it with the real ones.
@@ -76,13 +76,13 @@ export class NodeHost extends pulumi.ComponentResource {
         ...(triggers ? { triggers } : {}),
       },
       // A rebuild replaces this command: the old `delete` must not remove what the new `create` deployed.
-      { parent: this, aliases: aliasOf(d), dependsOn: [install], deleteBeforeReplace: true, additionalSecretOutputs: ["stdin"] },
+      { parent: this, dependsOn: [install], deleteBeforeReplace: true, additionalSecretOutputs: ["stdin"] },
     );
 
     this.heartbeat = new command.remote.Command(
       plan.heartbeat.name,
       { ...COMMAND_DEFAULTS, connection, create: asRoot(user, plan.heartbeat.script), ...(triggers ? { triggers } : {}) },
-      { parent: this, aliases: aliasOf(plan.heartbeat), dependsOn: [this.deploy] },
+      { parent: this, dependsOn: [this.deploy] },
     );
     this.registerOutputs({});
   }

@@ -28,7 +28,7 @@ export class SshTrust extends pulumi.ComponentResource {
     const keygen = new command.remote.Command(
       plan.keygen.name,
       { ...COMMAND_DEFAULTS, connection: conn(plan.keygen.endpoint), create: asRoot(plan.keygen.endpoint.user, plan.keygen.script) },
-      { parent: this, aliases: aliasOf(plan.keygen), dependsOn: after },
+      { parent: this, dependsOn: after },
     );
 
     const a = plan.authorize;
@@ -42,13 +42,13 @@ export class SshTrust extends pulumi.ComponentResource {
         stdin: keygen.stdout,
       },
       // Its delete revokes what its create authorizes: on replacement the old must go first.
-      { parent: this, aliases: aliasOf(a), dependsOn: after, additionalSecretOutputs: ["stdin"], deleteBeforeReplace: true },
+      { parent: this, dependsOn: after, additionalSecretOutputs: ["stdin"], deleteBeforeReplace: true },
     );
 
     new command.remote.Command(
       plan.client.name,
       { ...COMMAND_DEFAULTS, connection: conn(plan.client.endpoint), create: asRoot(plan.client.endpoint.user, plan.client.script) },
-      { parent: this, aliases: aliasOf(plan.client), dependsOn: [keygen] },
+      { parent: this, dependsOn: [keygen] },
     );
 
     this.publicKey = keygen.stdout;

@@ -40,9 +40,9 @@ export class Tailnet extends pulumi.ComponentResource {
         overwriteExistingContent: plan.policy.overwriteExistingContent,
         resetAclOnDestroy: false,
       },
-      { parent: this, aliases: aliasOf(plan.policy), protect: true },
+      { parent: this, protect: true },
     ));
-    new tailscale.DnsPreferences(plan.dns.name, { magicDns: true }, { parent: this, aliases: aliasOf(plan.dns) });
+    new tailscale.DnsPreferences(plan.dns.name, { magicDns: true }, { parent: this });
 
     this.authKeys = {};
     for (const node of plan.nodes) {
@@ -61,7 +61,7 @@ export class Tailnet extends pulumi.ComponentResource {
           // daily drift would plan a new key every day); a rebuild replaces it on purpose with the server.
           recreateIfInvalid: "never",
         },
-        { parent: this, aliases: aliasOf(node.authKey), dependsOn: [acl], additionalSecretOutputs: ["key"] },
+        { parent: this, dependsOn: [acl], additionalSecretOutputs: ["key"] },
       );
       this.authKeys[node.node] = pulumi.secret(key.key);
     }
@@ -99,13 +99,9 @@ export class Tailnet extends pulumi.ComponentResource {
       const tags = new tailscale.DeviceTags(
         node.device!.tags.name,
         { deviceId, tags: [...node.tags] },
-        { parent: this, aliases: aliasOf(node.device!.tags), dependsOn: [this.acl], retainOnDelete: true },
+        { parent: this, dependsOn: [this.acl], retainOnDelete: true },
       );
-      new tailscale.DeviceKey(
-        node.device!.key.name,
-        { deviceId, keyExpiryDisabled: node.device!.keyExpiryDisabled },
-        { parent: this, aliases: aliasOf(node.device!.key), retainOnDelete: true },
-      );
+      new tailscale.DeviceKey(node.device!.key.name, { deviceId, keyExpiryDisabled: node.device!.keyExpiryDisabled }, { parent: this, retainOnDelete: true });
       this.tagged[node.node] = tags;
     }
   }
