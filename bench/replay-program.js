@@ -52,6 +52,9 @@ function make(r) {
     dependsOn: r.dependsOn.filter((u) => made.has(u)).map((u) => made.get(u)),
     protect: r.protect,
     deleteBeforeReplace: r.deleteBeforeReplace,
+    retainOnDelete: r.retainOnDelete,
+    // A provider's classes add their own renamed types; a component carries the aliases the program gave it.
+    ...(r.custom ? {} : { aliases: r.aliases.map((a) => ({ ...a })) }),
     additionalSecretOutputs: [...r.additionalSecretOutputs],
     ignoreChanges: [...r.ignoreChanges],
     replaceOnChanges: [...r.replaceOnChanges],

@@ -1,11 +1,8 @@
 // Pulumi's wire format as the offline plan reads it: the markers the SDK puts on secrets,
-// unknowns and resource references (sdk/nodejs/runtime/rpc.ts), and how the plan shows them.
+// unknowns and resource references (the SDK's own, from its runtime API), and how the plan shows them.
+import { runtime } from "@pulumi/pulumi";
 
-/** Pulumi's wire markers (sdk/nodejs/runtime/rpc.ts). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const { specialSigKey: SIG_KEY, specialSecretSig: SIG_SECRET, specialResourceSig: SIG_RESOURCE, unknownValue: UNKNOWN } = runtime;
 
 /** What a plan shows in place of a secret. */
 export const SECRET_MASK = "[secret]";
@@ -24,16 +21,16 @@ export function unwrapSecrets(value: unknown): unknown {
 }
 
 /** Replaces secrets, unknowns and resource references in a wire value with readable stand-ins. */
-export function maskWire(value: unknown): PlainValue {
+export function maskWire(value: unknown, unknown = "[unknown]"): PlainValue {
   if (value === null || value === undefined) return null;
-  if (value === UNKNOWN) return "[unknown]";
-  if (Array.isArray(value)) return value.map(maskWire);
+  if (value === UNKNOWN) return unknown;
+  if (Array.isArray(value)) return value.map((v) => maskWire(v, unknown));
   if (typeof value === "object") {
     const obj = value as Record<string, unknown>;
     if (obj[SIG_KEY] === SIG_SECRET) return SECRET_MASK;
     if (obj[SIG_KEY] === SIG_RESOURCE) return `[ref ${String(obj.urn)}]`;
     const out: { [k: string]: PlainValue } = {};
-    for (const key of Object.keys(obj).sort()) out[key] = maskWire(obj[key]);
+    for (const key of Object.keys(obj).sort()) out[key] = maskWire(obj[key], unknown);
     return out;
   }
   if (typeof value === "boolean" || typeof value === "number" || typeof value === "string") return value;

@@ -1,9 +1,8 @@
 // Evaluates the real index.ts in-process under Pulumi's mock runtime and records every
 // registration as the engine would receive it (type, name, parent, options, inputs with secrets marked).
 import * as path from "node:path";
-import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
 import { OFFLINE_INVOKES, OFFLINE_STATE, offlineId } from "./offline-answers";
-import { maskWire, SECRET_MASK, unwrapSecrets, type PlainValue } from "./offline-wire";
+import { maskWire, unwrapSecrets, type PlainValue } from "./offline-wire";
 import type { StackConfig } from "./stackfile";
 
 // The pieces of the offline plan other tools read, from where they live.
@@ -42,10 +41,9 @@ export interface OfflineOptions {
   /** Ids to give resources instead of `<name>-id` (the lab: a rebuilt server gets a new id). */
   readonly id?: (type: string, name: string) => string | undefined;
   /**
-   * Keep stack traces while the program runs. Off by default: the Pulumi SDK records a stack for
-   * every promise it makes and a whole one for every resource (its source position, which an
-   * offline plan does not use), which is most of the time of a large plan; errors keep their
-   * name and message.
+   * Keep stack traces while the program runs. Off by default (`Error.stackTraceLimit` 0): the
+   * Pulumi SDK records a stack for every promise it makes, which an offline plan never reads, a
+   * third of the time of a large plan; errors keep their name and message.
    */
   readonly stacks?: boolean;
   /**
@@ -63,66 +61,18 @@ export interface Evaluation {
   /** Real inputs by resource name, for the types asked for in `realInputsOf`. */
   readonly realInputs: ReadonlyMap<string, Record<string, unknown>>;
 }
-
-interface WireRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getCustom(): boolean;
-  getProtect(): boolean;
-  getImportid(): string;
-  getDeletebeforereplace(): boolean;
-  getRetainondelete(): boolean | undefined;
-  getIgnorechangesList(): string[];
-  getReplaceonchangesList(): string[];
-  getAdditionalsecretoutputsList(): string[];
-  getDependenciesList(): string[];
-  getAliasesList(): {
-    getUrn(): string;
-    getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getNoparent(): boolean } | undefined;
-  }[];
-  getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
-  getObject(): { toJavaScript(): unknown } | undefined;
-}
-
-/** The earlier names and types a registration's aliases give; other aliases (another parent, stack or project, a whole URN) are not supported. */
-function aliasesOf(req: WireRequest): { name?: string; type?: string }[] {
-  return req
-    .getAliasesList()
-    .map((a) => {
-      const spec = a.getSpec();
-      if (a.getUrn() !== "" || spec === undefined || spec.getStack() !== "" || spec.getProject() !== "" || spec.getNoparent())
-        throw new Error(`offline plan: ${req.getName()} has an alias other than an earlier name or type under the same parent`);
-      return { ...(spec.getName() !== "" ? { name: spec.getName() } : {}), ...(spec.getType() !== "" ? { type: spec.getType() } : {}) };
-    })
-    .sort((a, b) => `${a.type ?? ""}::${a.name ?? ""}`.localeCompare(`${b.type ?? ""}::${b.name ?? ""}`));
-}
-
-function inputSourcesOf(req: WireRequest): { [k: string]: string[] } {
-  const out: { [k: string]: string[] } = {};
-  req.getPropertydependenciesMap().forEach((deps, key) => {
-    const urns = [...new Set(deps.getUrnsList())].sort();
-    if (urns.length > 0) out[key] = urns;
-  });
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-type Callback = (err: unknown, resp: RegisterResponse | undefined) => void;
-
-/** What the SDK reads of a RegisterResourceResponse. */
-interface RegisterResponse {
-  getUrn(): string;
-  getId(): string;
-  getObject(): { toJavaScript(): Record<string, unknown> };
-  getPropertydependenciesMap(): undefined;
-  getResult(): number;
-  toString(): string;
-}
-
-/** The parts of the SDK's mock monitor a registration uses: its URN scheme and its resource table (reads and outputs use it). */
-interface MockMonitorState {
-  newUrn(parent: string, type: string, name: string): string;
-  readonly resources: Map<string, { urn: string; id: string | null; state: unknown }>;
+/** What the program said of one resource when it constructed it, seen through a stack transformation. */
+interface Constructed {
+  readonly resource: import("@pulumi/pulumi").Resource;
+  readonly type: string;
+  readonly name: string;
+  readonly opts: import("@pulumi/pulumi").CustomResourceOptions;
+  /** Its parent, unless that is the stack. */
+  readonly parent: Constructed | undefined;
+  readonly urn: string;
+  readonly children: Constructed[];
+  /** Its inputs as the SDK serializes them for the engine, and the resources each input comes from. */
+  readonly serialized: Promise<[Record<string, unknown>, Map<string, Set<import("@pulumi/pulumi").Resource>>]>;
 }
 
 /** The program: index.ts under tsx, dist/index.js when this file runs compiled. */
@@ -136,141 +86,177 @@ export function evaluateOffline(config: StackConfig, options: OfflineOptions = {
   return evaluateProgram(PROGRAM, config, options);
 }
 
-/** Runs the Pulumi program module `program` (a path) as evaluateOffline runs this project's. */
+/**
+ * Runs the Pulumi program module `program` (a path) under the SDK's mocks, as the language host
+ * runs a program (inside the stack resource), and records each registration as the engine would
+ * receive it. Only the SDK's public API: `setMocks` answers the registrations and calls, a stack
+ * transformation sees each resource's options and inputs as the program gave them, and
+ * `serializeResourceProperties` gives the inputs in the engine's form with the resources each
+ * comes from, as the SDK computes them for the engine.
+ */
 export async function evaluateProgram(program: string, config: StackConfig, options: OfflineOptions = {}): Promise<Evaluation> {
   const values: Record<string, string> = { ...config.values };
   for (const key of config.encrypted) values[key] = `<encrypted:${key}>`;
-  process.env.PULUMI_CONFIG = JSON.stringify(values);
-  process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(config.encrypted);
   process.env.OPTIMAL_MESH_OFFLINE = "1";
-
-  // Loaded only now: the SDK reads its config from the environment set above.
   const pulumi = await import("@pulumi/pulumi");
-  const mocksModule = await import("@pulumi/pulumi/runtime/mocks");
-  const settings = await import("@pulumi/pulumi/runtime/settings");
+  pulumi.runtime.setAllConfig(values, [...config.encrypted]);
 
   const preview = options.preview ?? true;
   const realInputs = new Map<string, Record<string, unknown>>();
-  /** What the provider answers on create: its inputs echoed back, plus what it would compute. */
-  const newResource = (type: string, name: string, inputs: Record<string, unknown>, importId: string) => {
-    if (options.realInputsOf?.includes(type)) realInputs.set(name, unwrapSecrets(inputs) as Record<string, unknown>);
-    return {
-      id: options.id?.(type, name) ?? offlineId(type, name, importId, preview),
-      state: {
-        ...inputs,
-        ...OFFLINE_STATE[type]?.(name),
-        // An evaluated `up` has each command's output; a stand-in names the command, so whoever runs the plan can wire in the real one.
-        ...(!preview && type === "command:remote:Command" ? { stdout: `${STDOUT_PREFIX}${name}>` } : {}),
-      },
-    };
+  const constructed = new Map<import("@pulumi/pulumi").Resource, Constructed>();
+  const byKey = new Map<string, Constructed>();
+  const registrations: Registration[] = [];
+
+  /** The URN a registration has offline: its type qualified by its parent's type, as Pulumi's mocks make it. */
+  const urnOf = (type: string, name: string, parent: Constructed | undefined) =>
+    `urn:pulumi:${config.stack}::${config.project}::${parent === undefined ? "" : `${parent.type}$`}${type}::${name}`;
+  // Known once its constructor has finished (a transformation runs before the class marks it).
+  const isCustom = (r: Constructed) => pulumi.CustomResource.isInstance(r.resource);
+  /** Custom resources a dependency stands for: itself, or every custom resource under a component (as the SDK expands it). */
+  const customsOf = (r: Constructed, out: Set<string>, exclude: Constructed): void => {
+    if (isCustom(r)) out.add(r.urn);
+    else if (r !== exclude) for (const child of r.children) customsOf(child, out, exclude);
   };
-  const mocks: import("@pulumi/pulumi/runtime/mocks").Mocks = {
-    newResource: (args) => newResource(args.type, args.name, args.inputs as Record<string, unknown>, args.id ?? ""),
+  const known = (resource: import("@pulumi/pulumi").Resource, what: string): Constructed => {
+    const c = constructed.get(resource);
+    if (c === undefined) throw new Error(`offline plan: ${what} is a resource the program did not construct`);
+    return c;
+  };
+
+  const record = (args: import("@pulumi/pulumi").ResourceTransformationArgs): undefined => {
+    const opts = args.opts as import("@pulumi/pulumi").CustomResourceOptions;
+    const parentResource = opts.parent;
+    const parent = parentResource === undefined || constructed.get(parentResource) === undefined ? undefined : constructed.get(parentResource);
+    const key = `${args.type}::${args.name}`;
+    if (byKey.has(key)) throw new Error(`offline plan: two resources are named ${args.name} (${args.type})`);
+    const c: Constructed = {
+      resource: args.resource,
+      type: args.type,
+      name: args.name,
+      opts,
+      parent,
+      urn: urnOf(args.type, args.name, parent),
+      children: [],
+      serialized: pulumi.runtime.serializeResourceProperties(`offline ${args.name}`, args.props),
+    };
+    // Read once it is needed; a failure here is the SDK's own, which it reports for the resource.
+    c.serialized.catch(() => undefined);
+    parent?.children.push(c);
+    constructed.set(args.resource, c);
+    byKey.set(key, c);
+    return undefined;
+  };
+
+  /** The value of an input (a dependency list, an alias), which the program knows when it constructs a resource. */
+  const settled = <T>(input: import("@pulumi/pulumi").Input<T>): Promise<import("@pulumi/pulumi").Unwrap<T>> =>
+    new Promise((resolve) => pulumi.output(input).apply((v) => (resolve(v), v)));
+
+  /** The resources `dependsOn` names: a resource, a list, or a promise or output of either (never lifted whole: `output` would walk every resource it reaches). */
+  const dependencies = async (input: import("@pulumi/pulumi").CustomResourceOptions["dependsOn"]): Promise<import("@pulumi/pulumi").Resource[]> => {
+    if (input === undefined) return [];
+    if (pulumi.Resource.isInstance(input)) return [input];
+    if (Array.isArray(input)) return (await Promise.all(input.map(dependencies))).flat();
+    if (pulumi.Output.isInstance(input)) {
+      const output = input as import("@pulumi/pulumi").Output<unknown>;
+      return dependencies(
+        await new Promise<Parameters<typeof dependencies>[0]>((resolve) => output.apply((v) => (resolve(v as Parameters<typeof dependencies>[0]), v))),
+      );
+    }
+    return dependencies((await input) as Parameters<typeof dependencies>[0]);
+  };
+
+  /** The registration of `c`, once the SDK has sent it, from what the program gave and the SDK serialized. */
+  const register = async (c: Constructed, custom: boolean, importId: string): Promise<{ wire: Record<string, unknown>; id: string }> => {
+    const [wire, sources] = await c.serialized;
+    const opts = c.opts;
+    const explicit = new Set<string>();
+    for (const d of await dependencies(opts.dependsOn)) customsOf(known(d, `a dependency of ${c.name}`), explicit, c);
+    const inputSources: { [k: string]: string[] } = {};
+    const all = new Set(explicit);
+    for (const key of [...sources.keys()].sort((a, b) => a.localeCompare(b))) {
+      const urns = new Set<string>();
+      for (const r of sources.get(key)!) customsOf(known(r, `an input of ${c.name}`), urns, c);
+      if (urns.size > 0) inputSources[key] = [...urns].sort();
+      for (const u of urns) all.add(u);
+    }
+    const aliases = (await Promise.all((opts.aliases ?? []).map(settled))).map((a) => {
+      if (typeof a === "string" || a.parent !== undefined || a.stack !== undefined || a.project !== undefined || Object.hasOwn(a, "parent"))
+        throw new Error(`offline plan: ${c.name} has an alias other than an earlier name or type under the same parent`);
+      const name = a.name === undefined ? undefined : String(a.name);
+      const type = a.type === undefined ? undefined : String(a.type);
+      return { ...(name !== undefined ? { name } : {}), ...(type !== undefined ? { type } : {}) };
+    });
+    if (options.realInputsOf?.includes(c.type)) realInputs.set(c.name, unwrapSecrets(wire) as Record<string, unknown>);
+    registrations.push({
+      urn: c.urn,
+      type: c.type,
+      name: c.name,
+      parent: c.parent?.urn ?? null,
+      custom,
+      protect: opts.protect === true,
+      importId: importId || null,
+      deleteBeforeReplace: opts.deleteBeforeReplace === true,
+      retainOnDelete: opts.retainOnDelete === true,
+      ignoreChanges: [...(opts.ignoreChanges ?? [])].sort(),
+      replaceOnChanges: [...(opts.replaceOnChanges ?? [])].sort(),
+      additionalSecretOutputs: [...new Set(opts.additionalSecretOutputs ?? [])].sort(),
+      dependsOn: [...all].sort(),
+      aliases: aliases.sort((a, b) => `${a.type ?? ""}::${a.name ?? ""}`.localeCompare(`${b.type ?? ""}::${b.name ?? ""}`)),
+      inputSources,
+      inputs: maskWire(wire) as { [k: string]: PlainValue },
+    });
+    return { wire, id: options.id?.(c.type, c.name) ?? offlineId(c.type, c.name, importId, preview) };
+  };
+
+  const mocks: import("@pulumi/pulumi").runtime.Mocks = {
+    newResource: async (args) => {
+      if (args.type === pulumi.runtime.rootPulumiStackTypeName) return { id: "", state: {} };
+      const c = byKey.get(`${args.type}::${args.name}`);
+      if (c === undefined) throw new Error(`offline plan: ${args.name} (${args.type}) was registered without being constructed`);
+      const { id } = await register(c, args.custom === true, args.id ?? "");
+      // What the provider answers on create: its inputs echoed back, plus what it would compute.
+      const state: Record<string, unknown> = {
+        ...(args.inputs as Record<string, unknown>),
+        ...OFFLINE_STATE[args.type]?.(args.name),
+        // An evaluated `up` has each command's output; a stand-in names the command, so whoever runs the plan can wire in the real one.
+        ...(!preview && args.type === "command:remote:Command" ? { stdout: `${STDOUT_PREFIX}${args.name}>` } : {}),
+      };
+      return { id, state };
+    },
     call: (args) => {
       const answer = OFFLINE_INVOKES[args.token];
       if (answer === undefined) throw new Error(`offline plan: no offline answer for provider function ${args.token}`);
       return answer(args.inputs as Record<string, unknown>, config);
     },
   };
-
-  const registrations: Registration[] = [];
-  // Registrations are answered here rather than by the SDK's mock monitor, which decodes the
-  // inputs into live values and encodes its answer back (a promise per property). The inputs stay
-  // in their wire form, as the engine receives them: recorded as they are, echoed back as the
-  // state (secrets stay secret, unknowns stay unknown). Only this method is replaced, so setMocks
-  // keeps the runtime's feature flags (secrets among them) and reads (`get`) as they are.
-  // The answer is the plain response the SDK itself makes when it has no engine (the getters its
-  // registration reads), not a protobuf message: encoding the state only for the SDK to decode it
-  // again, and the SDK printing every message into a debug line, were a tenth of a large plan.
-  const monitorClass = mocksModule.MockMonitor as unknown as {
-    prototype: { registerResource(this: MockMonitorState, req: WireRequest, callback: Callback): void };
-  };
-  monitorClass.prototype.registerResource = function (this: MockMonitorState, req: WireRequest, callback: Callback): void {
-    let response: RegisterResponse;
-    try {
-      const inputs = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
-      const result = newResource(req.getType(), req.getName(), inputs, req.getImportid());
-      const urn = this.newUrn(req.getParent(), req.getType(), req.getName());
-      this.resources.set(urn, { urn, id: result.id, state: result.state });
-      response = {
-        getUrn: () => urn,
-        getId: () => result.id,
-        getObject: () => ({ toJavaScript: () => result.state }),
-        getPropertydependenciesMap: () => undefined,
-        getResult: () => resourceProto.Result.SUCCESS,
-        toString: () => `registered ${urn}`,
-      };
-      registrations.push({
-        urn,
-        type: req.getType(),
-        name: req.getName(),
-        parent: req.getParent() || null,
-        custom: req.getCustom(),
-        protect: req.getProtect() === true,
-        importId: req.getImportid() || null,
-        deleteBeforeReplace: req.getDeletebeforereplace(),
-        retainOnDelete: req.getRetainondelete() === true,
-        ignoreChanges: [...req.getIgnorechangesList()].sort(),
-        replaceOnChanges: [...req.getReplaceonchangesList()].sort(),
-        additionalSecretOutputs: [...new Set(req.getAdditionalsecretoutputsList())].sort(),
-        dependsOn: [...req.getDependenciesList()].sort(),
-        aliases: aliasesOf(req),
-        inputSources: inputSourcesOf(req),
-        inputs: maskWire(inputs) as { [k: string]: PlainValue },
-      });
-    } catch (err) {
-      callback(err, undefined);
-      return;
-    }
-    callback(null, response);
-  };
-
   await pulumi.runtime.setMocks(mocks, config.project, config.stack, preview);
 
   let exported: Record<string, unknown> = {};
   let error: unknown;
-  const { stackTraceLimit, prepareStackTrace } = Error;
-  if (!options.stacks) {
-    Error.stackTraceLimit = 0;
-    // The SDK lifts the limit while it takes a resource's source position; this keeps that cheap too.
-    Error.prepareStackTrace = (err: Error) => (err.message ? `${err.name}: ${err.message}` : err.name);
-  }
+  // Without stack traces, the SDK's stack for every promise it makes costs nothing (a third of a
+  // large plan); errors keep their name and message. It still takes each resource's source
+  // position, lifting the limit for that itself.
+  const { stackTraceLimit } = Error;
+  if (!options.stacks) Error.stackTraceLimit = 0;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program may run only once the mocks are set
-    exported = require(program) as Record<string, unknown>;
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation(record);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program may run only once the mocks are set
+      exported = require(program) as Record<string, unknown>;
+      return exported;
+    });
   } catch (err) {
     error = err;
   }
-
-  const resolve = <T>(o: import("@pulumi/pulumi").Output<T>) => new Promise<T>((res) => o.apply((v) => (res(v), v)));
-  // Values a provider computes on create are unknown in a preview; `apply` never runs on them.
-  const isKnown = (o: import("@pulumi/pulumi").Output<unknown>) => (o as unknown as { isKnown: Promise<boolean> }).isKnown;
   // A stack output as the engine records it: each Output in it on its own (an unknown one does not
   // hide the known values beside it), secrets masked.
-  const settle = async (value: unknown): Promise<PlainValue> => {
-    if (pulumi.Output.isInstance(value)) {
-      if (await pulumi.isSecret(value)) return SECRET_MASK;
-      if (!(await isKnown(value))) return "[unknown until apply]";
-      return settle(await resolve(value));
-    }
-    if (Array.isArray(value)) return Promise.all(value.map(settle));
-    if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-      const out: { [k: string]: PlainValue } = {};
-      for (const key of Object.keys(value).sort()) out[key] = await settle((value as Record<string, unknown>)[key]);
-      return out;
-    }
-    return maskWire(value);
-  };
   const outputs: { [k: string]: PlainValue } = {};
-  for (const key of Object.keys(exported).sort()) {
-    const value = exported[key];
-    if (value === undefined || typeof value === "function") continue;
-    outputs[key] = await settle(value);
+  if (error === undefined) {
+    const wire = await pulumi.runtime.serializeProperties("outputs", exported);
+    for (const key of Object.keys(wire).sort()) if (typeof exported[key] !== "function") outputs[key] = maskWire(wire[key], "[unknown until apply]");
   }
-
-  await settings.disconnect();
+  await pulumi.runtime.disconnect();
   Error.stackTraceLimit = stackTraceLimit;
-  Error.prepareStackTrace = prepareStackTrace;
   registrations.sort((a, b) => a.urn.localeCompare(b.urn));
   const result = { registrations, outputs, realInputs };
   return error === undefined ? result : { ...result, error };
