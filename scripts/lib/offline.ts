@@ -38,8 +38,6 @@ export interface Registration {
 export interface OfflineOptions {
   /** Evaluate as `pulumi up` would (ids known) instead of as a preview. Default true (preview). */
   readonly preview?: boolean;
-  /** Ids to give resources instead of `<name>-id` (the lab: a rebuilt server gets a new id). */
-  readonly id?: (type: string, name: string) => string | undefined;
   /**
    * Keep stack traces while the program runs. Off by default (`Error.stackTraceLimit` 0): the
    * Pulumi SDK records a stack for every promise it makes, which an offline plan never reads, a
@@ -205,7 +203,7 @@ export async function evaluateProgram(program: string, config: StackConfig, opti
       inputSources,
       inputs: maskWire(wire) as { [k: string]: PlainValue },
     });
-    return { wire, id: options.id?.(c.type, c.name) ?? offlineId(c.type, c.name, importId, preview) };
+    return { wire, id: offlineId(c.type, c.name, importId, preview) };
   };
 
   const mocks: import("@pulumi/pulumi").runtime.Mocks = {

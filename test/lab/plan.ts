@@ -8,10 +8,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { evaluateOffline, STDOUT_PREFIX } from "../../scripts/lib/offline";
+import { offlineId } from "../../scripts/lib/offline-answers";
 import { readStackConfig } from "../../scripts/lib/stackfile";
 
 const ROOT = path.resolve(__dirname, "../..");
 const COMMAND = "command:remote:Command";
+const SERVER = "hcloud:index/server:Server";
 
 export interface PlannedCommand {
   readonly urn: string;
@@ -81,13 +83,14 @@ async function main(): Promise<void> {
   }
   const evaluation = await evaluateOffline(
     { ...config, values: { ...config.values, "optimal-mesh:mesh": JSON.stringify(mesh) } },
-    {
-      preview: false,
-      realInputsOf: [COMMAND],
-      id: (type) => (type === "hcloud:index/server:Server" && values["server-id"] ? values["server-id"] : undefined),
-    },
+    { preview: false, realInputsOf: [COMMAND] },
   );
   if (evaluation.error !== undefined) throw evaluation.error;
+  // --server-id: the lab stands in for the engine replacing the server, which gives it a new id:
+  // the commands whose trigger is the server's id see the new one.
+  const server = evaluation.registrations.find((r) => r.type === SERVER);
+  const serverId = server === undefined ? undefined : offlineId(SERVER, server.name, server.importId ?? undefined, false);
+  const newId = (trigger: unknown) => (values["server-id"] !== undefined && trigger === serverId ? values["server-id"] : trigger);
   const commands: PlannedCommand[] = evaluation.registrations
     .filter((r) => r.type === COMMAND)
     .map((r) => {
@@ -107,7 +110,7 @@ async function main(): Promise<void> {
         ...(str("delete") !== undefined ? { delete: str("delete") } : {}),
         ...(str("stdin") !== undefined && !str("stdin")!.startsWith(STDOUT_PREFIX) ? { stdin: str("stdin") } : {}),
         ...(str("stdin")?.startsWith(STDOUT_PREFIX) ? { stdinFrom: str("stdin")!.slice(STDOUT_PREFIX.length, -1) } : {}),
-        ...(Array.isArray(i.triggers) ? { triggers: i.triggers } : {}),
+        ...(Array.isArray(i.triggers) ? { triggers: i.triggers.map(newId) } : {}),
         dependsOn: [...new Set([...r.dependsOn, ...Object.values(r.inputSources).flat()])],
         deleteBeforeReplace: r.deleteBeforeReplace,
       };
