@@ -118,6 +118,8 @@ export interface NodePlan extends Named {
   readonly install: PlannedCommand;
   readonly deploy: PlannedCommand & {
     readonly removeScript: string;
+    /** The units it deploys, OptimalOS first. */
+    readonly units: readonly string[];
     /** The bundle the deploy reads on stdin: as it is, or rendered with the node's secrets. */
     readonly bundle: { readonly text: string } | { readonly withSecrets: (secrets: NodeSecrets) => string };
     /** Its files that hold secrets (the bundle must be rendered with the real ones). */
@@ -317,6 +319,7 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
         ...n.nodeChild(node, "deploy"),
         script: deploy,
         removeScript: remove,
+        units: unitNames,
         // Only a node with secret files renders its bundle again, with them.
         bundle:
           secretFiles.length === 0 ? { text: renderBundle(files) } : { withSecrets: (secrets) => renderBundle(bundleFiles(nodeUnits(spec, node, secrets))) },

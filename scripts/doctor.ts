@@ -8,6 +8,7 @@ import { lookup } from "node:dns/promises";
 import { oneOf, parseCommandLine, pathOption, runCommand, stackName } from "./lib/cli";
 import { deploysFromPlan, deploysFromState, sshExec } from "./lib/deploys";
 import { renderFindings, runDoctor, type Probe } from "./lib/doctor";
+import { planMesh } from "../plan";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
@@ -68,7 +69,7 @@ async function main(): Promise<number> {
     publicEdge: true,
   };
   try {
-    const findings = await runDoctor(spec, probe, (line) => process.stderr.write(`doctor: ${line}\n`));
+    const findings = await runDoctor(spec, planMesh(spec, stack), probe, (line) => process.stderr.write(`doctor: ${line}\n`));
     process.stdout.write(renderFindings(findings));
     return findings.some((f) => f.status === "fail") ? 1 : 0;
   } finally {

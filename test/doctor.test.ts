@@ -2,10 +2,12 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import { renderFindings, runDoctor, type Probe } from "../scripts/lib/doctor";
+import { planMesh } from "../plan";
 import { validateMesh } from "../stacks/validate";
 import { prodMesh } from "./helpers";
 
 const spec = validateMesh(prodMesh());
+const plan = planMesh(spec, "prod");
 
 function probe(overrides: Partial<Probe> = {}): Probe {
   return {
@@ -18,10 +20,10 @@ function probe(overrides: Partial<Probe> = {}): Probe {
   };
 }
 
-const failed = async (p: Probe) => (await runDoctor(spec, p)).filter((f) => f.status === "fail");
+const failed = async (p: Probe) => (await runDoctor(spec, plan, p)).filter((f) => f.status === "fail");
 
 test("a healthy mesh passes every check", async () => {
-  const findings = await runDoctor(spec, probe());
+  const findings = await runDoctor(spec, plan, probe());
   assert.deepEqual(
     findings.filter((f) => f.status !== "ok"),
     [],
@@ -92,7 +94,7 @@ test("530/502 at the edge: the tunnel is down, check cloudflared, not Tailscale"
 });
 
 test("without SSH, node-side checks are skipped, not passed", async () => {
-  const findings = await runDoctor(spec, probe({ run: async () => undefined, publicEdge: false }));
+  const findings = await runDoctor(spec, plan, probe({ run: async () => undefined, publicEdge: false }));
   assert.equal(findings.filter((f) => f.status === "skipped").length, 3 + 1 + 2 + 2);
   assert.equal(findings.filter((f) => f.status === "fail").length, 0);
 });

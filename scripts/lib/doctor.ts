@@ -1,5 +1,5 @@
 // The operators' troubleshooting table as checks: each failure says what to fix.
-import { renderInventory } from "../../components/mesh/inventory";
+import type { MeshPlan } from "../../plan";
 import { trustEnds, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 
 /** How the doctor looks at the mesh; the CLI uses the tailnet, the lab its own hosts. */
@@ -25,7 +25,8 @@ export interface Finding {
   readonly fix?: string;
 }
 
-export async function runDoctor(spec: MeshSpec, probe: Probe, progress: (line: string) => void = () => undefined): Promise<Finding[]> {
+/** Checks the mesh `plan` describes (planned from `spec`) through `probe`. */
+export async function runDoctor(spec: MeshSpec, plan: MeshPlan, probe: Probe, progress: (line: string) => void = () => undefined): Promise<Finding[]> {
   const out: Finding[] = [];
   const add = (f: Finding) => {
     out.push(f);
@@ -42,7 +43,7 @@ export async function runDoctor(spec: MeshSpec, probe: Probe, progress: (line: s
           : { check, target, status: "fail", detail: r.stdout.trim() || "not active", fix },
     );
   };
-  for (const entry of renderInventory(spec)) {
+  for (const { entry } of plan.inventory) {
     const node = entry.name;
     const n = spec.nodes[node]!;
     const up = await probe.reachable(node);

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { asRoot } from "../../components/node/ssh";
 import { ROOT_PATH } from "../../components/shell/steps";
-import { nodeUnits, OFFLINE_SECRETS } from "../../components/node/units";
+import { planMesh } from "../../plan";
 import { nodeDrift, renderNodeDrift } from "../../scripts/lib/node-drift";
 import { rebuildPlan } from "../../scripts/lib/rebuild";
 import { runDoctor, type Probe } from "../../scripts/lib/doctor";
@@ -21,6 +21,8 @@ import { CommandFailed, Runner, type Execution } from "./runner";
 
 const RAW_MESH = JSON.parse(readStackConfig(ROOT, "prod").values["optimal-mesh:mesh"]!) as Json;
 const spec = validateMesh(RAW_MESH);
+/** Names and artifacts as the program has them. */
+const meshPlan = planMesh(spec, "prod");
 const NODES = Object.keys(spec.nodes).sort();
 const PLAN_FILE = path.join(ROOT, ".lab", "run", "plan.json");
 
@@ -188,7 +190,7 @@ async function main(): Promise<number> {
       return `http://${host}:${os.port}${os.healthPath}`;
     };
     const healthy = (node: string) => sh(node, `curl -fsS --max-time 3 ${healthUrl(node)}`).code === 0;
-    const units = (node: string) => nodeUnits(spec, node, OFFLINE_SECRETS).map((p) => p.unit.name);
+    const units = (node: string) => meshPlan.nodes.find((n) => n.node === node)!.deploy.units;
     /** Destroys a host, boots a fresh one in its place and re-plans (new host key, the server's new id); returns when the fresh boot began, where recovery is timed from. */
     const reinstall = async (node: string): Promise<number> => {
       const d0 = Date.now();
@@ -383,14 +385,14 @@ async function main(): Promise<number> {
         run: async (node, cmd) => lab.ssh(node, "root", cmd, { allowFail: true }),
         publicEdge: false,
       };
-      const healthyFindings = await runDoctor(spec, probe);
+      const healthyFindings = await runDoctor(spec, meshPlan, probe);
       assert.deepEqual(
         healthyFindings.filter((f) => f.status === "fail").map((f) => `${f.check} (${f.target}): ${f.detail}`),
         [],
       );
       assert.ok(healthyFindings.filter((f) => f.status === "ok").length >= 14);
       sh("hetzner-cockpit", "systemctl stop cloudflared.service");
-      const broken = (await runDoctor(spec, probe)).filter((f) => f.status === "fail");
+      const broken = (await runDoctor(spec, meshPlan, probe)).filter((f) => f.status === "fail");
       sh("hetzner-cockpit", "systemctl start cloudflared.service");
       assert.deepEqual(
         broken.map((f) => `${f.check} (${f.target})`),
