@@ -161,21 +161,56 @@ export interface MeshPlan extends Named {
 /** A relative path without `..` or empty parts. */
 const ARTIFACT_PATH = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/i;
 
+/** What every section of the plan shares: the topology, the names, the tags, where its files go. */
+interface Context {
+  readonly spec: MeshSpec;
+  readonly names: ReturnType<typeof names>;
+  readonly tags: ReadonlyMap<string, readonly string[]>;
+  /** The Hetzner server's node, if any. */
+  readonly hetznerNode: string | undefined;
+  readonly artifact: (path: string, text: string) => void;
+}
+
+const sorted = (o: object) => Object.keys(o).sort();
+
 /** A pure function of the topology and the stack's name: the same input, the same plan. */
 export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
-  const n = names(stack);
   const artifacts: PlannedArtifact[] = [];
-  const artifact = (path: string, text: string) => artifacts.push({ path, text });
-  const sorted = (o: object) => Object.keys(o).sort();
-  const hetznerNode = spec.hetzner?.node;
+  const ctx: Context = {
+    spec,
+    names: names(stack),
+    tags: new Map(sorted(spec.nodes).map((node) => [node, nodeTags(spec, node)])),
+    hetznerNode: spec.hetzner?.node,
+    artifact: (path, text) => artifacts.push({ path, text }),
+  };
+  const { tailnet, checks } = planTailnet(ctx, stack);
+  const cockpit = planCockpit(ctx);
+  const tunnels = planTunnels(ctx);
+  const nodes = sorted(spec.nodes).map((node) => planNode(ctx, node, tunnels.find((t) => t.node === node)?.key));
+  const trusts = sorted(spec.sshTrust).map((key) => planTrust(ctx, key));
+  // The inventory: addresses the topology does not record come from the devices the tailnet lists.
+  const inventory = renderInventory(spec).map((entry) => ({
+    entry,
+    ...(entry.tailnetAddress === null ? { withListed: (address: string | undefined) => inventoryEntry(spec, entry.name, address) } : {}),
+  }));
+  ctx.artifact("inventory.json", renderInventoryJson(spec));
+  ctx.artifact("mesh.mmd", renderMermaid(spec, stack));
 
-  // The tailnet.
+  artifacts.sort((a, b) => a.path.localeCompare(b.path));
+  for (const [i, a] of artifacts.entries()) {
+    if (!ARTIFACT_PATH.test(a.path)) throw new Error(`artifact path "${a.path}" must be relative, without .. or empty parts`);
+    if (i > 0 && artifacts[i - 1]!.path === a.path) throw new Error(`artifact ${a.path} is rendered twice`);
+  }
+  return { ...ctx.names.root(), stack, tailnet, ...(cockpit !== undefined ? { cockpit } : {}), tunnels, nodes, trusts, inventory, checks, artifacts };
+}
+
+/** The tailnet: its policy with the result of its own tests, and each node's key or device settings. */
+function planTailnet({ spec, names: n, tags, hetznerNode, artifact }: Context, stack: string): { tailnet: TailnetPlan; checks: CheckResult[] } {
   const policyText = renderPolicy(spec, { stack });
   artifact("tailnet/policy.hujson", policyText);
   const evaluation = evaluatePolicy(policyText, policyInventory(spec));
   const policyFailures = describeFailures(evaluation);
   const passed = evaluation.cases.filter((c) => c.pass).length;
-  const tags = new Map(sorted(spec.nodes).map((node) => [node, nodeTags(spec, node)]));
   const tailnet: TailnetPlan = {
     ...n.tailnet(),
     policy: { ...n.tailnetChild("policy"), text: policyText, overwriteExistingContent: spec.access.adoptPolicy },
@@ -204,48 +239,51 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
       };
     }),
   };
+  return { tailnet, checks: [{ name: "tailnet policy tests", passed, failed: evaluation.cases.length - passed, failures: policyFailures }] };
+}
 
-  // The Hetzner cockpit.
-  let cockpit: CockpitPlan | undefined;
+/** The Hetzner cockpit, where the topology has one. */
+function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan | undefined {
   const h = spec.hetzner;
-  if (h !== undefined) {
-    // Adoption ids are import options only until the estate is adopted: Pulumi refuses to replace
-    // a resource that still carries one (a rebuild), and re-imports one whose stored id differs.
-    const adopt = spec.adopted ? {} : h.adopt;
-    const cloudInit = (authKey: string) => renderCloudInit({ spec, node: h.node, tags: tags.get(h.node)!, authKey });
-    artifact("hetzner/cloud-init.yaml", cloudInit("<secret: single-use Tailscale auth key, not written offline>"));
-    cockpit = {
-      ...n.cockpit(),
-      node: h.node,
-      labels: hetznerLabels(h.node),
-      sshKey: {
-        ...n.cockpitChild("ssh-key"),
-        keyName: `${h.node}-operator`,
-        ...(adopt.sshKeyId !== undefined ? { importId: adopt.sshKeyId } : {}),
-        ignorePublicKey: h.adopt.sshKeyId !== undefined,
-      },
-      ipv4: {
-        ...n.cockpitChild("ipv4"),
-        ipName: `${h.node}-ipv4`,
-        location: h.location,
-        ...(adopt.primaryIpId !== undefined ? { importId: adopt.primaryIpId } : {}),
-      },
-      firewall: { ...n.cockpitChild("firewall"), firewallName: `${h.node}-inbound`, rules: firewallRules(h.sshSources, spec.nodes[h.node]!.ssh.port) },
-      server: {
-        ...n.cockpitChild("server"),
-        serverName: h.node,
-        serverType: h.serverType,
-        location: h.location,
-        image: h.image,
-        backups: h.backups,
-        ...(adopt.serverId !== undefined ? { importId: adopt.serverId } : {}),
-      },
-      cloudInit,
-    };
-  }
+  if (h === undefined) return undefined;
+  // Adoption ids are import options only until the estate is adopted: Pulumi refuses to replace
+  // a resource that still carries one (a rebuild), and re-imports one whose stored id differs.
+  const adopt = spec.adopted ? {} : h.adopt;
+  const cloudInit = (authKey: string) => renderCloudInit({ spec, node: h.node, tags: tags.get(h.node)!, authKey });
+  artifact("hetzner/cloud-init.yaml", cloudInit("<secret: single-use Tailscale auth key, not written offline>"));
+  return {
+    ...n.cockpit(),
+    node: h.node,
+    labels: hetznerLabels(h.node),
+    sshKey: {
+      ...n.cockpitChild("ssh-key"),
+      keyName: `${h.node}-operator`,
+      ...(adopt.sshKeyId !== undefined ? { importId: adopt.sshKeyId } : {}),
+      ignorePublicKey: h.adopt.sshKeyId !== undefined,
+    },
+    ipv4: {
+      ...n.cockpitChild("ipv4"),
+      ipName: `${h.node}-ipv4`,
+      location: h.location,
+      ...(adopt.primaryIpId !== undefined ? { importId: adopt.primaryIpId } : {}),
+    },
+    firewall: { ...n.cockpitChild("firewall"), firewallName: `${h.node}-inbound`, rules: firewallRules(h.sshSources, spec.nodes[h.node]!.ssh.port) },
+    server: {
+      ...n.cockpitChild("server"),
+      serverName: h.node,
+      serverType: h.serverType,
+      location: h.location,
+      image: h.image,
+      backups: h.backups,
+      ...(adopt.serverId !== undefined ? { importId: adopt.serverId } : {}),
+    },
+    cloudInit,
+  };
+}
 
-  // The tunnels.
-  const tunnels: TunnelPlan[] = sorted(spec.tunnels).map((key) => {
+/** The tunnels, by key. */
+function planTunnels({ spec, names: n, artifact }: Context): TunnelPlan[] {
+  return sorted(spec.tunnels).map((key) => {
     const t = spec.tunnels[key]!;
     const ingress = renderIngress(t);
     artifact(`tunnels/${key}.ingress.json`, `${JSON.stringify(ingress, null, 2)}\n`);
@@ -270,121 +308,96 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
       importIds: !spec.adopted,
     };
   });
+}
 
-  // The node hosts.
-  const endpointOf = (node: string, patience: DialPatience = DIAL_RUNNING): SshEndpoint => {
-    const s = spec.nodes[node]!.ssh;
-    return { host: node, port: s.port, user: s.user, ...(s.hostKey !== undefined ? { hostKey: s.hostKey } : {}), patience };
-  };
-  const nodes: NodePlan[] = sorted(spec.nodes).map((node) => {
-    const m = spec.nodes[node]!;
-    const own = (rel: string, text: string) => artifact(`nodes/${node}/${rel}`, text);
-    const rebuildable = hetznerNode === node;
-    const tunnel = tunnels.find((t) => t.node === node)?.key;
-    // The Hetzner server joins the tailnet from its cloud-init; the node host bootstraps the others.
-    let bootstrap: NodePlan["bootstrap"];
-    if (m.tailnet.state === "bootstrap" && !rebuildable) {
-      const script = renderBootstrapScript(node, tags.get(node)!);
-      own("scripts/bootstrap.sh", script);
-      // Before it joins, the node is reached at its first address; its host key is learned on this first contact.
-      bootstrap = {
-        ...n.nodeChild(node, "bootstrap"),
-        script,
-        endpoint: { host: m.tailnet.firstAddress!, port: m.ssh.port, user: m.ssh.user, patience: DIAL_RUNNING },
-      };
-    }
-    const install = renderInstallScript(spec, node);
-    own("scripts/install.sh", install);
-    // Reviewed offline with secret files as placeholders; deployed with the real secrets.
-    const planned = nodeUnits(spec, node, OFFLINE_SECRETS);
-    const files = bundleFiles(planned);
-    for (const f of files) own(f.path === unitPath(f.unit) ? `units/${f.unit}.service` : `files${f.path}`, f.content);
-    const secretFiles = files.filter((f) => f.secret).map((f) => f.path);
-    if (secretFiles.length > 0 && tunnel === undefined) throw new Error(`${node} runs cloudflared but hosts no tunnel`);
-    const unitNames = planned.map((p) => p.unit.name);
-    const deploy = renderDeployScript(spec, node, unitNames);
-    const remove = renderRemoveScript(node, unitNames, files.map((f) => f.path).sort());
-    own("scripts/deploy.sh", deploy);
-    own("scripts/remove.sh", remove);
-    const heartbeat = renderHeartbeatScript(spec, node);
-    own("scripts/heartbeat.sh", heartbeat);
-    return {
-      ...n.node(node),
-      node,
-      endpoint: endpointOf(node, rebuildable ? DIAL_FIRST_BOOT : DIAL_RUNNING),
-      rebuildable,
-      ...(bootstrap !== undefined ? { bootstrap } : {}),
-      install: { ...n.nodeChild(node, "install"), script: install },
-      deploy: {
-        ...n.nodeChild(node, "deploy"),
-        script: deploy,
-        removeScript: remove,
-        units: unitNames,
-        // Only a node with secret files renders its bundle again, with them.
-        bundle:
-          secretFiles.length === 0 ? { text: renderBundle(files) } : { withSecrets: (secrets) => renderBundle(bundleFiles(nodeUnits(spec, node, secrets))) },
-        secretFiles,
-      },
-      heartbeat: { ...n.nodeChild(node, "heartbeat"), script: heartbeat },
-      ...(tunnel !== undefined ? { tunnel } : {}),
+/** How a node is reached by its tailnet name. */
+function endpointOf(spec: MeshSpec, node: string, patience: DialPatience = DIAL_RUNNING): SshEndpoint {
+  const s = spec.nodes[node]!.ssh;
+  return { host: node, port: s.port, user: s.user, ...(s.hostKey !== undefined ? { hostKey: s.hostKey } : {}), patience };
+}
+
+/** A node host: how it is reached and the commands that bootstrap, install, deploy and register it. */
+function planNode({ spec, names: n, tags, hetznerNode, artifact }: Context, node: string, tunnel: string | undefined): NodePlan {
+  const m = spec.nodes[node]!;
+  const own = (rel: string, text: string) => artifact(`nodes/${node}/${rel}`, text);
+  const rebuildable = hetznerNode === node;
+  // The Hetzner server joins the tailnet from its cloud-init; the node host bootstraps the others.
+  let bootstrap: NodePlan["bootstrap"];
+  if (m.tailnet.state === "bootstrap" && !rebuildable) {
+    const script = renderBootstrapScript(node, tags.get(node)!);
+    own("scripts/bootstrap.sh", script);
+    // Before it joins, the node is reached at its first address; its host key is learned on this first contact.
+    bootstrap = {
+      ...n.nodeChild(node, "bootstrap"),
+      script,
+      endpoint: { host: m.tailnet.firstAddress!, port: m.ssh.port, user: m.ssh.user, patience: DIAL_RUNNING },
     };
-  });
-
-  // SSH trust between nodes.
-  const trusts: TrustPlan[] = sorted(spec.sshTrust).map((key) => {
-    const t = spec.sshTrust[key]!;
-    const { fromUser, alias } = trustEnds(spec, t);
-    const own = (rel: string, text: string) => artifact(`trust/${key}/${rel}`, text);
-    const keygen = renderTrustKeygenScript(key, fromUser);
-    const authorize = renderTrustAuthorizeScript(key, t.toUser);
-    const revoke = renderTrustRevokeScript(key, t.toUser);
-    const client = renderTrustClientScript({
-      keyName: key,
-      user: fromUser,
-      alias,
-      host: t.to,
-      targetUser: t.toUser,
-      // The offline stand-in for a host key the topology does not pin yet.
-      hostKey: spec.nodes[t.to]!.ssh.hostKey ?? placeholderFor(`mesh.nodes.${t.to}.ssh.hostKey`),
-    });
-    own("keygen.sh", keygen);
-    own("authorize.sh", authorize);
-    own("revoke.sh", revoke);
-    own("client.sh", client);
-    return {
-      ...n.trust(key),
-      key,
-      from: t.from,
-      to: t.to,
-      keygen: { ...n.trustChild(key, "keygen"), script: keygen, endpoint: endpointOf(t.from) },
-      authorize: { ...n.trustChild(key, "authorize"), script: authorize, revokeScript: revoke, endpoint: endpointOf(t.to) },
-      client: { ...n.trustChild(key, "client"), script: client, endpoint: endpointOf(t.from) },
-    };
-  });
-
-  // The inventory: addresses the topology does not record come from the devices the tailnet lists.
-  const inventory = renderInventory(spec).map((entry) => ({
-    entry,
-    ...(entry.tailnetAddress === null ? { withListed: (address: string | undefined) => inventoryEntry(spec, entry.name, address) } : {}),
-  }));
-  artifact("inventory.json", renderInventoryJson(spec));
-  artifact("mesh.mmd", renderMermaid(spec, stack));
-
-  artifacts.sort((a, b) => a.path.localeCompare(b.path));
-  for (const [i, a] of artifacts.entries()) {
-    if (!ARTIFACT_PATH.test(a.path)) throw new Error(`artifact path "${a.path}" must be relative, without .. or empty parts`);
-    if (i > 0 && artifacts[i - 1]!.path === a.path) throw new Error(`artifact ${a.path} is rendered twice`);
   }
+  const install = renderInstallScript(spec, node);
+  own("scripts/install.sh", install);
+  // Reviewed offline with secret files as placeholders; deployed with the real secrets.
+  const planned = nodeUnits(spec, node, OFFLINE_SECRETS);
+  const files = bundleFiles(planned);
+  for (const f of files) own(f.path === unitPath(f.unit) ? `units/${f.unit}.service` : `files${f.path}`, f.content);
+  const secretFiles = files.filter((f) => f.secret).map((f) => f.path);
+  if (secretFiles.length > 0 && tunnel === undefined) throw new Error(`${node} runs cloudflared but hosts no tunnel`);
+  const unitNames = planned.map((p) => p.unit.name);
+  const deploy = renderDeployScript(spec, node, unitNames);
+  const remove = renderRemoveScript(node, unitNames, files.map((f) => f.path).sort());
+  own("scripts/deploy.sh", deploy);
+  own("scripts/remove.sh", remove);
+  const heartbeat = renderHeartbeatScript(spec, node);
+  own("scripts/heartbeat.sh", heartbeat);
   return {
-    ...n.root(),
-    stack,
-    tailnet,
-    ...(cockpit !== undefined ? { cockpit } : {}),
-    tunnels,
-    nodes,
-    trusts,
-    inventory,
-    checks: [{ name: "tailnet policy tests", passed, failed: evaluation.cases.length - passed, failures: policyFailures }],
-    artifacts,
+    ...n.node(node),
+    node,
+    endpoint: endpointOf(spec, node, rebuildable ? DIAL_FIRST_BOOT : DIAL_RUNNING),
+    rebuildable,
+    ...(bootstrap !== undefined ? { bootstrap } : {}),
+    install: { ...n.nodeChild(node, "install"), script: install },
+    deploy: {
+      ...n.nodeChild(node, "deploy"),
+      script: deploy,
+      removeScript: remove,
+      units: unitNames,
+      // Only a node with secret files renders its bundle again, with them.
+      bundle:
+        secretFiles.length === 0 ? { text: renderBundle(files) } : { withSecrets: (secrets) => renderBundle(bundleFiles(nodeUnits(spec, node, secrets))) },
+      secretFiles,
+    },
+    heartbeat: { ...n.nodeChild(node, "heartbeat"), script: heartbeat },
+    ...(tunnel !== undefined ? { tunnel } : {}),
+  };
+}
+
+/** SSH trust from one node to another. */
+function planTrust({ spec, names: n, artifact }: Context, key: string): TrustPlan {
+  const t = spec.sshTrust[key]!;
+  const { fromUser, alias } = trustEnds(spec, t);
+  const own = (rel: string, text: string) => artifact(`trust/${key}/${rel}`, text);
+  const keygen = renderTrustKeygenScript(key, fromUser);
+  const authorize = renderTrustAuthorizeScript(key, t.toUser);
+  const revoke = renderTrustRevokeScript(key, t.toUser);
+  const client = renderTrustClientScript({
+    keyName: key,
+    user: fromUser,
+    alias,
+    host: t.to,
+    targetUser: t.toUser,
+    // The offline stand-in for a host key the topology does not pin yet.
+    hostKey: spec.nodes[t.to]!.ssh.hostKey ?? placeholderFor(`mesh.nodes.${t.to}.ssh.hostKey`),
+  });
+  own("keygen.sh", keygen);
+  own("authorize.sh", authorize);
+  own("revoke.sh", revoke);
+  own("client.sh", client);
+  return {
+    ...n.trust(key),
+    key,
+    from: t.from,
+    to: t.to,
+    keygen: { ...n.trustChild(key, "keygen"), script: keygen, endpoint: endpointOf(spec, t.from) },
+    authorize: { ...n.trustChild(key, "authorize"), script: authorize, revokeScript: revoke, endpoint: endpointOf(spec, t.to) },
+    client: { ...n.trustChild(key, "client"), script: client, endpoint: endpointOf(spec, t.from) },
   };
 }

@@ -2,9 +2,9 @@
 // state (a rename without an alias deletes and recreates), and tools find resources by them.
 //
 // The root component is `mesh`, and names below it are not prefixed with it. Until stacks had
-// one up under these names, each resource also answers to the name it had when the root was
+// one up under these names, each resource is also found under the name it had when the root was
 // named after the stack (`prod`, and `prod-node-oracle-deploy` for `node-oracle-deploy`): the
-// engine moves a resource whose alias matches its old URN instead of replacing it.
+// engine moves a resource it finds under an earlier name instead of replacing it.
 
 /** A resource's logical name, and the name it had before (an alias). */
 export interface Named {
