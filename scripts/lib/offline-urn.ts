@@ -3,8 +3,9 @@ import type { Registration } from "./offline";
 
 /**
  * The URN the Pulumi engine gives a registration: its type qualified by every ancestor's type
- * (`Parent$Child`). The mock monitor qualifies by the direct parent only, which is enough to link
- * registrations but not to name them to a real engine (e.g. `pulumi up --replace`).
+ * (`Parent$Child`). The offline plan's URNs, like those of Pulumi's mocks, are qualified by the
+ * direct parent only, which is enough to link registrations but not to name them to a real engine
+ * (e.g. `pulumi up --replace`).
  */
 export function engineUrn(registrations: readonly Registration[], r: Registration, stack: string, project: string): string {
   const byUrn = new Map(registrations.map((x) => [x.urn, x]));
