@@ -3,20 +3,20 @@
 // writes out/ from it; drift, dr-rebuild and the lab read resource names from it.
 import type { MeshSpec } from "../stacks/schema";
 import { trustEnds, tunnelHostnames } from "../stacks/schema";
-import { renderCloudInit } from "../components/hetzner/cloud-init";
-import { firewallRules, type FirewallRule } from "../components/hetzner/firewall";
-import { hetznerLabels } from "../components/hetzner/labels";
-import { renderMermaid } from "../components/mesh/diagram";
-import { inventoryEntry, renderInventory, renderInventoryJson, type InventoryEntry } from "../components/mesh/inventory";
-import { renderBundle } from "../components/node/bundle";
-import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../components/node/scripts";
-import { DIAL_FIRST_BOOT, DIAL_RUNNING, type DialPatience } from "../components/node/ssh";
-import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../components/node/trust-scripts";
-import { bundleFiles, nodeUnits, OFFLINE_SECRETS, unitPath, type NodeSecrets } from "../components/node/units";
-import { describeFailures, evaluatePolicy } from "../components/tailnet/evaluate";
-import { nodeTags, policyInventory } from "../components/tailnet/intent";
-import { renderPolicy } from "../components/tailnet/policy";
-import { renderIngress, type IngressRule } from "../components/cloudflare/ingress";
+import { renderCloudInit } from "../render/hetzner/cloud-init";
+import { firewallRules, type FirewallRule } from "../render/hetzner/firewall";
+import { hetznerLabels } from "../render/hetzner/labels";
+import { renderMermaid } from "../render/mesh/diagram";
+import { inventoryEntry, renderInventory, renderInventoryJson, type InventoryEntry } from "../render/mesh/inventory";
+import { renderBundle } from "../render/node/bundle";
+import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../render/node/scripts";
+import { DIAL_FIRST_BOOT, DIAL_RUNNING, type DialPatience } from "../render/node/remote";
+import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
+import { bundleFiles, nodeUnits, OFFLINE_SECRETS, unitPath, type NodeSecrets } from "../render/node/units";
+import { describeFailures, evaluatePolicy } from "../render/tailnet/evaluate";
+import { nodeTags, policyInventory } from "../render/tailnet/intent";
+import { renderPolicy } from "../render/tailnet/policy";
+import { renderIngress, type IngressRule } from "../render/cloudflare/ingress";
 import { placeholderFor } from "../stacks/settings";
 import { names, type Named } from "./names";
 

@@ -3,14 +3,14 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { renderCloudInit } from "../components/hetzner/cloud-init";
-import { renderMermaid } from "../components/mesh/diagram";
-import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../components/node/scripts";
-import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../components/node/trust-scripts";
-import { bundleFiles, nodeUnits, renderUnit, type UnitSpec } from "../components/node/units";
-import { nodeTags } from "../components/tailnet/intent";
-import { renderPolicy } from "../components/tailnet/policy";
-import { renderIngress } from "../components/cloudflare/ingress";
+import { renderCloudInit } from "../render/hetzner/cloud-init";
+import { renderMermaid } from "../render/mesh/diagram";
+import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../render/node/scripts";
+import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
+import { bundleFiles, nodeUnits, renderUnit, type UnitSpec } from "../render/node/units";
+import { nodeTags } from "../render/tailnet/intent";
+import { renderPolicy } from "../render/tailnet/policy";
+import { renderIngress } from "../render/cloudflare/ingress";
 import { trustEnds, type MeshSpec } from "../stacks/schema";
 import { tmpDir } from "./helpers";
 

@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { renderCloudflaredEnv } from "../components/node/units";
+import { renderCloudflaredEnv } from "../render/node/units";
 import type { StackConfig } from "../scripts/lib/stackfile";
 import { prodMesh, runPlan, tmpDir, writeStackFile } from "./helpers";
 import { runMocked } from "./mocked-program";

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { renderMermaid } from "../components/mesh/diagram";
+import { renderMermaid } from "../render/mesh/diagram";
 import { validateMesh } from "../stacks/validate";
 import { prodMesh, ROOT } from "./helpers";
 

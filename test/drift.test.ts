@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { test } from "node:test";
-import { bundleReaderBash, parseBundle, renderBundle } from "../components/node/bundle";
+import { bundleReaderBash, parseBundle, renderBundle } from "../render/node/bundle";
 import { compareBundle, nodeDrift, renderNodeDrift, type NodeExec } from "../scripts/lib/node-drift";
 import { runScript } from "./helpers";
 

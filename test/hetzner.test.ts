@@ -3,9 +3,9 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as yaml from "js-yaml";
-import { renderCloudInit, renderFirstBootScript } from "../components/hetzner/cloud-init";
-import { firewallRules } from "../components/hetzner/firewall";
-import { nodeTags } from "../components/tailnet/intent";
+import { renderCloudInit, renderFirstBootScript } from "../render/hetzner/cloud-init";
+import { firewallRules } from "../render/hetzner/firewall";
+import { nodeTags } from "../render/tailnet/intent";
 import { validateMesh } from "../stacks/validate";
 import { checkWith, missingTool, only, planRegistrations, prodMesh } from "./helpers";
 

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
-import { renderInventory, renderInventoryJson } from "../components/mesh/inventory";
+import { renderInventory, renderInventoryJson } from "../render/mesh/inventory";
 import { validateMesh } from "../stacks/validate";
 import { prodMesh } from "./helpers";
 

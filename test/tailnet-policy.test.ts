@@ -1,10 +1,10 @@
 // The prod tailnet policy, read as text and run through its own tests offline.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { describeFailures, evaluatePolicy, UnsupportedPolicyError, type Inventory } from "../components/tailnet/evaluate";
-import { parseHujson, type Json } from "../components/tailnet/hujson";
-import { accessIntent, nodeTags, policyInventory, type Grant } from "../components/tailnet/intent";
-import { coverNodes, grantEntries, renderPolicy } from "../components/tailnet/policy";
+import { describeFailures, evaluatePolicy, UnsupportedPolicyError, type Inventory } from "../render/tailnet/evaluate";
+import { parseHujson, type Json } from "../render/tailnet/hujson";
+import { accessIntent, nodeTags, policyInventory, type Grant } from "../render/tailnet/intent";
+import { coverNodes, grantEntries, renderPolicy } from "../render/tailnet/policy";
 import type { MeshSpec } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
 import { prodMesh } from "./helpers";

@@ -3,10 +3,10 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { describeFailures, evaluatePolicy } from "../components/tailnet/evaluate";
-import { parseHujson } from "../components/tailnet/hujson";
-import { accessIntent, policyInventory, type Grant, type Principal } from "../components/tailnet/intent";
-import { grantEntries, renderPolicy } from "../components/tailnet/policy";
+import { describeFailures, evaluatePolicy } from "../render/tailnet/evaluate";
+import { parseHujson } from "../render/tailnet/hujson";
+import { accessIntent, policyInventory, type Grant, type Principal } from "../render/tailnet/intent";
+import { grantEntries, renderPolicy } from "../render/tailnet/policy";
 import type { MeshSpec } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
 import { topology } from "./arbitraries";

@@ -1,7 +1,7 @@
 // Cloudflare tunnels and DNS as the offline plan registers them.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { renderIngress } from "../components/cloudflare/ingress";
+import { renderIngress } from "../render/cloudflare/ingress";
 import type { Registration } from "../scripts/lib/offline";
 import { validateMesh } from "../stacks/validate";
 import { adoptedProdMesh, assertProblem, only, planRegistrations, prodMesh } from "./helpers";

@@ -4,7 +4,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { TunnelPlan } from "../../plan";
 import { aliasOf } from "../names";
-import { tunnelTarget } from "./ingress";
+import { tunnelTarget } from "../../render/cloudflare/ingress";
 
 export interface TunnelArgs {
   /** The tunnel's part of the mesh plan. */

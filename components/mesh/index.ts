@@ -9,7 +9,7 @@ import { aliasOf } from "../names";
 import { NodeHost } from "../node";
 import { SshTrust } from "../node/trust";
 import { Tailnet } from "../tailnet";
-import type { InventoryEntry } from "./inventory";
+import type { InventoryEntry } from "../../render/mesh/inventory";
 
 export interface MeshArgs {
   /** What to register, computed from the validated topology (planMesh); components never read config. */

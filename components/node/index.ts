@@ -4,7 +4,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodePlan } from "../../plan";
 import { aliasOf } from "../names";
-import { asRoot, COMMAND_DEFAULTS, connectionFor } from "./ssh";
+import { asRoot } from "../../render/node/remote";
+import { COMMAND_DEFAULTS, connectionFor } from "./ssh";
 
 export interface NodeHostArgs {
   /** The node's part of the mesh plan. */

@@ -5,7 +5,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { TrustPlan } from "../../plan";
 import { aliasOf } from "../names";
-import { asRoot, COMMAND_DEFAULTS, connectionFor } from "./ssh";
+import { asRoot } from "../../render/node/remote";
+import { COMMAND_DEFAULTS, connectionFor } from "./ssh";
 
 export interface SshTrustArgs {
   /** The trust's part of the mesh plan. */

@@ -2,7 +2,7 @@
 // the providers' APIs, so the first `pulumi up` adopts the estate instead of creating it again.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { hetznerLabels } from "../../components/hetzner/labels";
+import { hetznerLabels } from "../../render/hetzner/labels";
 import { tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 import { selectStack } from "./deploys";
 

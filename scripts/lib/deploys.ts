@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { asRoot } from "../../components/node/ssh";
+import { asRoot } from "../../render/node/remote";
 import { planMesh } from "../../plan";
 import type { NodeDeploy, NodeExec } from "./node-drift";
 import { evaluateOffline } from "./offline";

@@ -1,8 +1,8 @@
 // Node drift: what a node's deploy bundle says each file should be, against what the node has.
 import { createHash } from "node:crypto";
-import { TAILNET_IPV4_TOKEN } from "../../components/node/env";
-import { parseBundle, type BundleEntry } from "../../components/node/bundle";
-import { shq } from "../../components/shell/script";
+import { TAILNET_IPV4_TOKEN } from "../../render/node/env";
+import { parseBundle, type BundleEntry } from "../../render/node/bundle";
+import { shq } from "../../render/shell/script";
 
 /** The shell command that reports, for each path, its sha256 and mode (or MISSING). */
 export function observeCommand(paths: readonly string[]): string {
