@@ -4,17 +4,25 @@ import { Mesh } from "./components/mesh";
 import { planMesh } from "./plan";
 import { loadStack } from "./stacks/load";
 
-// Set only by the offline plan (scripts/plan.ts), which runs this file under Pulumi's mock runtime.
+// Set only by the offline plan (scripts/plan.ts), which runs this file under Pulumi's mocks.
 const offline = process.env.OPTIMAL_MESH_OFFLINE === "1";
 
 const { spec, settings } = loadStack({ offline });
 const mesh = new Mesh({ plan: planMesh(spec, pulumi.getStack()), settings });
 
-/** OptimalOS's list of target hosts: name, role, capabilities, tailnet address, base URLs. */
-export const inventory = mesh.inventory;
-
-/** The Hetzner cockpit: server id, IPv4, tailnet name and status. */
-export const cockpit =
-  mesh.cockpit === undefined
-    ? undefined
-    : pulumi.output({ serverId: mesh.cockpit.serverId, ipv4: mesh.cockpit.ipv4, tailnetName: mesh.cockpit.tailnetName, status: mesh.cockpit.status });
+// The stack outputs: only those that exist (an output that is undefined makes Pulumi warn).
+export = {
+  /** OptimalOS's list of target hosts: name, role, capabilities, tailnet address, base URLs. */
+  inventory: mesh.inventory,
+  /** The Hetzner cockpit: server id, IPv4, tailnet name and status. */
+  ...(mesh.cockpit === undefined
+    ? {}
+    : {
+        cockpit: pulumi.output({
+          serverId: mesh.cockpit.serverId,
+          ipv4: mesh.cockpit.ipv4,
+          tailnetName: mesh.cockpit.tailnetName,
+          status: mesh.cockpit.status,
+        }),
+      }),
+};

@@ -1,13 +1,16 @@
 // The Hetzner cockpit: its cloud-init checked by the real cloud-init, its first-boot script by
 // shellcheck, and its resources as the offline plan registers them.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import * as yaml from "js-yaml";
 import { renderCloudInit, renderFirstBootScript } from "../render/hetzner/cloud-init";
 import { firewallRules } from "../render/hetzner/firewall";
 import { nodeTags } from "../render/tailnet/intent";
 import { validateMesh } from "../stacks/validate";
-import { checkWith, missingTool, only, planRegistrations, prodMesh } from "./helpers";
+import type { Registration } from "../scripts/lib/offline";
+import { checkWith, missingTool, only, planRegistrations, prodMesh, runPlan, tmpDir, writeStackFile } from "./helpers";
 
 const spec = validateMesh(prodMesh());
 const node = "hetzner-cockpit";
@@ -151,8 +154,14 @@ test("with adoption ids, the running server, its primary IP and the operator's S
   assert.deepEqual(key.ignoreChanges, ["publicKey"]);
 });
 
-test("a topology without a hetzner section plans no Hetzner resources", () => {
+test("a topology without a hetzner section plans no Hetzner resources, and no cockpit output (nor Pulumi's warning for an undefined one)", () => {
   const mesh = prodMesh();
   delete mesh.hetzner;
-  assert.equal(planRegistrations(mesh).filter((r) => r.type.startsWith("hcloud:")).length, 0);
+  const out = path.join(tmpDir("no-hetzner"), "out");
+  const r = runPlan("--stack", "t", "--config-file", writeStackFile(mesh), "--out", out, "--quiet");
+  assert.equal(r.code, 0, r.stderr);
+  const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[];
+  assert.equal(resources.filter((x) => x.type.startsWith("hcloud:")).length, 0);
+  assert.deepEqual(Object.keys(JSON.parse(fs.readFileSync(path.join(out, "outputs.json"), "utf8")) as object), ["inventory"]);
+  assert.doesNotMatch(r.stderr, /warning/i);
 });
