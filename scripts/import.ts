@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { configArgs, configCommands, discover, finishAdoption } from "./lib/adopt";
 import { parseCommandLine, runCommand, stackName, UsageError } from "./lib/cli";
+import { commentText } from "../render/text/escape";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const ROOT = PROJECT_ROOT;
@@ -69,9 +70,11 @@ async function main(): Promise<number> {
     },
     (line) => process.stderr.write(`import: looking up ${line}\n`),
   );
-  for (const f of found) process.stderr.write(`import: found ${f.path} = ${String(f.value)} (${f.why})\n`);
-  for (const m of missing) process.stderr.write(`import: not found: ${m.what}: ${m.why}\n`);
-  for (const d of differences) process.stderr.write(`import: differs: ${d.path}: runs ${d.live}, declared ${d.declared}; ${d.effect}\n`);
+  // What the APIs answered is shown as text: a control character in it is written as \uXXXX, never sent to the terminal.
+  const say = (line: string) => process.stderr.write(`import: ${commentText(line)}\n`);
+  for (const f of found) say(`found ${f.path} = ${String(f.value)} (${f.why})`);
+  for (const m of missing) say(`not found: ${m.what}: ${m.why}`);
+  for (const d of differences) say(`differs: ${d.path}: runs ${d.live}, declared ${d.declared}; ${d.effect}`);
   const unaccepted = differences.length > 0 && !values["accept-differences"];
   if (unaccepted)
     process.stderr.write(

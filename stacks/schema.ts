@@ -8,6 +8,14 @@ export { DNS_LABEL } from "./grammar";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HCLOUD_ID = /^[1-9][0-9]{0,18}$/;
+const CLOUDFLARE_ID = /^[0-9a-f]{32}$/;
+
+/** The shapes of the ids the topology adopts, for tools that read them from the providers' APIs. */
+export const ID_SHAPES = {
+  hcloud: { pattern: HCLOUD_ID, what: "a numeric Hetzner id" },
+  tunnel: { pattern: UUID, what: "a tunnel UUID" },
+  cloudflare: { pattern: CLOUDFLARE_ID, what: "a Cloudflare id (32 hex digits)" },
+} as const;
 const HCLOUD_ID_MESSAGE = "must be the numeric Hetzner id, e.g. 12345678";
 const AUTOGROUPS = ["autogroup:admin", "autogroup:owner", "autogroup:network-admin", "autogroup:it-admin"] as const;
 
@@ -191,15 +199,12 @@ export function meshSchema(strict: boolean) {
     /** Id of the existing tunnel to adopt. */
     adoptId: z.string().regex(UUID, "must be a tunnel UUID").optional(),
     /** The zone's id; looked up by name when absent, required to adopt DNS records. */
-    zoneId: z
-      .string()
-      .regex(/^[0-9a-f]{32}$/, "must be a Cloudflare zone id (32 hex digits)")
-      .optional(),
+    zoneId: z.string().regex(CLOUDFLARE_ID, "must be a Cloudflare zone id (32 hex digits)").optional(),
     /** Ids of existing DNS records to adopt, by hostname. Default {}. */
     dnsRecordIds: z
       .record(
         z.string().regex(HOSTNAME, "must be a hostname of this tunnel"),
-        z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare record id (32 hex digits)"),
+        z.string().regex(CLOUDFLARE_ID, "must be a Cloudflare record id (32 hex digits)"),
       )
       .default({}),
     /** Unprotect this tunnel, its config and records so that removing it next is allowed. Default false. */

@@ -21,6 +21,8 @@ const matching = () => ({
   public_net: { firewalls: [] as { id: number }[] },
 });
 let live = matching();
+/** Set by the test of hostile answers: the fakes answer ids of the wrong shape. */
+let hostile = false;
 const requests: string[] = [];
 let server: http.Server;
 let base = "";
@@ -38,9 +40,14 @@ before(async () => {
     if (url.pathname === "/hcloud/servers/4711") return json({ server: live });
     if (url.pathname === "/hcloud/ssh_keys")
       return json({ ssh_keys: q("fingerprint") === sshKeyFingerprint(OPERATOR_KEY) ? [{ id: 42, name: "carlos@laptop" }] : [] });
-    if (url.pathname === "/hcloud/primary_ips") return json({ primary_ips: q("ip") === "178.156.203.234" ? [{ id: 815, name: "cockpit-ip" }] : [] });
-    if (url.pathname === "/cf/accounts/acc1/cfd_tunnel") return json({ result: q("name") === "pi" ? [{ id: "11111111-2222-4333-8444-555555555555" }] : [] });
-    if (url.pathname === "/cf/zones") return json({ result: q("name") === "optimal.miami" ? [{ id: ZONE }] : [] });
+    if (url.pathname === "/hcloud/primary_ips")
+      return json({ primary_ips: q("ip") === "178.156.203.234" ? [{ id: hostile ? "815; touch /tmp/pwned" : 815, name: "cockpit-ip" }] : [] });
+    if (url.pathname === "/cf/accounts/acc1/cfd_tunnel")
+      return json({
+        result:
+          q("name") === "pi" ? [{ id: hostile ? "11111111-2222-4333-8444-555555555555\u001b]0;pwned\u0007" : "11111111-2222-4333-8444-555555555555" }] : [],
+      });
+    if (url.pathname === "/cf/zones") return json({ result: q("name") === "optimal.miami" ? [{ id: hostile ? "../../accounts/acc1/tokens" : ZONE }] : [] });
     if (url.pathname === `/cf/zones/${ZONE}/dns_records`)
       return json({
         result:
@@ -142,6 +149,31 @@ test("a running server that differs from the topology is listed with what the ad
     assert.match(r.stderr, /import: differs: mesh\.hetzner\.serverType: runs cx22, declared ccx13; the up powers the server off/);
     assert.match(r.stderr, /import: nothing written/);
   } finally {
+    live = matching();
+  }
+});
+
+test("ids of the wrong shape from the APIs are reported, never recorded, never put in a request path; their text reaches the terminal escaped", async () => {
+  hostile = true;
+  live = { ...matching(), server_type: { name: "cx22\u001b[2J" } };
+  requests.length = 0;
+  try {
+    const { found, missing } = await discover(validateMesh(prodMesh()), apis());
+    const refused = ["mesh.hetzner.adopt.primaryIpId", "mesh.tunnels.cockpit.zoneId", "mesh.tunnels.pi.adoptId", "mesh.tunnels.pi.zoneId"];
+    for (const p of refused) assert.ok(!found.some((f) => f.path === p), `${p} recorded`);
+    assert.deepEqual(missing.map((m) => m.what).sort(), refused);
+    assert.match(missing.find((m) => m.what === "mesh.tunnels.pi.adoptId")!.why, /\\u001b\]0;pwned\\u0007", which is not a tunnel UUID: nothing is recorded/);
+    // The zone id that came back is never used to build the records' request.
+    assert.ok(!requests.some((r) => r.includes("..") || r.includes("/tokens")), requests.join("\n"));
+    assert.ok(!requests.some((r) => r.includes("dns_records")), "no record is looked up in a zone of the wrong shape");
+
+    const r = await runImport([]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(r.stderr + r.stdout), "a control character reached the terminal");
+    assert.match(r.stderr, /import: differs: mesh\.hetzner\.serverType: runs cx22\\u001b\[2J, declared ccx13/);
+    assert.doesNotMatch(r.stdout, /adoptId|primaryIpId|zoneId/);
+  } finally {
+    hostile = false;
     live = matching();
   }
 });

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { hetznerLabels } from "../../render/hetzner/labels";
-import { tunnelHostnames, type MeshSpec } from "../../stacks/schema";
+import { ID_SHAPES, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 import { selectStack } from "./deploys";
 
 export interface Apis {
@@ -115,6 +115,17 @@ export async function discover(
   const differences: Difference[] = [];
   const hc = (p: string) => getJson(`${apis.hcloud.base}${p}`, apis.hcloud.token);
   const cf = async (p: string) => ((await getJson(`${apis.cloudflare.base}${p}`, apis.cloudflare.token)) as { result: { id: string; name?: string }[] }).result;
+  // An id the API answers is recorded in the stack file and put in later request paths: only in the
+  // shape the topology takes it (an API that answers anything else is reported, nothing recorded).
+  const shaped = (path: string, value: unknown, shape: keyof typeof ID_SHAPES): value is string | number => {
+    const { pattern, what } = ID_SHAPES[shape];
+    if ((typeof value === "string" || typeof value === "number") && pattern.test(String(value))) return true;
+    missing.push({ what: path, why: `the API answered ${JSON.stringify(value) ?? String(value)}, which is not ${what}: nothing is recorded` });
+    return false;
+  };
+  const accept = (path: string, value: unknown, shape: keyof typeof ID_SHAPES, why: string) => {
+    if (shaped(path, value, shape)) found.push({ path, value: String(value), why });
+  };
 
   const h = spec.hetzner;
   if (h !== undefined) {
@@ -126,8 +137,7 @@ export async function discover(
         ? [((await hc(`/servers/${h.adopt.serverId}`)) as { server: LiveServer }).server]
         : ((await hc(`/servers?name=${encodeURIComponent(h.node)}`)) as { servers: LiveServer[] }).servers;
     if (servers.length === 1) {
-      if (h.adopt.serverId === undefined)
-        found.push({ path: "mesh.hetzner.adopt.serverId", value: String(servers[0]!.id), why: `the running server ${h.node}` });
+      if (h.adopt.serverId === undefined) accept("mesh.hetzner.adopt.serverId", servers[0]!.id, "hcloud", `the running server ${h.node}`);
       differences.push(...serverDifferences(spec, servers[0]!));
     } else missing.push({ what: `server ${h.node}`, why: `${servers.length} servers have that name` });
     if (h.adopt.sshKeyId === undefined && apis.sshPublicKey !== undefined) {
@@ -136,17 +146,18 @@ export async function discover(
       const keys = ((await hc(`/ssh_keys?fingerprint=${encodeURIComponent(fingerprint)}`)) as { ssh_keys: { id: number; name: string }[] }).ssh_keys;
       // None is fine: the key is uploaded by the up. One is adopted: Hetzner refuses a second copy.
       if (keys.length === 1)
-        found.push({ path: "mesh.hetzner.adopt.sshKeyId", value: String(keys[0]!.id), why: `the operator's key, already in the project as ${keys[0]!.name}` });
+        accept("mesh.hetzner.adopt.sshKeyId", keys[0]!.id, "hcloud", `the operator's key, already in the project as ${JSON.stringify(keys[0]!.name)}`);
     }
     if (h.adopt.primaryIpId === undefined && address !== undefined) {
       progress(`hcloud: primary IP ${address}`);
       const ips = ((await hc(`/primary_ips?ip=${encodeURIComponent(address)}`)) as { primary_ips: { id: number; name: string }[] }).primary_ips;
       if (ips.length === 1)
-        found.push({
-          path: "mesh.hetzner.adopt.primaryIpId",
-          value: String(ips[0]!.id),
-          why: `primary IP ${address} (named ${ips[0]!.name}; the program names it ${h.node}-ipv4)`,
-        });
+        accept(
+          "mesh.hetzner.adopt.primaryIpId",
+          ips[0]!.id,
+          "hcloud",
+          `primary IP ${address} (named ${JSON.stringify(ips[0]!.name)}; the program names it ${h.node}-ipv4)`,
+        );
       else missing.push({ what: `primary IP ${address}`, why: "not found in this Hetzner project" });
     }
   }
@@ -158,7 +169,7 @@ export async function discover(
       const name = t.name ?? key;
       progress(`cloudflare: tunnel named ${name}`);
       const tunnels = await cf(`/accounts/${apis.cloudflare.accountId}/cfd_tunnel?name=${encodeURIComponent(name)}&is_deleted=false`);
-      if (tunnels.length === 1) found.push({ path: `mesh.tunnels.${key}.adoptId`, value: tunnels[0]!.id, why: `tunnel ${name}` });
+      if (tunnels.length === 1) accept(`mesh.tunnels.${key}.adoptId`, tunnels[0]!.id, "tunnel", `tunnel ${name}`);
       else
         missing.push({
           what: `tunnel ${name}`,
@@ -173,6 +184,8 @@ export async function discover(
         missing.push({ what: `zone ${t.zone}`, why: "not in this Cloudflare account" });
         continue;
       }
+      // It goes into the records' request path below.
+      if (!shaped(`mesh.tunnels.${key}.zoneId`, zones[0]!.id, "cloudflare")) continue;
       zoneId = zones[0]!.id;
       zoneIds.set(t.zone, zoneId);
     }
@@ -181,7 +194,7 @@ export async function discover(
       if (t.dnsRecordIds[host] !== undefined) continue;
       progress(`cloudflare: DNS record ${host}`);
       const records = await cf(`/zones/${zoneId}/dns_records?name=${encodeURIComponent(host)}&type=CNAME`);
-      if (records.length === 1) found.push({ path: `mesh.tunnels.${key}.dnsRecordIds["${host}"]`, value: records[0]!.id, why: `the CNAME of ${host}` });
+      if (records.length === 1) accept(`mesh.tunnels.${key}.dnsRecordIds["${host}"]`, records[0]!.id, "cloudflare", `the CNAME of ${host}`);
       else
         missing.push({
           what: `DNS record ${host}`,
