@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
+import { renderIngress } from "../render/cloudflare/ingress";
 import { configCommands, discover, sshKeyFingerprint } from "../scripts/lib/adopt";
 import { validateMesh } from "../stacks/validate";
 import { checkWith, missingTool, prodMesh, runScriptAsync } from "./helpers";
@@ -23,6 +24,15 @@ const matching = () => ({
 let live = matching();
 /** Set by the test of hostile answers: the fakes answer ids of the wrong shape. */
 let hostile = false;
+const COCKPIT_TUNNEL = "00633812-46c8-4e70-a001-0b151758c78b";
+const PI_TUNNEL = "11111111-2222-4333-8444-555555555555";
+const prodTunnels = validateMesh(prodMesh()).tunnels;
+/** What each running tunnel serves, by id, as Cloudflare describes it; tests change it to make it differ. */
+const servedAsDeclared = () => ({ [COCKPIT_TUNNEL]: renderIngress(prodTunnels.cockpit!), [PI_TUNNEL]: renderIngress(prodTunnels.pi!) });
+let served: Record<string, unknown[]> = servedAsDeclared();
+/** Where each CNAME points, by hostname; tests change it. */
+const pointedAsDeclared = () => ({ "fabric.optimal.miami": `${COCKPIT_TUNNEL}.cfargotunnel.com`, "optimal.miami": `${PI_TUNNEL}.cfargotunnel.com` });
+let pointed: Record<string, string> = pointedAsDeclared();
 const requests: string[] = [];
 let server: http.Server;
 let base = "";
@@ -43,20 +53,15 @@ before(async () => {
     if (url.pathname === "/hcloud/primary_ips")
       return json({ primary_ips: q("ip") === "178.156.203.234" ? [{ id: hostile ? "815; touch /tmp/pwned" : 815, name: "cockpit-ip" }] : [] });
     if (url.pathname === "/cf/accounts/acc1/cfd_tunnel")
-      return json({
-        result:
-          q("name") === "pi" ? [{ id: hostile ? "11111111-2222-4333-8444-555555555555\u001b]0;pwned\u0007" : "11111111-2222-4333-8444-555555555555" }] : [],
-      });
+      return json({ result: q("name") === "pi" ? [{ id: hostile ? `${PI_TUNNEL}\u001b]0;pwned\u0007` : PI_TUNNEL }] : [] });
+    const configuration = /^\/cf\/accounts\/acc1\/cfd_tunnel\/([^/]+)\/configurations$/.exec(url.pathname);
+    if (configuration !== null && served[configuration[1]!] !== undefined) return json({ result: { config: { ingress: served[configuration[1]!] } } });
     if (url.pathname === "/cf/zones") return json({ result: q("name") === "optimal.miami" ? [{ id: hostile ? "../../accounts/acc1/tokens" : ZONE }] : [] });
-    if (url.pathname === `/cf/zones/${ZONE}/dns_records`)
-      return json({
-        result:
-          q("name") === "fabric.optimal.miami"
-            ? [{ id: "fedcba9876543210fedcba9876543210" }]
-            : q("name") === "optimal.miami"
-              ? [{ id: "00112233445566778899aabbccddeeff" }]
-              : [],
-      });
+    if (url.pathname === `/cf/zones/${ZONE}/dns_records`) {
+      const ids: Record<string, string> = { "fabric.optimal.miami": "fedcba9876543210fedcba9876543210", "optimal.miami": "00112233445566778899aabbccddeeff" };
+      const host = q("name") ?? "";
+      return json({ result: ids[host] === undefined ? [] : [{ id: ids[host], content: pointed[host], proxied: true }] });
+    }
     res.writeHead(404);
     res.end("{}");
   });
@@ -175,6 +180,39 @@ test("ids of the wrong shape from the APIs are reported, never recorded, never p
   } finally {
     hostile = false;
     live = matching();
+  }
+});
+
+test("a running tunnel that serves other rules, and a CNAME that points elsewhere, are listed with what the adoption up would do", async () => {
+  served = {
+    ...servedAsDeclared(),
+    [PI_TUNNEL]: [
+      { hostname: "optimal.miami", service: "http://localhost:3000" },
+      { hostname: "n8n.optimal.miami", service: "http://localhost:5678" },
+      { service: "http_status:404" },
+    ],
+  };
+  pointed = { ...pointedAsDeclared(), "optimal.miami": "old-tunnel.cfargotunnel.com" };
+  try {
+    const { differences } = await discover(validateMesh(prodMesh()), apis());
+    assert.deepEqual(
+      differences.map((d) => d.path),
+      ["mesh.tunnels.pi.ingress", "mesh.tunnels.pi.ingress (DNS optimal.miami)"],
+    );
+    assert.match(differences[0]!.live, /n8n\.optimal\.miami -> http:\/\/localhost:5678/);
+    assert.match(differences[0]!.effect, /no longer served: n8n\.optimal\.miami/);
+    assert.equal(differences[1]!.live, "old-tunnel.cfargotunnel.com (proxied)");
+    assert.equal(differences[1]!.declared, `${PI_TUNNEL}.cfargotunnel.com (proxied)`);
+    const r = await runImport(["--write"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /import: differs: mesh\.tunnels\.pi\.ingress: runs .*; the up sets the declared rules as the tunnel's configuration; no longer served: n8n\.optimal\.miami/,
+    );
+    assert.match(r.stderr, /import: nothing written/);
+  } finally {
+    served = servedAsDeclared();
+    pointed = pointedAsDeclared();
   }
 });
 

@@ -2,6 +2,7 @@
 // the providers' APIs, so the first `pulumi up` adopts the estate instead of creating it again.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { renderIngress, tunnelTarget, type IngressRule } from "../../render/cloudflare/ingress";
 import { hetznerLabels } from "../../render/hetzner/labels";
 import { ID_SHAPES, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 import { selectStack } from "./deploys";
@@ -98,6 +99,50 @@ export function serverDifferences(spec: MeshSpec, live: LiveServer): Difference[
   return out;
 }
 
+/** A tunnel's remote configuration as the Cloudflare API describes it (the fields adoption compares). */
+interface LiveTunnelConfig {
+  readonly config?: { readonly ingress?: readonly { readonly hostname?: string; readonly path?: string; readonly service?: string }[] } | null;
+}
+
+/** A DNS record as the Cloudflare API describes it. */
+interface LiveRecord {
+  readonly id: string;
+  readonly content?: string;
+  readonly proxied?: boolean;
+}
+
+const rulesText = (rules: readonly IngressRule[]) =>
+  rules.map((r) => `${r.hostname ?? "*"}${r.path !== undefined ? ` ${r.path}` : ""} -> ${r.service}`).join("; ") || "(none)";
+
+/** How a running tunnel's ingress differs from the topology's: the adoption up replaces it with the declared rules. */
+export function tunnelDifferences(key: string, declared: readonly IngressRule[], live: LiveTunnelConfig): Difference[] {
+  const liveRules: IngressRule[] = (live.config?.ingress ?? []).map((r) => ({
+    ...(r.hostname !== undefined ? { hostname: r.hostname } : {}),
+    ...(r.path !== undefined ? { path: r.path } : {}),
+    service: r.service ?? "?",
+  }));
+  if (rulesText(liveRules) === rulesText(declared)) return [];
+  const declaredHosts = new Set(declared.flatMap((r) => (r.hostname !== undefined ? [r.hostname] : [])));
+  const dropped = [...new Set(liveRules.flatMap((r) => (r.hostname !== undefined && !declaredHosts.has(r.hostname) ? [r.hostname] : [])))].sort();
+  return [
+    {
+      path: `mesh.tunnels.${key}.ingress`,
+      live: live.config === undefined || live.config === null ? "no remote configuration" : rulesText(liveRules),
+      declared: rulesText(declared),
+      effect: `the up sets the declared rules as the tunnel's configuration${dropped.length > 0 ? `; no longer served: ${dropped.join(", ")}` : ""}`,
+    },
+  ];
+}
+
+/** How a running CNAME differs from what the tunnel needs: the adoption up points it at the tunnel, proxied. */
+export function recordDifferences(key: string, host: string, tunnelId: string | undefined, live: LiveRecord): Difference[] {
+  const want = `${tunnelId === undefined ? "<the tunnel>" : tunnelTarget(tunnelId)} (proxied)`;
+  const have = `${live.content ?? "?"} (${live.proxied === true ? "proxied" : "DNS only"})`;
+  return have === want || tunnelId === undefined
+    ? []
+    : [{ path: `mesh.tunnels.${key}.ingress (DNS ${host})`, live: have, declared: want, effect: `the up points ${host} at the tunnel, proxied` }];
+}
+
 async function getJson(url: string, token: string): Promise<unknown> {
   const r = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
   if (!r.ok) throw new Error(`GET ${url.replace(/\?.*/, "")}: HTTP ${r.status}`);
@@ -114,7 +159,8 @@ export async function discover(
   const missing: Missing[] = [];
   const differences: Difference[] = [];
   const hc = (p: string) => getJson(`${apis.hcloud.base}${p}`, apis.hcloud.token);
-  const cf = async (p: string) => ((await getJson(`${apis.cloudflare.base}${p}`, apis.cloudflare.token)) as { result: { id: string; name?: string }[] }).result;
+  const cfResult = async <T>(p: string) => ((await getJson(`${apis.cloudflare.base}${p}`, apis.cloudflare.token)) as { result: T }).result;
+  const cf = (p: string) => cfResult<{ id: string; name?: string; content?: string; proxied?: boolean }[]>(p);
   // An id the API answers is recorded in the stack file and put in later request paths: only in the
   // shape the topology takes it (an API that answers anything else is reported, nothing recorded).
   const shaped = (path: string, value: unknown, shape: keyof typeof ID_SHAPES): value is string | number => {
@@ -165,16 +211,27 @@ export async function discover(
   const zoneIds = new Map<string, string>();
   for (const [key, t] of Object.entries(spec.tunnels).sort(([a], [b]) => a.localeCompare(b))) {
     if (!t.existing && t.adoptId === undefined) continue;
+    let tunnelId = t.adoptId;
     if (t.adoptId === undefined) {
       const name = t.name ?? key;
       progress(`cloudflare: tunnel named ${name}`);
       const tunnels = await cf(`/accounts/${apis.cloudflare.accountId}/cfd_tunnel?name=${encodeURIComponent(name)}&is_deleted=false`);
-      if (tunnels.length === 1) accept(`mesh.tunnels.${key}.adoptId`, tunnels[0]!.id, "tunnel", `tunnel ${name}`);
-      else
+      if (tunnels.length === 1) {
+        if (shaped(`mesh.tunnels.${key}.adoptId`, tunnels[0]!.id, "tunnel")) {
+          tunnelId = tunnels[0]!.id;
+          found.push({ path: `mesh.tunnels.${key}.adoptId`, value: tunnelId, why: `tunnel ${name}` });
+        }
+      } else
         missing.push({
           what: `tunnel ${name}`,
           why: tunnels.length === 0 ? `no tunnel has that name: set tunnels.${key}.name to its name in Cloudflare` : `${tunnels.length} tunnels have that name`,
         });
+    }
+    // What the running tunnel serves is compared with the topology: the adoption up replaces it.
+    if (tunnelId !== undefined) {
+      progress(`cloudflare: configuration of tunnel ${tunnelId}`);
+      const config = await cfResult<LiveTunnelConfig>(`/accounts/${apis.cloudflare.accountId}/cfd_tunnel/${tunnelId}/configurations`);
+      differences.push(...tunnelDifferences(key, renderIngress(t), config ?? {}));
     }
     let zoneId = t.zoneId ?? zoneIds.get(t.zone);
     if (zoneId === undefined) {
@@ -191,11 +248,17 @@ export async function discover(
     }
     if (t.zoneId === undefined) found.push({ path: `mesh.tunnels.${key}.zoneId`, value: zoneId, why: `zone ${t.zone}` });
     for (const host of tunnelHostnames(t)) {
-      if (t.dnsRecordIds[host] !== undefined) continue;
-      progress(`cloudflare: DNS record ${host}`);
-      const records = await cf(`/zones/${zoneId}/dns_records?name=${encodeURIComponent(host)}&type=CNAME`);
-      if (records.length === 1) accept(`mesh.tunnels.${key}.dnsRecordIds["${host}"]`, records[0]!.id, "cloudflare", `the CNAME of ${host}`);
-      else
+      const known = t.dnsRecordIds[host];
+      progress(`cloudflare: DNS record ${known ?? host}`);
+      // A known record is read by its id (the topology's grammar shaped it), so what it points at is compared too.
+      const records =
+        known !== undefined
+          ? [await cfResult<LiveRecord>(`/zones/${zoneId}/dns_records/${known}`)]
+          : await cf(`/zones/${zoneId}/dns_records?name=${encodeURIComponent(host)}&type=CNAME`);
+      if (records.length === 1) {
+        if (known === undefined) accept(`mesh.tunnels.${key}.dnsRecordIds["${host}"]`, records[0]!.id, "cloudflare", `the CNAME of ${host}`);
+        differences.push(...recordDifferences(key, host, tunnelId, records[0]!));
+      } else
         missing.push({
           what: `DNS record ${host}`,
           why: records.length === 0 ? "no CNAME with that name (it will be created)" : `${records.length} CNAMEs have that name`,
