@@ -8,6 +8,7 @@ import { MeshConfigError } from "../stacks/validate";
 import { parseCommandLine, pathOption, ProgramBug, quote, runCommand, stackName, UsageError } from "./lib/cli";
 import { evaluateOffline } from "./lib/offline";
 import { planMesh } from "../plan";
+import { commentText } from "../render/text/escape";
 import { adoptionProblems } from "../stacks/rules";
 import { renderPlan, type PlanReport } from "./lib/render-plan";
 import { POLICY_CONFIG_FILE, renderPolicyPackConfig } from "./lib/policy-config";
@@ -80,7 +81,8 @@ async function main(): Promise<number> {
     outputs: evaluation.outputs,
     artifacts: [...mesh.artifacts, { path: POLICY_CONFIG_FILE, text: renderPolicyPackConfig(mesh) }].sort((a, b) => a.path.localeCompare(b.path)),
     checks: mesh.checks,
-    notices: adoptionProblems(spec).map((n) => `${n.path}: ${n.message} (fix: ${n.fix})`),
+    // Paths and messages may quote config values: plan.txt shows them escaped, one line each.
+    notices: adoptionProblems(spec).map((n) => commentText(`${n.path}: ${n.message} (fix: ${n.fix})`)),
   };
   const text = renderPlan(config, planned);
   const written = writePlanFiles(outDir, text, planned);

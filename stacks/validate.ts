@@ -1,5 +1,6 @@
 // Raw config -> validated MeshSpec, or one MeshConfigError naming every problem.
 import { z } from "zod";
+import { commentText } from "../render/text/escape";
 import { checkRules, type Problem } from "./rules";
 import { meshSchema, type MeshSpec } from "./schema";
 
@@ -18,15 +19,11 @@ export class MeshConfigError extends Error {
   }
 }
 
-/** A key or value quoted in a problem may hold a line break: the report shows it escaped, one line per fact. */
-function printable(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 export function formatProblems(problems: readonly Problem[], stack?: string): string {
   const where = stack === undefined ? "The stack config" : `Stack "${stack}" config`;
   const lines = [`${where} has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was registered.`];
-  for (const p of problems) lines.push(`  - ${printable(p.path)}: ${printable(p.message)}`, `      fix: ${printable(p.fix)}`);
+  // A key or value quoted in a problem may hold a line break: the report shows it escaped, one line per fact.
+  for (const p of problems) lines.push(`  - ${commentText(p.path)}: ${commentText(p.message)}`, `      fix: ${commentText(p.fix)}`);
   return lines.join("\n");
 }
 
