@@ -36,12 +36,7 @@ async function main(): Promise<number> {
     stack: { type: "string", default: "prod", value: "NAME" },
     source: { type: "string", default: "state", value: "state|plan" },
     identity: { type: "string", value: "FILE" },
-    help: { type: "boolean", short: "h" },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const stack = stackName(values.stack);
   const source = oneOf("source", values.source, ["state", "plan"]);
   const identity = values.identity === undefined ? undefined : pathOption("identity", values.identity, "FILE");
@@ -77,4 +72,4 @@ async function main(): Promise<number> {
   }
 }
 
-runCommand("doctor", main);
+runCommand("doctor", main, { usage: USAGE });

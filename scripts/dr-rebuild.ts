@@ -35,15 +35,10 @@ async function main(): Promise<number> {
       stack: { type: "string", default: "prod", value: "NAME" },
       yes: { type: "boolean" },
       timeout: { type: "string", default: "900", value: "SECONDS" },
-      help: { type: "boolean", short: "h" },
     },
     process.argv.slice(2),
     { max: 1, name: "node" },
   );
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const stack = stackName(values.stack);
   const timeout = positiveInteger("timeout", values.timeout, "900");
   const node = positionals[0];
@@ -108,4 +103,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runCommand("dr-rebuild", main);
+runCommand("dr-rebuild", main, { usage: USAGE });

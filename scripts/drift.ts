@@ -44,12 +44,7 @@ async function main(): Promise<number> {
     source: { type: "string", default: "state", value: "state|plan" },
     identity: { type: "string", value: "FILE" },
     report: { type: "string", value: "FILE" },
-    help: { type: "boolean", short: "h" },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const stack = stackName(values.stack);
   const source = oneOf("source", values.source, ["state", "plan"]);
   const identity = values.identity === undefined ? undefined : pathOption("identity", values.identity, "FILE");
@@ -76,4 +71,4 @@ async function main(): Promise<number> {
   return sections.every((s) => s.clean) ? 0 : 1;
 }
 
-runCommand("drift", main);
+runCommand("drift", main, { usage: USAGE });

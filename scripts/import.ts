@@ -35,12 +35,7 @@ async function main(): Promise<number> {
     "accept-differences": { type: "boolean" },
     finish: { type: "boolean" },
     check: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const stack = stackName(values.stack);
   const config = readStackConfig(ROOT, stack);
   const spec = stackMesh(config);
@@ -96,4 +91,4 @@ async function main(): Promise<number> {
   return missing.length === 0 && !unaccepted ? 0 : 1;
 }
 
-runCommand("import", main);
+runCommand("import", main, { usage: USAGE });

@@ -39,12 +39,7 @@ async function main(): Promise<number> {
     out: { type: "string", value: "DIR" },
     quiet: { type: "boolean" },
     stacks: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   // The stack name becomes the file name Pulumi.<stack>.yaml and the folder out/<stack>.
   const stack = stackName(values.stack);
   const configFile = values["config-file"] === undefined ? undefined : pathOption("config-file", values["config-file"], "FILE");
@@ -100,4 +95,4 @@ async function main(): Promise<number> {
 }
 
 // Bad config exits 1 (with its report, above); a failure of the program is a bug and exits 1 too, as before.
-runCommand("plan", main, { failure: 2, bug: 1 });
+runCommand("plan", main, { usage: USAGE, failure: 2, bug: 1 });

@@ -27,12 +27,7 @@ async function main(): Promise<number> {
   const { values } = parseCommandLine({
     stack: { type: "string", default: "prod", value: "NAME" },
     file: { type: "string", value: "FILE" },
-    help: { type: "boolean", short: "h" },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const stack = stackName(values.stack);
   const file = values.file === undefined ? path.join(PROJECT_ROOT, "out", stack, "tailnet", "policy.hujson") : pathOption("file", values.file, "FILE");
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist: run npm run plan -- --stack ${stack} first`);
@@ -66,4 +61,4 @@ async function main(): Promise<number> {
   return 1;
 }
 
-runCommand("validate-policy", main);
+runCommand("validate-policy", main, { usage: USAGE });

@@ -214,7 +214,16 @@ export function describeFailure(command: string, err: unknown, exits: Exits): { 
 }
 
 /** Runs `main` and exits with its status; a failure is printed as describeFailure says. */
-export function runCommand(command: string, main: () => Promise<number>, exits: Exits = { failure: 2, bug: 2 }): void {
+/**
+ * Runs an operator command: `--help` or `-h` anywhere prints `usage` and exits 0; otherwise
+ * `main`'s status, or its failure described as describeFailure says.
+ */
+export function runCommand(command: string, main: () => Promise<number>, options: Partial<Exits> & { readonly usage: string }): void {
+  if (process.argv.slice(2).some((a) => a === "--help" || a === "-h")) {
+    console.log(options.usage);
+    process.exit(0);
+  }
+  const exits: Exits = { failure: options.failure ?? 2, bug: options.bug ?? 2 };
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {
