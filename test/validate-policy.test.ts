@@ -23,7 +23,16 @@ before(async () => {
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(answer));
       };
-      if (req.url === "/api/v2/oauth/token") return send(200, { access_token: "read-only-token" });
+      // Tailscale's token endpoint: the client credentials grant, as a form; anything else is refused.
+      if (req.url === "/api/v2/oauth/token") {
+        const form = new URLSearchParams(body);
+        const valid =
+          String(req.headers["content-type"]).startsWith("application/x-www-form-urlencoded") &&
+          form.get("grant_type") === "client_credentials" &&
+          form.get("client_id") === "kRead" &&
+          form.get("client_secret") === "tskey-client-read";
+        return valid ? send(200, { access_token: "read-only-token" }) : send(401, { message: "invalid client" });
+      }
       if (req.url === "/api/v2/tailnet/-/acl/validate") return send(verdict.status, verdict.body);
       send(404, { message: "not found" });
     });
@@ -52,6 +61,8 @@ test("an accepted policy: posted verbatim as HuJSON with a read-only OAuth clien
     requests.map((q) => q.line),
     ["POST /api/v2/oauth/token", "POST /api/v2/tailnet/-/acl/validate"],
   );
+  const exchange = new URLSearchParams(requests[0]!.body);
+  assert.deepEqual(Object.fromEntries(exchange), { client_id: "kRead", client_secret: "tskey-client-read", grant_type: "client_credentials" });
   const post = requests[1]!;
   assert.equal(post.auth, "Bearer read-only-token");
   assert.equal(post.type, "application/hujson");

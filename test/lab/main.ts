@@ -137,7 +137,7 @@ function envMismatches(actual: Map<string, Buffer>, declared: Readonly<Record<st
   });
 }
 
-const summary = (ex: readonly Execution[]) => ex.map((e) => `${e.name.replace(/^prod-/, "")}:${e.op}`).join(", ") || "nothing";
+const summary = (ex: readonly Execution[]) => ex.map((e) => `${e.name}:${e.op}`).join(", ") || "nothing";
 
 async function main(): Promise<number> {
   const why = labUnavailable();
@@ -364,7 +364,7 @@ async function main(): Promise<number> {
       assert.equal(sh("pop-os", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "pop-os\n");
       const trust = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
       assert.equal(trust.stdout.trim(), "carlos", `the trust works again, pinned to the new host key: ${trust.stderr} (ran ${summary(ex)})`);
-      log(`  ${ex.map((e) => `${e.name.replace(/^prod-/, "")}:${e.op} ${e.seconds.toFixed(1)}s`).join(", ")}`);
+      log(`  ${ex.map((e) => `${e.name}:${e.op} ${e.seconds.toFixed(1)}s`).join(", ")}`);
       return `${ex.length} commands, recovered in ${((Date.now() - t0) / 1000).toFixed(1)}s`;
     });
 
