@@ -44,7 +44,7 @@ function asData(plan: MeshPlan): unknown {
 }
 
 describe("planMesh", () => {
-  test("the program registers exactly the names the plan lists, each once; the engine looks each up under its earlier name too", () => {
+  test("the program registers exactly the names the plan lists, each once; the engine's lookup (as engineUrns models it) finds each under its earlier name too", () => {
     const mesh = prodMesh();
     mesh.nodes.tycho = newWorker();
     const out = path.join(tmpDir("mesh-plan"), "out");

@@ -27,7 +27,10 @@ test("prod's URNs are exactly the pinned list (a rename needs an alias and an up
   );
 });
 
-test("every URN prod had under its previous names is one the engine looks up exactly one resource by", () => {
+// engineUrns is this project's model of the engine's alias lookup (pulumi v3.248.0 step_generator.go
+// generateAliases); these tests check the model and the program against it, not the engine itself.
+// The engine was checked by hand once (README: a stack under the earlier names previews unchanged).
+test("every URN prod had under its previous names is one the engine's lookup, as engineUrns models it, finds for exactly one resource", () => {
   const registrations = planRegistrations(prodMesh(), "prod");
   const previous = fs.readFileSync(PREVIOUS, "utf8").trimEnd().split("\n");
   assert.equal(previous.length, 40);
@@ -50,7 +53,7 @@ test("every URN prod had under its previous names is one the engine looks up exa
   ]);
 });
 
-test("the engine's URNs: a child of an aliased parent is also looked for under the parent's earlier name", () => {
+test("engineUrns models the engine: a child of an aliased parent is also looked for under the parent's earlier name", () => {
   const reg = (name: string, parent: string | null, aliases: { name?: string; type?: string }[] = []) =>
     ({ urn: `u:${name}`, type: `t:${name.split("-")[0]}`, name, parent: parent === null ? null : `u:${parent}`, aliases }) as unknown as Registration;
   const rs = [
