@@ -33,6 +33,7 @@ export async function runMocked(config: StackConfig, answers: MockedAnswers = {}
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
+        if (args.type === pulumi.runtime.rootPulumiStackTypeName) return { id: "", state: {} };
         const inputs = args.inputs as Record<string, unknown>;
         resources.push({ type: args.type, name: args.name, inputs });
         events.push(`register ${args.name}`);
@@ -51,8 +52,13 @@ export async function runMocked(config: StackConfig, answers: MockedAnswers = {}
     config.stack,
     false,
   );
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program may run only once the mocks are set
-  const exported = require(path.join(__dirname, "..", "index")) as Record<string, unknown>;
+  // Inside the stack resource, as the language host and the offline plan run the program.
+  let exported: Record<string, unknown> = {};
+  await pulumi.runtime.runInPulumiStack(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program may run only once the mocks are set
+    exported = require(path.join(__dirname, "..", "index")) as Record<string, unknown>;
+    return exported;
+  });
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(exported)) {
     if (value === undefined) continue;
