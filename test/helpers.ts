@@ -136,12 +136,17 @@ export function checkWith(tool: string, args: readonly string[], name: string, t
   return { code: r.status, output: `${r.stdout}${r.stderr}`, file };
 }
 
-/** Plans `mesh` as stack `stack` in a child process and returns every registration; fails on a plan error. */
-export function planRegistrations(mesh: Raw, stack = "t"): Registration[] {
+/** Plans `mesh` as stack `stack` in a child process: every registration, the out folder and what it printed; fails on a plan error. */
+export function planStack(mesh: Raw, stack = "t"): { resources: Registration[]; out: string; stdout: string; stderr: string } {
   const out = path.join(tmpDir("plan"), "out");
   const r = runPlan("--stack", stack, "--config-file", writeStackFile(mesh), "--out", out, "--quiet");
   assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[];
+  return { resources: JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[], out, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Plans `mesh` as stack `stack` in a child process and returns every registration; fails on a plan error. */
+export function planRegistrations(mesh: Raw, stack = "t"): Registration[] {
+  return planStack(mesh, stack).resources;
 }
 
 /** The one registration of `type` (and `name`, when given). */

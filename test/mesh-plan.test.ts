@@ -2,13 +2,11 @@
 // plan lists (so tools that read names from the plan find what the engine has), and the same
 // topology always gives the same plan, without touching it.
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { describe, test } from "node:test";
 import { planMesh, type MeshPlan, type Named } from "../plan";
 import { validateMesh } from "../stacks/validate";
-import { adoptedProdMesh, newWorker, prodMesh, runPlan, tmpDir, writeStackFile } from "./helpers";
-import { engineUrns, type Registration } from "../scripts/lib/offline";
+import { adoptedProdMesh, newWorker, planRegistrations, prodMesh } from "./helpers";
+import { engineUrns } from "../scripts/lib/offline";
 
 /** Every Named in a plan: objects with a name and the name it had before. */
 function namesIn(value: unknown, out: Named[] = []): Named[] {
@@ -47,10 +45,7 @@ describe("planMesh", () => {
   test("the program registers exactly the names the plan lists, each once; the engine's lookup (as engineUrns models it) finds each under its earlier name too", () => {
     const mesh = prodMesh();
     mesh.nodes.tycho = newWorker();
-    const out = path.join(tmpDir("mesh-plan"), "out");
-    const r = runPlan("--stack", "prod", "--config-file", writeStackFile(mesh), "--out", out, "--quiet");
-    assert.equal(r.code, 0, r.stderr);
-    const registrations = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[];
+    const registrations = planRegistrations(mesh, "prod");
     const planned = namesIn(planMesh(validateMesh(mesh), "prod"));
     assert.deepEqual(planned.map((n) => n.name).sort(), registrations.map((x) => x.name).sort());
     assert.equal(new Set(planned.map((n) => n.name)).size, planned.length, "names are unique");

@@ -8,7 +8,7 @@ import * as yaml from "js-yaml";
 import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { exactlyOneHub, noPublicInbound, resourcePolicies, secretsNeverPlain, stackPolicies, statefulProtected } from "../policy/rules";
 import type { Registration } from "../scripts/lib/offline";
-import { planRegistrations, prodMesh, ROOT, runPlan, tmpDir, writeStackFile, type Raw } from "./helpers";
+import { planRegistrations, planStack, prodMesh, ROOT, type Raw } from "./helpers";
 
 function resourceArgs(
   r: { type: string; name: string; props: Record<string, unknown>; protect?: boolean; secretOutputs?: string[] },
@@ -171,10 +171,7 @@ describe("the pack on the prod plan", () => {
   test("a retired tunnel without the pack's retiring config is flagged; with the config the plan writes beside it, it passes (#18 point 3)", () => {
     const mesh: Raw = prodMesh();
     mesh.tunnels.pi.retire = true;
-    const out = path.join(tmpDir("pack"), "out");
-    const r = runPlan("--stack", "t", "--config-file", writeStackFile(mesh), "--out", out, "--quiet");
-    assert.equal(r.code, 0, r.stderr);
-    const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[];
+    const { resources, out } = planStack(mesh);
     const v = runAll(resources);
     assert.deepEqual(
       v.map((x) => x.split(":")[0]),
