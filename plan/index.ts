@@ -339,6 +339,7 @@ function planNode({ spec, names: n, tags, hetznerNode, artifact }: Context, node
   const files = bundleFiles(planned);
   for (const f of files) own(f.path === unitPath(f.unit) ? `units/${f.unit}.service` : `files${f.path}`, f.content);
   const secretFiles = files.filter((f) => f.secret).map((f) => f.path);
+  // Validation refuses this (mesh.nodes.<node>.services.cloudflared): reaching it is a bug.
   if (secretFiles.length > 0 && tunnel === undefined) throw new Error(`${node} runs cloudflared but hosts no tunnel`);
   const unitNames = planned.map((p) => p.unit.name);
   const deploy = renderDeployScript(spec, node, unitNames);

@@ -197,6 +197,15 @@ function checkTunnels(spec: MeshSpec, add: Add): void {
       );
     else hostedBy.set(tunnel.node, tName);
   }
+  // cloudflared runs with its tunnel's connector token: a node that runs it without one has nothing to connect.
+  for (const [name, node] of Object.entries(nodes)) {
+    if (Object.hasOwn(node.services, "cloudflared") && !hostedBy.has(name))
+      add(
+        `nodes.${name}.services.cloudflared`,
+        `${name} runs cloudflared but no tunnel names it as its node`,
+        `add a tunnel with node: ${name}, or remove the service`,
+      );
+  }
   for (const [tName, tunnel] of Object.entries(spec.tunnels)) {
     const at = `tunnels.${tName}`;
     if (!KEY_NAME.test(tName))

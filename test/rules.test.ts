@@ -196,6 +196,12 @@ describe("tunnels", () => {
     raw.tunnels.cockpit.node = "cockpit";
     assertProblem(raw, "mesh.tunnels.cockpit.node", /no node named "cockpit"/);
   });
+  test("a node that runs cloudflared must host a tunnel (its connector token comes from one)", () => {
+    const raw = prodMesh();
+    delete raw.tunnels.pi;
+    assertProblem(raw, "mesh.nodes.oracle.services.cloudflared", /oracle runs cloudflared but no tunnel names it as its node/);
+  });
+
   test("the hosting node must run cloudflared", () => {
     const raw = prodMesh();
     delete raw.nodes["hetzner-cockpit"].services.cloudflared;
