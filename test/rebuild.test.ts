@@ -96,6 +96,7 @@ function recorder(state: Deployment): { ops: RebuildOps; log: string[]; state: (
     log,
     state: () => current,
     ops: {
+      ready: async () => undefined,
       removeConfig: async (p) => void log.push(`config rm ${p}`),
       setConfig: async (p, v) => void log.push(`config set ${p} ${v}`),
       exportState: async () => current,
@@ -176,6 +177,24 @@ test("runRebuild of the cockpit: config, device, state, the targeted replace, th
   const left = new Set(state().resources!.map((r) => r.urn.split("::").pop()));
   for (const name of plan.forget) assert.ok(!left.has(name), `${name} forgotten`);
   for (const kept of ["cockpit-server", "cockpit-ipv4", "tunnel-cockpit-tunnel", "node-oracle-deploy"]) assert.ok(left.has(kept), `${kept} kept`);
+});
+
+test("runRebuild checks first that it can finish: a missing tool or credential stops it before anything changes", async () => {
+  const registrations = planRegistrations(adoptedProdMesh(), "prod");
+  const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
+  const { ops, log } = recorder({ resources: stateOf(registrations, "prod", "optimal-mesh") });
+  const notReady = { ...ops, ready: async () => Promise.reject(new Error("ssh-keyscan is not installed here")) };
+  await assert.rejects(
+    runRebuild(plan, urnIn(registrations), notReady, () => undefined),
+    /ssh-keyscan is not installed/,
+  );
+  assert.deepEqual(log, [], "nothing was changed");
+});
+
+test("the real operations refuse to start a cockpit rebuild without a Tailscale credential", async () => {
+  const noConfig = { getAllConfig: async () => ({}) } as unknown as Parameters<typeof automationOps>[0];
+  const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
+  await assert.rejects(automationOps(noConfig, () => undefined, { pack: "policy", config: "c.json" }).ready(plan), /no Tailscale credential/);
 });
 
 test("runRebuild on a state that still holds the previous names forgets what it holds under them", async () => {

@@ -3,6 +3,7 @@
 // machine's SSH host key read over the tailnet with ssh-keyscan.
 import { spawnSync } from "node:child_process";
 import type { Stack } from "@pulumi/pulumi/automation";
+import { GRAMMAR } from "../../stacks/grammar";
 import type { Deployment, RebuildOps } from "./rebuild";
 import { tailscaleApi, type TailscaleApi } from "./tailscale-api";
 
@@ -41,6 +42,12 @@ export interface PackRun {
 
 export function automationOps(s: Stack, output: (text: string) => void, policy: PackRun): RebuildOps {
   return {
+    ready: async (plan) => {
+      // The cloud server's device is removed through the Tailscale API; its new host key is read with ssh-keyscan.
+      if (plan.kind === "cloud-server") await tailscaleApiOf(s);
+      if (plan.pinHostKey && spawnSync("ssh-keyscan", ["-h"], { encoding: "utf8" }).error !== undefined)
+        throw new Error("ssh-keyscan is not installed here (openssh-client): the rebuild reads the new server's host key with it");
+    },
     removeConfig: (path) => s.removeConfig(path, true),
     setConfig: (path, value) => s.setConfig(path, { value }, true),
     exportState: async () => (await s.exportStack()).deployment as Deployment,
@@ -79,11 +86,17 @@ export function automationOps(s: Stack, output: (text: string) => void, policy: 
     hostKeyOverTailnet: async (node) => {
       // The name resolves to the new machine once it has joined with the key just minted: the
       // tailnet has authenticated it, so the host key it presents there is the one to pin.
+      // What it presents goes into the stack file and a log line: only a key in the topology's grammar is taken.
       const deadline = Date.now() + HOST_KEY_WAIT_SECONDS * 1000;
       for (;;) {
         const r = spawnSync("ssh-keyscan", ["-T", "10", "-t", "ed25519", node], { encoding: "utf8" });
-        const line = r.stdout.split("\n").find((l) => l.startsWith(`${node} ssh-ed25519 `));
-        if (line !== undefined) return line.split(" ").slice(1, 3).join(" ");
+        if (r.error !== undefined) throw new Error(`ssh-keyscan could not run (${r.error.message}); install openssh-client`);
+        const key = r.stdout
+          .split("\n")
+          .filter((l) => l.startsWith(`${node} ssh-ed25519 `))
+          .map((l) => l.split(" ").slice(1, 3).join(" "))
+          .find((k) => GRAMMAR.hostKey.pattern.test(k));
+        if (key !== undefined) return key;
         if (Date.now() > deadline) throw new Error(`${node} did not answer SSH on the tailnet within ${HOST_KEY_WAIT_SECONDS}s`);
         await new Promise((done) => setTimeout(done, 10_000));
       }

@@ -27,8 +27,9 @@ export interface RebuildPlan {
 }
 
 export function rebuildPlan(spec: MeshSpec, stack: string, node: string): RebuildPlan {
-  const n = spec.nodes[node];
-  if (n === undefined) throw new Error(`no node named "${node}"; the stack has ${Object.keys(spec.nodes).sort().join(", ")}`);
+  // Own keys only: "toString" or "__proto__" are not nodes, whatever an object inherits.
+  const n = Object.hasOwn(spec.nodes, node) ? spec.nodes[node] : undefined;
+  if (n === undefined) throw new Error(`no node named ${JSON.stringify(node)}; the stack has ${Object.keys(spec.nodes).sort().join(", ")}`);
   // Every name comes from the mesh plan: the rebuild acts on exactly what the program registers.
   const mesh = planMesh(spec, stack);
   const host = mesh.nodes.find((x) => x.node === node)!;
@@ -113,6 +114,8 @@ export function forgetResources(deployment: Deployment, urns: readonly string[])
 
 /** What a rebuild does to the world, one operation each; dr-rebuild wires them to the Automation API, the Tailscale API and ssh-keyscan. */
 export interface RebuildOps {
+  /** Throws, before anything changes, when the rebuild could not finish here (a tool or a credential missing). */
+  ready(plan: RebuildPlan): Promise<void>;
   /** Removes a config path (`pulumi config rm --path`). */
   removeConfig(path: string): Promise<void>;
   exportState(): Promise<Deployment>;
@@ -133,6 +136,8 @@ export interface RebuildOps {
  * a rename still holds those). `say` reports each step.
  */
 export async function runRebuild(plan: RebuildPlan, urnsOf: (name: string) => EngineUrns, ops: RebuildOps, say: (line: string) => void): Promise<void> {
+  // A rebuild that stops halfway leaves the server gone: what it needs later is checked first.
+  await ops.ready(plan);
   for (const path of plan.clearConfig) {
     say(`config: remove ${path} (the resource it adopted is being replaced)`);
     await ops.removeConfig(path);
