@@ -2,6 +2,7 @@
 // Tailscale's own check of the rendered tailnet policy, before it is merged: posts the plan's
 // policy file to the tailnet's validate endpoint (which runs its syntax checks and its `tests`)
 // and changes nothing. Exit 0 accepted, 1 rejected (with Tailscale's reasons), 2 could not run.
+import { commentText } from "../render/text/escape";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseCommandLine, pathOption, runCommand, stackName } from "./lib/cli";
@@ -51,13 +52,14 @@ async function main(): Promise<number> {
     answer = { message: text.slice(0, 500) };
   }
   if (r.status >= 500 || r.status === 401 || r.status === 403)
-    throw new Error(`Tailscale's validate endpoint answered HTTP ${r.status}${answer.message ? `: ${answer.message}` : ""}`);
+    throw new Error(`Tailscale's validate endpoint answered HTTP ${r.status}${answer.message ? `: ${commentText(answer.message)}` : ""}`);
   if (r.ok && !answer.message) {
     console.log(`validate-policy: Tailscale accepts ${path.relative(process.cwd(), file) || file} (its checks and tests pass)`);
     return 0;
   }
-  console.error(`validate-policy: Tailscale rejects ${file}: ${answer.message ?? `HTTP ${r.status}`}`);
-  for (const d of answer.data ?? []) for (const e of d.errors ?? []) console.error(`  ${d.user ? `${d.user}: ` : ""}${e}`);
+  // Tailscale's words reach the terminal escaped: a control character in an answer is shown, not sent.
+  console.error(`validate-policy: Tailscale rejects ${file}: ${commentText(answer.message ?? `HTTP ${r.status}`)}`);
+  for (const d of answer.data ?? []) for (const e of d.errors ?? []) console.error(`  ${commentText(`${d.user ? `${d.user}: ` : ""}${e}`)}`);
   return 1;
 }
 

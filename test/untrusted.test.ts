@@ -15,6 +15,7 @@ import { renderScript } from "../render/shell/script";
 import { parseHujson, writeHujson, Commented, type Json } from "../render/tailnet/hujson";
 import { accessIntent } from "../render/tailnet/intent";
 import { grantEntries, renderPolicy } from "../render/tailnet/policy";
+import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
 import { envFileValue, RenderError, shq, unitCommand, unitValue } from "../render/text/escape";
 import { formatProblems, MeshConfigError, validateMesh } from "../stacks/validate";
 import type { MeshSpec } from "../stacks/schema";
@@ -276,6 +277,20 @@ describe("each escape, read back by its consumer", () => {
     assert.equal(unitCommand("/usr/bin/x $HOME 100% a\\b"), "/usr/bin/x $$HOME 100%% a\\\\b");
     for (const bad of ["a\nb", "a\rb", "a\\", "a\u2028b", " a", "a "]) assert.throws(() => unitValue(bad), RenderError, JSON.stringify(bad));
     assert.throws(() => unitCommand("/bin/x\n[Service]"), RenderError);
+  });
+
+  test("an SSH trust key goes into its scripts bare (quoted shell, awk -v, case patterns) only as a DNS label; anything else is refused", () => {
+    for (const bad of ['a"b', "a\\b", "a$(id)", "a*", "A", "a b", ""]) {
+      assert.throws(() => renderTrustKeygenScript(bad, "carlos"), RenderError, JSON.stringify(bad));
+      assert.throws(() => renderTrustAuthorizeScript(bad, "carlos"), RenderError, JSON.stringify(bad));
+      assert.throws(() => renderTrustRevokeScript(bad, "carlos"), RenderError, JSON.stringify(bad));
+      assert.throws(
+        () => renderTrustClientScript({ keyName: bad, user: "u", alias: "a", host: "h", targetUser: "t", hostKey: "ssh-ed25519 AAAA" }),
+        RenderError,
+        JSON.stringify(bad),
+      );
+    }
+    assert.match(renderTrustKeygenScript("popos-deploy", "carlos"), /id_popos-deploy/);
   });
 
   test("a policy comment never ends early: the rules are exactly the ones written", () => {

@@ -93,3 +93,12 @@ test("no credential, a missing file, or a refused credential: exit 2 with what t
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /HTTP 403: insufficient scope/);
 });
+
+test("Tailscale's reasons reach the terminal escaped: a control character in an answer is shown, not sent", async () => {
+  verdict = { status: 200, body: { message: "rejected\u001b[2J", data: [{ user: "u\u0007", errors: ["line\u001b]0;x\u0007"] }] } };
+  const r = await validate({ TAILSCALE_API_KEY: "tskey-api-x" }, policy);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(r.stderr), "a control character reached the terminal");
+  assert.match(r.stderr, /rejected\\u001b\[2J/);
+  assert.match(r.stderr, /u\\u0007: line\\u001b\]0;x\\u0007/);
+});

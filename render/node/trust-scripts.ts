@@ -1,6 +1,7 @@
 // Pure renderers for the SSH trust between nodes: the key pair on the trusting node, its client
 // entry with the pinned host key, and the public key in the trusted user's authorized_keys.
 import { renderScript, shq } from "../shell/script";
+import { bareName } from "../text/escape";
 
 function homeOf(user: string): string {
   return `"$(getent passwd ${shq(user)} | cut -d: -f6)"`;
@@ -8,6 +9,7 @@ function homeOf(user: string): string {
 
 /** On the trusting side's client: the key pair (generated once, kept on the node), printed public half. */
 export function renderTrustKeygenScript(keyName: string, user: string): string {
+  bareName(keyName, "an SSH trust key");
   return renderScript(`SSH key ${keyName} for ${user}: generated on first run, its public half printed.`, [
     {
       title: "Key pair, private half never leaves this node",
@@ -48,7 +50,7 @@ export interface ClientTrust {
 
 /** The `Host` entry and the pinned known_hosts line on the trusting side. */
 export function renderTrustClientScript(t: ClientTrust): string {
-  const marker = `optimal-mesh:${t.keyName}`;
+  const marker = `optimal-mesh:${bareName(t.keyName, "an SSH trust key")}`;
   const block = [
     `# BEGIN ${marker}`,
     `Host ${t.alias}`,
@@ -71,7 +73,7 @@ export function renderTrustClientScript(t: ClientTrust): string {
 
 /** On the trusted side: the public key from stdin in the user's authorized_keys, replacing an older one. */
 export function renderTrustAuthorizeScript(keyName: string, user: string): string {
-  const marker = `optimal-mesh:${keyName}`;
+  const marker = `optimal-mesh:${bareName(keyName, "an SSH trust key")}`;
   return renderScript(`Authorize key ${keyName} for ${user} (public key on stdin).`, [
     {
       title: "Read and check the public key",
@@ -95,7 +97,7 @@ export function renderTrustAuthorizeScript(keyName: string, user: string): strin
 
 /** Removes the key from authorized_keys (the trust leaves the topology). */
 export function renderTrustRevokeScript(keyName: string, user: string): string {
-  const marker = `optimal-mesh:${keyName}`;
+  const marker = `optimal-mesh:${bareName(keyName, "an SSH trust key")}`;
   return renderScript(`Revoke key ${keyName} for ${user}.`, [
     {
       title: "authorized_keys",

@@ -76,3 +76,13 @@ export function dockerEnvValue(value: string): string {
 export function mermaidText(text: string): string {
   return commentText(text).replace(/#/g, "#35;").replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;");
 }
+
+/**
+ * A name that every language here takes bare (a lower-case DNS label): inside a double-quoted
+ * shell string, an awk -v assignment, a case pattern or a file name. Anything else is refused.
+ */
+export function bareName(value: string, what: string): string {
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(value))
+    throw new RenderError(`${what} ${JSON.stringify(value)} is not a lower-case DNS label; it cannot be written bare`);
+  return value;
+}

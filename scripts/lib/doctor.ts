@@ -1,5 +1,6 @@
 // The operators' troubleshooting table as checks: each failure says what to fix.
 import type { MeshPlan } from "../../plan";
+import { shq } from "../../render/text/escape";
 import { trustEnds, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 
 /** How the doctor looks at the mesh; the CLI uses the tailnet, the lab its own hosts. */
@@ -34,7 +35,7 @@ export async function runDoctor(spec: MeshSpec, plan: MeshPlan, probe: Probe, pr
   };
   /** Whether a unit is active on a node: skipped without SSH, else ok or the fix. */
   const unitActive = async (check: string, target: string, node: string, unit: string, fix: string) => {
-    const r = await probe.run(node, `systemctl is-active ${unit}`);
+    const r = await probe.run(node, `systemctl is-active ${shq(unit)}`);
     add(
       r === undefined
         ? { check, target, status: "skipped", detail: "no SSH to the node" }
@@ -109,7 +110,10 @@ export async function runDoctor(spec: MeshSpec, plan: MeshPlan, probe: Probe, pr
 
   for (const [key, t] of Object.entries(spec.sshTrust).sort(([a], [b]) => a.localeCompare(b))) {
     const { fromUser: user, alias } = trustEnds(spec, t);
-    const pinned = await probe.run(t.from, `ssh-keygen -F ${alias} -f "$(getent passwd ${user} | cut -d: -f6)/.ssh/known_hosts" >/dev/null && echo pinned`);
+    const pinned = await probe.run(
+      t.from,
+      `ssh-keygen -F ${shq(alias)} -f "$(getent passwd ${shq(user)} | cut -d: -f6)/.ssh/known_hosts" >/dev/null && echo pinned`,
+    );
     add(
       pinned === undefined
         ? { check: "SSH trust host key", target: `${key}: ${t.from} -> ${t.to}`, status: "skipped", detail: "no SSH to the node" }

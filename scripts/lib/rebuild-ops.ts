@@ -3,6 +3,7 @@
 // machine's SSH host key read over the tailnet with ssh-keyscan.
 import { spawnSync } from "node:child_process";
 import type { Stack } from "@pulumi/pulumi/automation";
+import { commentText } from "../../render/text/escape";
 import { GRAMMAR } from "../../stacks/grammar";
 import type { Deployment, RebuildOps } from "./rebuild";
 import { tailscaleApi, type TailscaleApi } from "./tailscale-api";
@@ -79,7 +80,7 @@ export function automationOps(s: Stack, output: (text: string) => void, policy: 
           headers: { authorization: api.auth },
           signal: AbortSignal.timeout(15_000),
         });
-        if (!r.ok && r.status !== 404) throw new Error(`removing device ${d.id} (${d.name ?? node}): HTTP ${r.status}`);
+        if (!r.ok && r.status !== 404) throw new Error(`removing device ${commentText(d.id)} (${commentText(d.name ?? node)}): HTTP ${r.status}`);
       }
       return mine.length > 0;
     },
