@@ -3,7 +3,7 @@
 // writes out/ from it; drift, dr-rebuild and the lab read resource names from it.
 import type { MeshSpec } from "../stacks/schema";
 import { trustEnds, tunnelHostnames } from "../stacks/schema";
-import { renderCloudInit } from "../render/hetzner/cloud-init";
+import { OFFLINE_AUTH_KEY, renderCloudInit } from "../render/hetzner/cloud-init";
 import { firewallRules, type FirewallRule } from "../render/hetzner/firewall";
 import { hetznerLabels } from "../render/hetzner/labels";
 import { renderMermaid } from "../render/mesh/diagram";
@@ -16,11 +16,11 @@ import { bundleFiles, nodeUnits, OFFLINE_SECRETS, unitPath, type NodeSecrets } f
 import { describeFailures, evaluatePolicy } from "../render/tailnet/evaluate";
 import { nodeTags, policyInventory } from "../render/tailnet/intent";
 import { renderPolicy } from "../render/tailnet/policy";
-import { renderIngress, type IngressRule } from "../render/cloudflare/ingress";
+import { renderIngress, renderIngressJson, type IngressRule } from "../render/cloudflare/ingress";
 import { placeholderFor } from "../stacks/settings";
 import { names, type Named } from "./names";
 
-export { names, ROOT_NAME, type Named } from "./names";
+export type { Named } from "./names";
 
 /** An offline check the plan ran on what it rendered (the policy's own tests). */
 export interface CheckResult {
@@ -98,13 +98,12 @@ export interface TunnelPlan extends Named {
   readonly node: string;
   /** False once the tunnel is being retired: then it may be removed. */
   readonly protect: boolean;
+  /** `adoptId`: the id to import the tunnel by, until the estate is adopted (the account is the program's to add). */
   readonly tunnel: Named & { readonly tunnelName: string; readonly adoptId?: string };
   readonly config: Named & { readonly ingress: readonly IngressRule[] };
   /** The zone by id where the topology gives one, else by name (looked up). */
   readonly zone: { readonly id: string } | { readonly name: string };
   readonly records: readonly (Named & { readonly hostname: string; readonly importId?: string; readonly comment: string })[];
-  /** Import by adoption ids (until the estate is adopted). */
-  readonly importIds: boolean;
 }
 
 export interface NodePlan extends Named {
@@ -249,7 +248,7 @@ function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan |
   // a resource that still carries one (a rebuild), and re-imports one whose stored id differs.
   const adopt = spec.adopted ? {} : h.adopt;
   const cloudInit = (authKey: string) => renderCloudInit({ spec, node: h.node, tags: tags.get(h.node)!, authKey });
-  artifact("hetzner/cloud-init.yaml", cloudInit("<secret: single-use Tailscale auth key, not written offline>"));
+  artifact("hetzner/cloud-init.yaml", cloudInit(OFFLINE_AUTH_KEY));
   return {
     ...n.cockpit(),
     node: h.node,
@@ -285,14 +284,15 @@ function planTunnels({ spec, names: n, artifact }: Context): TunnelPlan[] {
   return sorted(spec.tunnels).map((key) => {
     const t = spec.tunnels[key]!;
     const ingress = renderIngress(t);
-    artifact(`tunnels/${key}.ingress.json`, `${JSON.stringify(ingress, null, 2)}\n`);
+    artifact(`tunnels/${key}.ingress.json`, renderIngressJson(ingress));
     return {
       ...n.tunnel(key),
       key,
       node: t.node,
       // Removing a tunnel from the topology fails on protection until it is retired first.
       protect: !t.retire,
-      tunnel: { ...n.tunnelChild(key, "tunnel"), tunnelName: t.name ?? key, ...(t.adoptId !== undefined ? { adoptId: t.adoptId } : {}) },
+      // Adoption ids are import options only until the estate is adopted, as for the cockpit.
+      tunnel: { ...n.tunnelChild(key, "tunnel"), tunnelName: t.name ?? key, ...(t.adoptId !== undefined && !spec.adopted ? { adoptId: t.adoptId } : {}) },
       config: { ...n.tunnelChild(key, "config"), ingress },
       zone: t.zoneId !== undefined ? { id: t.zoneId } : { name: t.zone! },
       records: tunnelHostnames(t).map((hostname) => {
@@ -300,11 +300,10 @@ function planTunnels({ spec, names: n, artifact }: Context): TunnelPlan[] {
         return {
           ...n.tunnelChild(key, `dns-${hostname}`),
           hostname,
-          ...(recordId !== undefined && t.zoneId !== undefined ? { importId: `${t.zoneId}/${recordId}` } : {}),
+          ...(recordId !== undefined && t.zoneId !== undefined && !spec.adopted ? { importId: `${t.zoneId}/${recordId}` } : {}),
           comment: `optimal-mesh: tunnel ${key}`,
         };
       }),
-      importIds: !spec.adopted,
     };
   });
 }

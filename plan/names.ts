@@ -13,7 +13,7 @@ export interface Named {
 }
 
 /** The root component's name. */
-export const ROOT_NAME = "mesh";
+const ROOT_NAME = "mesh";
 
 /** The names of one stack's resources. */
 export function names(stack: string) {

@@ -23,7 +23,7 @@ Evaluates the program offline for one stack (default prod) and writes out/<stack
   plan.txt         the text printed here
   resources.json   every registration with all its inputs (secrets masked)
   outputs.json     the stack outputs
-  <artifacts>      every rendered file (secret ones are not written)
+  <artifacts>      every rendered file (placeholders where secrets go)
 --config-file reads the stack's config from FILE instead of Pulumi.<stack>.yaml.
 --out DIR writes there instead: a new or empty folder, or one an earlier plan wrote (it has
   .plan-files); files of the earlier plan are replaced, anything else is left alone.

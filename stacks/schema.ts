@@ -100,7 +100,11 @@ export function meshSchema(strict: boolean) {
     bind: z.enum(["loopback", "tailnet", "all"]),
     /** Share a loopback-bound port on the tailnet with `tailscale serve --tcp`. Default false. */
     tailscaleServe: z.boolean().default(false),
-    /** Extra environment for the service (OPTIMALOS_HOST and PORT are derived, not set here). Default {}. */
+    /**
+     * Extra environment for the service (OPTIMALOS_HOST and PORT are derived, not set here). Not
+     * secrets: the install and heartbeat scripts export these values on their command line, which
+     * the node's process list, sudo's log and the stack's state show. Default {}.
+     */
     env: envMap().default({}),
     /** Path that answers 200 when OptimalOS is healthy. Default /health. */
     healthPath: str(GRAMMAR.healthPath).default("/health"),

@@ -29,7 +29,7 @@ export class Tunnel extends pulumi.ComponentResource {
       {
         parent: this,
         protect,
-        ...(plan.importIds && plan.tunnel.adoptId !== undefined ? { import: `${accountId}/${plan.tunnel.adoptId}` } : {}),
+        ...(plan.tunnel.adoptId !== undefined ? { import: `${accountId}/${plan.tunnel.adoptId}` } : {}),
       },
     );
 
@@ -50,7 +50,7 @@ export class Tunnel extends pulumi.ComponentResource {
         {
           parent: this,
           protect,
-          ...(plan.importIds && record.importId !== undefined ? { import: record.importId } : {}),
+          ...(record.importId !== undefined ? { import: record.importId } : {}),
         },
       );
     }

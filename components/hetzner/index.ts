@@ -19,7 +19,7 @@ export interface HetznerCockpitArgs {
  * server, so a normal `up` ignores them: day-2 changes go through the node host's SSH commands,
  * and a disaster-recovery rebuild replaces the server on purpose (`pulumi up --replace <urn>`).
  */
-export const CREATE_ONLY_INPUTS = ["image", "sshKeys", "userData"];
+const CREATE_ONLY_INPUTS = ["image", "sshKeys", "userData"];
 
 /**
  * Also ignored after creation: the public network. The provider's Read never records it, so every
@@ -27,7 +27,7 @@ export const CREATE_ONLY_INPUTS = ["image", "sshKeys", "userData"];
  * internal/server/resource.go updatePublicNet) powers the server off, unassigns its IPv4 and
  * deletes it. On create (a new server, or a rebuild) it is what attaches the kept primary IP.
  */
-export const IGNORED_AFTER_CREATE = [...CREATE_ONLY_INPUTS, "publicNets"];
+const IGNORED_AFTER_CREATE = [...CREATE_ONLY_INPUTS, "publicNets"];
 
 export class HetznerCockpit extends pulumi.ComponentResource {
   public readonly serverId: pulumi.Output<string>;

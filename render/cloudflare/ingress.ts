@@ -19,6 +19,11 @@ export function renderIngress(tunnel: TunnelSpec): IngressRule[] {
   ];
 }
 
+/** The ingress as the review copy shows it: the rules as JSON, one file per tunnel. */
+export function renderIngressJson(rules: readonly IngressRule[]): string {
+  return `${JSON.stringify(rules, null, 2)}\n`;
+}
+
 /** The CNAME target of every hostname a tunnel serves. */
 export function tunnelTarget(tunnelId: string): string {
   return `${tunnelId}.cfargotunnel.com`;

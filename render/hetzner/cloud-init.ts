@@ -20,6 +20,9 @@ export const SSHD_HARDENING = [
   "",
 ].join("\n");
 
+/** What the review copy of the cloud-init holds in place of the auth key: visibly not the secret. */
+export const OFFLINE_AUTH_KEY = "<secret: single-use Tailscale auth key, not written offline>";
+
 export interface CloudInitArgs {
   readonly spec: MeshSpec;
   /** The Hetzner node's name. */

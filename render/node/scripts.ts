@@ -172,7 +172,7 @@ export function renderInstallScript(spec: MeshSpec, node: string): string {
 }
 
 /** The heartbeat command line as shell words: each word of the topology's command quoted, {node} filled in. */
-export function heartbeatCommand(spec: MeshSpec, node: string): string {
+function heartbeatCommand(spec: MeshSpec, node: string): string {
   return spec.heartbeat.command
     .split(" ")
     .map((word) => shq(word.replaceAll("{node}", node)))

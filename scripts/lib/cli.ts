@@ -213,7 +213,6 @@ export function describeFailure(command: string, err: unknown, exits: Exits): { 
   return { code: exits.failure, text: `${command}: ${message}\n` };
 }
 
-/** Runs `main` and exits with its status; a failure is printed as describeFailure says. */
 /**
  * Runs an operator command: `--help` or `-h` anywhere prints `usage` and exits 0; otherwise
  * `main`'s status, or its failure described as describeFailure says.

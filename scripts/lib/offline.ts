@@ -7,7 +7,7 @@ import type { StackConfig } from "./stackfile";
 
 // The pieces of the offline plan other tools read, from where they live.
 export { engineUrn, engineUrns, type EngineUrns } from "./offline-urn";
-export { maskWire, SECRET_MASK, unwrapSecrets, type PlainValue } from "./offline-wire";
+export { SECRET_MASK, type PlainValue } from "./offline-wire";
 
 /** Stand-in for a remote command's stdout in an evaluated (non-preview) run: `<offline:stdout:NAME>`. */
 export const STDOUT_PREFIX = "<offline:stdout:";

@@ -1,5 +1,5 @@
 // Writes an offline plan to its out directory: the text, every registration, the outputs and
-// every artifact. Secret artifacts are never written; a marker says so. The plan writes only its
+// every artifact (rendered with placeholders where secrets go). The plan writes only its
 // own files: the directory must be new, empty or one a plan wrote (it has PLAN_FILES, which lists
 // each file it wrote with the sha256 of its content). A file the last plan wrote and this one does
 // not is removed only while it still holds what the plan wrote. Nothing is followed through a
