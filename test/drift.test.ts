@@ -6,7 +6,10 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { bundleReaderBash, parseBundle, renderBundle } from "../render/node/bundle";
 import { compareBundle, nodeDrift, renderNodeDrift, type NodeExec } from "../scripts/lib/node-drift";
-import { runScript } from "./helpers";
+import { planMesh } from "../plan";
+import { deploysInState } from "../scripts/lib/deploys";
+import { validateMesh } from "../stacks/validate";
+import { prodMesh, runScript } from "./helpers";
 
 const bundle = renderBundle([
   { path: "/etc/systemd/system/a.service", mode: "0644", unit: "a", secret: false, content: "[Service]\nExecStart=/bin/a\n" },
@@ -77,5 +80,35 @@ test("the bundle's three readers agree: what the writer writes, the deploy scrip
     spawnSync("bash", ["-c", script], { input: bundle.replace("end\n", ""), encoding: "utf8" }).status,
     0,
     "a bundle without its end line is refused",
+  );
+});
+
+test("deploys in a state are found by their names in the plan, their earlier names, and, for a node no longer in the topology, as the node they reach", () => {
+  const plan = planMesh(validateMesh(prodMesh()), "prod");
+  const deploy = (name: string, host: string) => ({
+    urn: `urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh$optimal-mesh:node:NodeHost$command:remote:Command::${name}`,
+    type: "command:remote:Command",
+    inputs: { stdin: `bundle of ${host}`, connection: { host, port: 22, user: "root" } },
+  });
+  const found = deploysInState(
+    [
+      deploy("node-pop-os-deploy", "pop-os"),
+      deploy("prod-node-oracle-deploy", "oracle"),
+      deploy("node-tycho-deploy", "tycho"),
+      deploy("node-tycho-install", "tycho"),
+      {
+        ...deploy("trust-popos-deploy-client", "oracle"),
+        urn: deploy("x", "y").urn.replace("NodeHost", "SshTrust").replace("::x", "::trust-popos-deploy-client"),
+      },
+    ],
+    plan,
+  );
+  assert.deepEqual(
+    found.map((t) => [t.node, t.bundle]),
+    [
+      ["oracle", "bundle of oracle"],
+      ["pop-os", "bundle of pop-os"],
+      ["tycho", "bundle of tycho"],
+    ],
   );
 });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { asRoot } from "../../render/node/remote";
-import { planMesh } from "../../plan";
+import { planMesh, type MeshPlan } from "../../plan";
 import type { NodeDeploy, NodeExec } from "./node-drift";
 import { evaluateOffline } from "./offline";
 import { readStackConfig, stackMesh } from "./stackfile";
@@ -50,27 +50,43 @@ export async function selectStack(root: string, stack: string): Promise<import("
   }
 }
 
-/** Each node's deploy command by its resource name, from the mesh plan of the stack's config. */
-function deployNames(root: string, stack: string): Map<string, string> {
-  const plan = planMesh(stackMesh(readStackConfig(root, stack)), stack);
-  return new Map(plan.nodes.map((n) => [n.deploy.name, n.node]));
+/** A resource as `pulumi stack export` lists it (the fields a deploy is read from). */
+export interface StateCommand {
+  readonly urn: string;
+  readonly type: string;
+  readonly inputs?: Record<string, unknown>;
+}
+
+/** The type chain of a node's deploy command in a URN. */
+const DEPLOY_TYPES = "optimal-mesh:node:NodeHost$command:remote:Command";
+
+/**
+ * Each node's deploy in a state: known by its name in the plan (or the name it had before), else
+ * any node host's deploy command, named after the node it reaches (a node removed from the
+ * topology is still deployed until an up removes it, and drift must see it).
+ */
+export function deploysInState(resources: readonly StateCommand[], plan: MeshPlan): NodeTarget[] {
+  const byName = new Map(plan.nodes.flatMap((n) => [[n.deploy.name, n.node] as const, [n.deploy.previous, n.node] as const]));
+  return resources
+    .flatMap((res) => {
+      if (res.type !== "command:remote:Command" || !res.urn.split("::")[2]?.endsWith(DEPLOY_TYPES)) return [];
+      const name = res.urn.slice(res.urn.lastIndexOf("::") + 2);
+      const i = res.inputs ?? {};
+      const connection = connectionOf(i.connection);
+      const node = byName.get(name) ?? (name.endsWith("-deploy") ? connection.host : undefined);
+      return node === undefined ? [] : [{ node, bundle: String(i.stdin ?? ""), connection }];
+    })
+    .sort((a, b) => a.node.localeCompare(b.node));
 }
 
 /** Each node's last applied deploy, from `pulumi stack export --show-secrets`. */
 export function deploysFromState(root: string, stack: string): NodeTarget[] {
-  const deploys = deployNames(root, stack);
+  const plan = planMesh(stackMesh(readStackConfig(root, stack)), stack);
   const r = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   if (r.error !== undefined || r.status !== 0)
     throw new NeedsPulumiCli(`reading the stack's state needs the Pulumi CLI, logged in (${r.error?.message ?? r.stderr.trim()})`);
-  const doc = JSON.parse(r.stdout) as { deployment: { resources?: { urn: string; type: string; inputs?: Record<string, unknown> }[] } };
-  return (doc.deployment.resources ?? [])
-    .flatMap((res) => {
-      const node = res.type === "command:remote:Command" ? deploys.get(res.urn.slice(res.urn.lastIndexOf("::") + 2)) : undefined;
-      if (node === undefined) return [];
-      const i = res.inputs ?? {};
-      return [{ node, bundle: String(i.stdin ?? ""), connection: connectionOf(i.connection) }];
-    })
-    .sort((a, b) => a.node.localeCompare(b.node));
+  const doc = JSON.parse(r.stdout) as { deployment: { resources?: StateCommand[] } };
+  return deploysInState(doc.deployment.resources ?? [], plan);
 }
 
 /** Each node's deploy as the offline plan renders it; secret files cannot be rendered offline and are skipped. */
