@@ -3,15 +3,13 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { renderCloudInit } from "../render/hetzner/cloud-init";
-import { renderMermaid } from "../render/mesh/diagram";
-import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../render/node/scripts";
-import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
+import { planMesh } from "../plan";
+import { renderBootstrapScript } from "../render/node/scripts";
 import { bundleFiles, nodeUnits, renderUnit, type UnitSpec } from "../render/node/units";
-import { nodeTags } from "../render/tailnet/intent";
-import { renderPolicy } from "../render/tailnet/policy";
-import { renderIngress } from "../render/cloudflare/ingress";
-import { trustEnds, type MeshSpec } from "../stacks/schema";
+import { parseHujson, type Json } from "../render/tailnet/hujson";
+import { nodeTags, type Grant } from "../render/tailnet/intent";
+import { grantEntries } from "../render/tailnet/policy";
+import type { MeshSpec } from "../stacks/schema";
 import { tmpDir } from "./helpers";
 
 /** Everything rendered for `spec`, by kind; names are stable so two topologies can be compared file by file. */
@@ -26,48 +24,38 @@ export interface Rendered {
   readonly ingress: Readonly<Record<string, string>>;
 }
 
+/** Everything planMesh renders for `spec`, by kind, plus a bootstrap script for every node (hostile names reach it too). */
 export function renderAll(spec: MeshSpec): Rendered {
+  const plan = planMesh(spec, "test");
   const scripts: Record<string, string> = {};
   const units: { node: string; unit: UnitSpec; text: string }[] = [];
   const files: Record<string, string> = {};
-  for (const node of Object.keys(spec.nodes).sort()) {
-    const planned = nodeUnits(spec, node, { tunnelToken: "<test token>" });
-    const names = planned.map((p) => p.unit.name);
-    for (const p of planned) units.push({ node, unit: p.unit, text: renderUnit(p.unit) });
-    for (const f of bundleFiles(planned)) if (!f.path.endsWith(".service")) files[`${node}:${f.path}`] = f.content;
-    scripts[`${node}/deploy.sh`] = renderDeployScript(spec, node, names);
-    scripts[`${node}/remove.sh`] = renderRemoveScript(
-      node,
-      names,
-      bundleFiles(planned).map((f) => f.path),
-    );
-    scripts[`${node}/install.sh`] = renderInstallScript(spec, node);
-    scripts[`${node}/heartbeat.sh`] = renderHeartbeatScript(spec, node);
-    scripts[`${node}/bootstrap.sh`] = renderBootstrapScript(node, nodeTags(spec, node));
+  for (const n of plan.nodes) {
+    // Units as specs too: systemd-analyze verifies them with stub binaries.
+    const planned = nodeUnits(spec, n.node, { tunnelToken: "<test token>" });
+    for (const p of planned) units.push({ node: n.node, unit: p.unit, text: renderUnit(p.unit) });
+    for (const f of bundleFiles(planned)) if (!f.path.endsWith(".service")) files[`${n.node}:${f.path}`] = f.content;
+    scripts[`${n.node}/deploy.sh`] = n.deploy.script;
+    scripts[`${n.node}/remove.sh`] = n.deploy.removeScript;
+    scripts[`${n.node}/install.sh`] = n.install.script;
+    scripts[`${n.node}/heartbeat.sh`] = n.heartbeat.script;
+    scripts[`${n.node}/bootstrap.sh`] = n.bootstrap?.script ?? renderBootstrapScript(n.node, nodeTags(spec, n.node));
   }
-  for (const [key, trust] of Object.entries(spec.sshTrust)) {
-    const { fromUser, alias } = trustEnds(spec, trust);
-    scripts[`trust/${key}/keygen.sh`] = renderTrustKeygenScript(key, fromUser);
-    scripts[`trust/${key}/client.sh`] = renderTrustClientScript({
-      keyName: key,
-      user: fromUser,
-      alias,
-      host: trust.to,
-      targetUser: trust.toUser,
-      hostKey: spec.nodes[trust.to]!.ssh.hostKey ?? "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest",
-    });
-    scripts[`trust/${key}/authorize.sh`] = renderTrustAuthorizeScript(key, trust.toUser);
-    scripts[`trust/${key}/revoke.sh`] = renderTrustRevokeScript(key, trust.toUser);
+  for (const t of plan.trusts) {
+    scripts[`trust/${t.key}/keygen.sh`] = t.keygen.script;
+    scripts[`trust/${t.key}/client.sh`] = t.client.script;
+    scripts[`trust/${t.key}/authorize.sh`] = t.authorize.script;
+    scripts[`trust/${t.key}/revoke.sh`] = t.authorize.revokeScript;
   }
-  const h = spec.hetzner;
+  const artifact = (p: string) => plan.artifacts.find((a) => a.path === p)!.text;
   return {
     scripts,
     units,
     files,
-    policy: renderPolicy(spec, { stack: "test" }),
-    cloudInit: h === undefined ? undefined : renderCloudInit({ spec, node: h.node, tags: nodeTags(spec, h.node), authKey: "tskey-auth-test" }),
-    diagram: renderMermaid(spec, "test"),
-    ingress: Object.fromEntries(Object.entries(spec.tunnels).map(([k, t]) => [k, JSON.stringify(renderIngress(t))])),
+    policy: plan.tailnet.policy.text,
+    cloudInit: plan.cockpit?.cloudInit("tskey-auth-test"),
+    diagram: artifact("mesh.mmd"),
+    ingress: Object.fromEntries(plan.tunnels.map((t) => [t.key, JSON.stringify(t.config.ingress)])),
   };
 }
 
@@ -99,4 +87,12 @@ export function verifyUnits(units: readonly UnitSpec[]): { code: number | null; 
   const r = spawnSync("systemd-analyze", ["verify", `--root=${root}`, ...units.map((u) => `${u.name}.service`)], { encoding: "utf8" });
   fs.rmSync(root, { recursive: true, force: true });
   return { code: r.status, output: `${r.stdout}${r.stderr}`.trim() };
+}
+
+/** The policy text without the rules `g` renders (one per grant, in the intent's order): for tests that drop a rule and expect its tests to fail. */
+export function policyWithoutGrant(policyText: string, s: MeshSpec, g: Grant): string {
+  const drop = new Set(grantEntries(s, g).map((e) => JSON.stringify(e)));
+  const doc = parseHujson(policyText) as { grants: Json[] };
+  doc.grants = doc.grants.filter((e) => !drop.has(JSON.stringify(e)));
+  return JSON.stringify(doc);
 }

@@ -3,10 +3,10 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { describeFailures, evaluatePolicy, UnsupportedPolicyError, type Inventory } from "../render/tailnet/evaluate";
 import { parseHujson, type Json } from "../render/tailnet/hujson";
-import { accessIntent, nodeTags, policyInventory, type Grant } from "../render/tailnet/intent";
-import { coverNodes, grantEntries, renderPolicy } from "../render/tailnet/policy";
-import type { MeshSpec } from "../stacks/schema";
+import { accessIntent, nodeTags, policyInventory } from "../render/tailnet/intent";
+import { coverNodes, renderPolicy } from "../render/tailnet/policy";
 import { validateMesh } from "../stacks/validate";
+import { policyWithoutGrant } from "./artifacts";
 import { prodMesh } from "./helpers";
 
 const spec = validateMesh(prodMesh());
@@ -19,12 +19,6 @@ type Policy = { tagOwners: Record<string, string[]>; hosts?: Record<string, stri
 const policy = parseHujson(text) as unknown as Policy;
 
 /** The policy without the grants one flow of the intent renders to (the flow dropped from the rules). */
-function withoutGrant(policyText: string, s: MeshSpec, g: Grant): string {
-  const drop = new Set(grantEntries(s, g).map((e) => JSON.stringify(e)));
-  const doc = parseHujson(policyText) as { grants: Json[] };
-  doc.grants = doc.grants.filter((e) => !drop.has(JSON.stringify(e)));
-  return JSON.stringify(doc);
-}
 
 function failuresOf(doc: Policy, inv: Inventory = inventory): string[] {
   return describeFailures(evaluatePolicy(JSON.stringify(doc), inv));
@@ -89,7 +83,7 @@ describe("the prod policy", () => {
     const grants = accessIntent(spec);
     // Tests cannot use autogroup:admin as a source, so the admins' rule is checked with an email below.
     for (const dropped of grants.filter((g) => g.id !== "admins")) {
-      const failures = describeFailures(evaluatePolicy(withoutGrant(text, spec, dropped), inventory));
+      const failures = describeFailures(evaluatePolicy(policyWithoutGrant(text, spec, dropped), inventory));
       assert.ok(
         failures.some((f) => /should be allowed/.test(f)),
         `dropping ${dropped.id} is caught`,
@@ -135,7 +129,7 @@ describe("with an admin email in the topology", () => {
 
   test("dropping or widening the admins' rule is caught", () => {
     const grants = accessIntent(withEmail);
-    const dropped = withoutGrant(
+    const dropped = policyWithoutGrant(
       renderPolicy(withEmail, { stack: "prod" }),
       withEmail,
       grants.find((g) => g.id === "admins")!,
