@@ -6,12 +6,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import type { Registration } from "../scripts/lib/offline";
-import { ROOT, runPlan, tmpDir } from "./helpers";
+import { ROOT, tmpDir } from "./helpers";
 
 test("the SDK floor replays the prod plan's registrations, all of them and nothing else", () => {
   const out = path.join(tmpDir("floor"), "out");
-  const plan = runPlan("--out", out, "--quiet");
-  assert.equal(plan.code, 0, plan.stderr);
+  // Planned as `npm run plan` does, from dist/ (rebuilt when a source is newer): the replay below runs from dist/ too.
+  const plan = spawnSync(process.execPath, [path.join(ROOT, "scripts", "launch.js"), "plan", "--out", out, "--quiet"], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(plan.status, 0, plan.stderr);
   const planned = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as Registration[];
   const replay = spawnSync(process.execPath, [path.join(ROOT, "bench", "sdk-floor.js"), path.join(out, "resources.json"), "--list"], {
     cwd: ROOT,
