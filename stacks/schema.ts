@@ -2,7 +2,7 @@
 // Cross-field rules (exactly one hub, ingress targets, ...) live in rules.ts.
 import { z } from "zod";
 import { isIPv4, isIPv6 } from "node:net";
-import { DNS_LABEL, GRAMMAR, HOSTNAME, IPV4, RESERVED_ENV, ingressPathProblem, type Grammar } from "./grammar";
+import { DNS_LABEL, GRAMMAR, HOSTNAME, IPV4, KEY_NAME, RESERVED_ENV, ingressPathProblem, type Grammar } from "./grammar";
 
 export { DNS_LABEL } from "./grammar";
 
@@ -222,7 +222,7 @@ export function meshSchema(strict: boolean) {
     /** Nodes that accept them. */
     to: z.array(nodeRef()).min(1),
     /** The service on the target nodes: optimalos or a service name. */
-    service: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, "must be optimalos or the name of a service"),
+    service: z.string().regex(KEY_NAME, "must be optimalos or the name of a service"),
     /** The targets also call back (report results). Default false. */
     reply: z.boolean().default(false),
   });

@@ -6,9 +6,8 @@ import type { MeshSpec } from "../../stacks/schema";
 import { optimalosEnvExports, renderOptimalosEnv } from "../node/env";
 import { renderScript } from "../shell/script";
 import { commentText } from "../text/escape";
-import { installBun, installCloudflared, installOptimalos, installTailscale, joinTailnet, OPTIMALOS_ENV_FILE } from "../shell/steps";
+import { installBun, installCloudflared, installOptimalos, installTailscale, joinTailnet, OPTIMALOS_ENV_FILE, TAILSCALE_AUTH_KEY_FILE } from "../shell/steps";
 
-export const AUTH_KEY_FILE = "/etc/optimal-mesh/tailscale-authkey";
 export const FIRST_BOOT_SCRIPT = "/usr/local/sbin/optimal-mesh-first-boot";
 
 export const SSHD_HARDENING = [
@@ -36,7 +35,7 @@ export interface CloudInitArgs {
 /** The first-boot script: what cloud-init runs after writing its files. */
 export function renderFirstBootScript(args: Omit<CloudInitArgs, "authKey">): string {
   const node = args.spec.nodes[args.node]!;
-  const steps = [installTailscale(), joinTailnet({ hostname: args.node, tags: args.tags, authKeyFile: AUTH_KEY_FILE })];
+  const steps = [installTailscale(), joinTailnet({ hostname: args.node, tags: args.tags, authKeyFile: TAILSCALE_AUTH_KEY_FILE })];
   if ("cloudflared" in node.services) steps.push(installCloudflared());
   steps.push(installBun(), installOptimalos(node.optimalos.package, optimalosEnvExports(args.spec, args.node)));
   return renderScript(`First boot of ${args.node}: join the tailnet, install cloudflared, Bun and OptimalOS.`, steps);
@@ -54,7 +53,7 @@ export function renderCloudInit(args: CloudInitArgs): string {
     write_files: [
       { path: "/etc/ssh/sshd_config.d/10-optimal-mesh.conf", owner: "root:root", permissions: "0644", content: SSHD_HARDENING },
       { path: OPTIMALOS_ENV_FILE, owner: "root:root", permissions: "0640", content: renderOptimalosEnv(args.spec, args.node) },
-      { path: AUTH_KEY_FILE, owner: "root:root", permissions: "0600", content: `${args.authKey}\n` },
+      { path: TAILSCALE_AUTH_KEY_FILE, owner: "root:root", permissions: "0600", content: `${args.authKey}\n` },
       { path: FIRST_BOOT_SCRIPT, owner: "root:root", permissions: "0700", content: renderFirstBootScript(args) },
     ],
     runcmd: ["systemctl reload-or-restart ssh", FIRST_BOOT_SCRIPT],

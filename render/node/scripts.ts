@@ -2,13 +2,12 @@
 // safe to run twice, and takes secrets only on stdin.
 import type { MeshSpec } from "../../stacks/schema";
 import { renderScript, shq, type Step } from "../shell/script";
-import { installBun, installOptimalos, installTailscale, joinTailnet, ROOT_PATH } from "../shell/steps";
+import { installBun, installOptimalos, installTailscale, joinTailnet, ROOT_PATH, TAILSCALE_AUTH_KEY_FILE } from "../shell/steps";
 import { optimalosEnvExports, TAILNET_IPV4_TOKEN } from "./env";
 import { bundleReaderBash } from "./bundle";
 import { unitFileName } from "./units";
 
 export const STATE_DIR = "/var/lib/optimal-mesh";
-export const BOOTSTRAP_KEY_FILE = "/etc/optimal-mesh/tailscale-authkey";
 
 /** How long a unit may take to become active, how long a restarted one must then stay up, and how long OptimalOS may take to answer. */
 export const HEALTH_TIMEOUT_SECONDS = { active: 30, settle: 3, http: 60 } as const;
@@ -158,9 +157,9 @@ export function renderBootstrapScript(node: string, tags: readonly string[]): st
     installTailscale(),
     {
       title: "Keep the auth key from stdin in a root-only file",
-      body: ["install -d -m 0700 /etc/optimal-mesh", `(umask 077 && head -n 1 > ${BOOTSTRAP_KEY_FILE})`].join("\n"),
+      body: ["install -d -m 0700 /etc/optimal-mesh", `(umask 077 && head -n 1 > ${TAILSCALE_AUTH_KEY_FILE})`].join("\n"),
     },
-    joinTailnet({ hostname: node, tags, authKeyFile: BOOTSTRAP_KEY_FILE }),
+    joinTailnet({ hostname: node, tags, authKeyFile: TAILSCALE_AUTH_KEY_FILE }),
   ]);
 }
 

@@ -4,6 +4,8 @@ import { shq, type Step } from "./script";
 /** Where Bun lives on every node; its bin directory holds the OptimalOS CLI. */
 export const BUN_INSTALL = "/opt/bun";
 export const OPTIMALOS_ENV_FILE = "/etc/optimalos/optimalos.env";
+/** Where a machine keeps its single-use Tailscale auth key until it has joined (0600, removed after). */
+export const TAILSCALE_AUTH_KEY_FILE = "/etc/optimal-mesh/tailscale-authkey";
 /** The PATH of every root step that runs OptimalOS: fixed here, never taken from config. */
 export const ROOT_PATH = `${BUN_INSTALL}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
