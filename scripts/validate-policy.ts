@@ -33,6 +33,7 @@ async function main(): Promise<number> {
   const file = values.file === undefined ? path.join(PROJECT_ROOT, "out", stack, "tailnet", "policy.hujson") : pathOption("file", values.file, "FILE");
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist: run npm run plan -- --stack ${stack} first`);
   const api = await tailscaleApi({
+    baseUrl: process.env.TAILSCALE_BASE_URL,
     tailnet: process.env.TAILSCALE_TAILNET,
     apiKey: process.env.TAILSCALE_API_KEY,
     oauthClientId: process.env.TAILSCALE_OAUTH_CLIENT_ID,

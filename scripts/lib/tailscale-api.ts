@@ -18,7 +18,8 @@ export interface TailscaleApi {
 }
 
 export async function tailscaleApi(c: TailscaleCredentials): Promise<TailscaleApi> {
-  const base = (c.baseUrl ?? process.env.TAILSCALE_BASE_URL ?? "https://api.tailscale.com").replace(/\/$/, "");
+  // Every value comes from the caller: validate-policy reads the environment, dr-rebuild the stack config.
+  const base = (c.baseUrl ?? "https://api.tailscale.com").replace(/\/$/, "");
   const tailnet = c.tailnet ?? "-";
   if (c.apiKey) return { base, tailnet, auth: `Basic ${Buffer.from(`${c.apiKey}:`).toString("base64")}` };
   if (!c.oauthClientId || !c.oauthClientSecret) throw new Error("no Tailscale credential: an API access token, or an OAuth client's id and secret");
