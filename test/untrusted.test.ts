@@ -15,6 +15,7 @@ import { renderScript } from "../render/shell/script";
 import { parseHujson, writeHujson, Commented, type Json } from "../render/tailnet/hujson";
 import { accessIntent } from "../render/tailnet/intent";
 import { grantEntries, renderPolicy } from "../render/tailnet/policy";
+import { renderDockerEnvFile, renderEnvFile } from "../render/node/env";
 import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
 import { envFileValue, RenderError, shq, unitCommand, unitValue } from "../render/text/escape";
 import { formatProblems, MeshConfigError, validateMesh } from "../stacks/validate";
@@ -277,6 +278,14 @@ describe("each escape, read back by its consumer", () => {
     assert.equal(unitCommand("/usr/bin/x $HOME 100% a\\b"), "/usr/bin/x $$HOME 100%% a\\\\b");
     for (const bad of ["a\nb", "a\rb", "a\\", "a\u2028b", " a", "a "]) assert.throws(() => unitValue(bad), RenderError, JSON.stringify(bad));
     assert.throws(() => unitCommand("/bin/x\n[Service]"), RenderError);
+  });
+
+  test("an environment name reaches env files and exports only as UPPER_SNAKE_CASE, in each of the three renderers", () => {
+    for (const bad of ["a", "A B", "A=B", "A\nB", "1A", "A-B", ""]) {
+      assert.throws(() => renderEnvFile("t", [[bad, "v"]]), RenderError, JSON.stringify(bad));
+      assert.throws(() => renderDockerEnvFile("t", [[bad, "v"]]), RenderError, JSON.stringify(bad));
+    }
+    assert.match(renderEnvFile("t", [["GOOD_NAME", "v"]]), /^GOOD_NAME=v$/m);
   });
 
   test("an SSH trust key goes into its scripts bare (quoted shell, awk -v, case patterns) only as a DNS label; anything else is refused", () => {

@@ -86,3 +86,9 @@ export function bareName(value: string, what: string): string {
     throw new RenderError(`${what} ${JSON.stringify(value)} is not a lower-case DNS label; it cannot be written bare`);
   return value;
 }
+
+/** An environment variable's name, in every env language here (systemd, Docker, a shell's export): UPPER_SNAKE_CASE or refused. */
+export function envName(name: string): string {
+  if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new RenderError(`${JSON.stringify(name)} is not an environment name`);
+  return name;
+}
