@@ -23,6 +23,8 @@ const RAW_MESH = JSON.parse(readStackConfig(ROOT, "prod").values["optimal-mesh:m
 const spec = validateMesh(RAW_MESH);
 /** Names and artifacts as the program has them. */
 const meshPlan = planMesh(spec, "prod");
+/** The one change scenario c makes (oracle's docs serve another folder), kept by the later scenarios. */
+const DOCS_V2 = "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2";
 const NODES = Object.keys(spec.nodes).sort();
 const PLAN_FILE = path.join(ROOT, ".lab", "run", "plan.json");
 
@@ -198,7 +200,7 @@ async function main(): Promise<number> {
       log(`  ${node} destroyed in ${((Date.now() - d0) / 1000).toFixed(1)}s`);
       const t0 = Date.now();
       await lab.startHost(node);
-      planArgs = ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2", "--server-id", "rebuilt-1"];
+      planArgs = ["--set", DOCS_V2, "--server-id", "rebuilt-1"];
       plan = makePlan(lab.hostKeys(), planArgs);
       return t0;
     };
@@ -230,7 +232,7 @@ async function main(): Promise<number> {
     await scenario("c one unit changed on one node", () => {
       const pidOf = (node: string, u: string) => sh(node, `systemctl show -p MainPID --value ${u}.service`).stdout.trim();
       const before = { n8n: pidOf("oracle", "n8n"), docs: pidOf("oracle", "docs"), popos: pidOf("pop-os", "optimalos") };
-      planArgs = ["--set", "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2"];
+      planArgs = ["--set", DOCS_V2];
       plan = makePlan(lab.hostKeys(), planArgs);
       const ex = runner.converge(plan);
       assert.deepEqual(
@@ -260,12 +262,7 @@ async function main(): Promise<number> {
 
     await scenario("e a broken unit is rolled back and the previous version keeps serving", () => {
       const good = sh("oracle", "systemctl cat n8n.service").stdout;
-      const broken = makePlan(lab.hostKeys(), [
-        "--set",
-        "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2",
-        "--set",
-        "oracle.n8n.exec=/usr/local/bin/n8n-missing start",
-      ]);
+      const broken = makePlan(lab.hostKeys(), ["--set", DOCS_V2, "--set", "oracle.n8n.exec=/usr/local/bin/n8n-missing start"]);
       let failure: CommandFailed | undefined;
       try {
         runner.converge(broken);
