@@ -58,6 +58,11 @@ const SECRET_SHAPES = [/tskey-(?:auth|api|client)-/, /-----BEGIN [A-Z ]*PRIVATE 
 const SECRET_FIELDS: Readonly<Record<string, readonly string[]>> = {
   "hcloud:index/server:Server": ["userData"],
   "command:remote:Command": ["stdin", "connection"],
+  // The providers' credentials: the engine hands the policy the default providers as resources too,
+  // with their config (secret in the stack file, and so in the state).
+  "pulumi:providers:tailscale": ["apiKey", "oauthClientSecret"],
+  "pulumi:providers:cloudflare": ["apiToken"],
+  "pulumi:providers:hcloud": ["token"],
 };
 
 function findSecrets(value: unknown, at: string, out: string[]): void {
@@ -72,7 +77,8 @@ function findSecrets(value: unknown, at: string, out: string[]): void {
 
 export const secretsNeverPlain: ResourceValidationPolicy = {
   name: "secrets-never-plain",
-  description: "Keys, tokens and private keys appear only in inputs meant for them (stdin, user data, connections), and those are kept secret in state.",
+  description:
+    "Keys, tokens and private keys appear only in inputs meant for them (stdin, user data, connections, provider credentials), and those are kept secret in state.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const allowed = SECRET_FIELDS[args.type] ?? [];
@@ -83,8 +89,9 @@ export const secretsNeverPlain: ResourceValidationPolicy = {
       if (!allowed.includes(field)) report(`${args.name}: ${at} holds something shaped like a secret; pass it on stdin or in a secret input`);
     }
     for (const field of allowed) {
-      // The provider already keeps a command's connection secret; stdin and user data must be marked.
-      if (field === "connection" || args.props[field] === undefined) continue;
+      // The command provider keeps a connection secret and the engine a provider's secret config;
+      // stdin and user data must be marked.
+      if (field === "connection" || args.type.startsWith("pulumi:providers:") || args.props[field] === undefined) continue;
       if (!args.opts.additionalSecretOutputs.includes(field)) report(`${args.name}: ${field} must be listed in additionalSecretOutputs`);
     }
   },

@@ -1,4 +1,5 @@
 // Raw config -> validated MeshSpec, or one MeshConfigError naming every problem.
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { commentText } from "../render/text/escape";
 import { checkRules, type Problem } from "./rules";
@@ -9,7 +10,11 @@ export type { Problem } from "./rules";
 /** The config key that holds the topology. */
 export const MESH_KEY = "optimal-mesh:mesh";
 
-export class MeshConfigError extends Error {
+/**
+ * A RunError: the engine prints its message, the report, without a stack trace (as the SDK's
+ * inline runtime and its language host do for RunError, sdk/nodejs automation/server.ts).
+ */
+export class MeshConfigError extends pulumi.RunError {
   constructor(
     readonly problems: readonly Problem[],
     readonly stackName?: string,

@@ -115,6 +115,11 @@ describe("secrets are never plain", () => {
     );
     assert.match(key[0]!, /labels\.note/);
   });
+  test("a provider's credential is its to hold (the engine hands the pack default providers too); elsewhere in it, it is not", () => {
+    const provider = (props: Record<string, unknown>) => resourceArgs({ type: "pulumi:providers:tailscale", name: "default_0_29_1", props });
+    assert.deepEqual(violations(secretsNeverPlain, provider({ apiKey: "tskey-api-abc" })), []);
+    assert.match(violations(secretsNeverPlain, provider({ tailnet: "tskey-api-abc" }))[0]!, /default_0_29_1: tailnet holds something shaped like a secret/);
+  });
   test("a placeholder token is not a token", () => {
     assert.deepEqual(
       violations(secretsNeverPlain, resourceArgs({ type: "x:y:Z", name: "r", props: { text: "TUNNEL_TOKEN='<secret: not written offline>'" } })),

@@ -1,0 +1,149 @@
+// The simulated cloud: a folder (OPTIMAL_MESH_CLOUD) that only the stand-ins write. Each provider
+// keeps its objects in <provider>.json; every write (create, update, delete, a command run) is
+// appended to journal.jsonl, so a test can count what a run changed; faults.json holds faults a
+// test injects into the next matching calls. Tests read it, seed it (adoption) and edit it behind
+// the engine's back (drift).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Props } from "./wire";
+
+/** Every object of one provider, by collection (e.g. `servers`) and id. */
+export interface ProviderState {
+  nextId: number;
+  collections: { [collection: string]: { [id: string]: Props } };
+}
+
+export interface JournalEntry {
+  readonly provider: string;
+  readonly op: "create" | "update" | "delete" | "run";
+  readonly collection: string;
+  readonly id: string;
+  /** What the entry concerns in words (an object's name, a command's script). */
+  readonly detail?: string;
+}
+
+export type FaultKind = "429" | "500" | "hang";
+
+export interface Fault {
+  readonly provider: string;
+  /** The plugin call it hits: check, diff, create, read, update, delete or invoke. */
+  readonly op: string;
+  /** Only calls for this resource type token (default: any). */
+  readonly type?: string;
+  /** Only calls for this logical resource name (default: any). */
+  readonly name?: string;
+  readonly kind: FaultKind;
+  /** Seconds a 429 asks the client to wait. */
+  readonly retryAfter?: number;
+  /** How many matching calls it hits. */
+  times: number;
+}
+
+export class Cloud {
+  constructor(
+    readonly dir: string,
+    readonly provider: string,
+  ) {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  /** The folder the environment names; the stand-ins refuse to run without one. */
+  static fromEnv(provider: string): Cloud {
+    const dir = process.env.OPTIMAL_MESH_CLOUD;
+    if (dir === undefined || dir === "")
+      throw new Error(`stand-in ${provider}: OPTIMAL_MESH_CLOUD is not set; it names the folder that holds the simulated cloud`);
+    return new Cloud(path.resolve(dir), provider);
+  }
+
+  private get file(): string {
+    return path.join(this.dir, `${this.provider}.json`);
+  }
+
+  read(): ProviderState {
+    if (!fs.existsSync(this.file)) return { nextId: 1, collections: {} };
+    return JSON.parse(fs.readFileSync(this.file, "utf8")) as ProviderState;
+  }
+
+  private write(state: ProviderState): void {
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+    fs.renameSync(tmp, this.file);
+  }
+
+  /** The objects of one collection, by id. */
+  list(collection: string): { [id: string]: Props } {
+    return this.read().collections[collection] ?? {};
+  }
+
+  get(collection: string, id: string): Props | undefined {
+    return this.list(collection)[id];
+  }
+
+  /** A new id from the provider's counter. */
+  nextId(): number {
+    const state = this.read();
+    const id = state.nextId;
+    state.nextId = id + 1;
+    this.write(state);
+    return id;
+  }
+
+  /** Stores (creates or replaces) an object and journals the write. */
+  put(collection: string, id: string, object: Props, op: "create" | "update", detail?: string): void {
+    const state = this.read();
+    (state.collections[collection] ??= {})[id] = object;
+    this.write(state);
+    this.journal({ provider: this.provider, op, collection, id, ...(detail !== undefined ? { detail } : {}) });
+  }
+
+  /** Puts an object in place as it already exists in the cloud (a test's seed, or an edit behind the engine's back): not journaled. */
+  seed(collection: string, id: string, object: Props): void {
+    const state = this.read();
+    (state.collections[collection] ??= {})[id] = object;
+    this.write(state);
+  }
+
+  remove(collection: string, id: string, detail?: string): void {
+    const state = this.read();
+    delete state.collections[collection]?.[id];
+    this.write(state);
+    this.journal({ provider: this.provider, op: "delete", collection, id, ...(detail !== undefined ? { detail } : {}) });
+  }
+
+  journal(entry: JournalEntry): void {
+    fs.appendFileSync(path.join(this.dir, "journal.jsonl"), `${JSON.stringify(entry)}\n`);
+  }
+
+  /** The first injected fault matching a call, used up by one; undefined when none matches. */
+  takeFault(op: string, type: string, name: string): Fault | undefined {
+    const file = path.join(this.dir, "faults.json");
+    if (!fs.existsSync(file)) return undefined;
+    const faults = JSON.parse(fs.readFileSync(file, "utf8")) as Fault[];
+    const hit = faults.find(
+      (f) =>
+        f.provider === this.provider && f.op === op && f.times > 0 && (f.type === undefined || f.type === type) && (f.name === undefined || f.name === name),
+    );
+    if (hit === undefined) return undefined;
+    hit.times -= 1;
+    fs.writeFileSync(file, `${JSON.stringify(faults, null, 2)}\n`);
+    return hit;
+  }
+}
+
+/** What a test reads of a cloud folder: the journal's entries, in order. */
+export function readJournal(dir: string): JournalEntry[] {
+  const file = path.join(dir, "journal.jsonl");
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as JournalEntry);
+}
+
+/** Adds faults for the stand-ins to inject (appended to those not used up yet). */
+export function injectFaults(dir: string, faults: readonly Fault[]): void {
+  const file = path.join(dir, "faults.json");
+  const current = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Fault[]) : [];
+  fs.writeFileSync(file, `${JSON.stringify([...current, ...faults], null, 2)}\n`);
+}
