@@ -2,7 +2,6 @@
 // shellcheck, the remote commands as planned, and adding a node as one topology entry.
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { renderCloudInit } from "../render/hetzner/cloud-init";
@@ -13,10 +12,8 @@ import { nodeTags } from "../render/tailnet/intent";
 import type { Registration } from "../scripts/lib/offline";
 import type { MeshSpec } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
-import { DIAL_FIRST_BOOT } from "../render/node/remote";
-import type { PlannedCommand } from "./lab/plan";
 import { verificationRoot, verifyUnits } from "./artifacts";
-import { checkWith, missingTool, newWorker, only, planRegistrations, prodMesh, ROOT, tmpDir } from "./helpers";
+import { checkWith, missingTool, newWorker, only, planRegistrations, prodMesh } from "./helpers";
 
 const spec = validateMesh(prodMesh());
 const COMMAND = "command:remote:Command";
@@ -241,22 +238,4 @@ describe("adding a node", () => {
     assert.deepEqual(bootstrap.inputSources.stdin, [only(after, "tailscale:index/tailnetKey:TailnetKey", "tailnet-tycho-authkey").urn]);
     assert.ok(only(after, COMMAND, "node-tycho-install").dependsOn.includes(bootstrap.urn));
   });
-});
-
-test("the Hetzner server's commands keep dialling through a first boot; home nodes' give up as the provider does by default (point 3d)", () => {
-  // The commands as the provider receives them (the connection is secret in the plan), from the lab's planner.
-  const dir = tmpDir("dial");
-  const keys = path.join(dir, "keys.json");
-  fs.writeFileSync(keys, "{}");
-  const out = path.join(dir, "plan.json");
-  const r = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "test/lab/plan.ts"), "--host-keys", keys, "--out", out], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  const commands = JSON.parse(fs.readFileSync(out, "utf8")) as PlannedCommand[];
-  for (const c of commands) {
-    const cockpit = c.host === "hetzner-cockpit";
-    assert.deepEqual([c.dialErrorLimit, c.perDialTimeout], cockpit ? [DIAL_FIRST_BOOT.dialErrorLimit, DIAL_FIRST_BOOT.perDialTimeout] : [10, 15], c.name);
-  }
-  assert.ok(commands.some((c) => c.host === "hetzner-cockpit"));
-  // About 15 minutes of 5 s back-off while the name does not resolve: longer than a first boot with package upgrades.
-  assert.ok(DIAL_FIRST_BOOT.dialErrorLimit * 5 >= 15 * 60);
 });

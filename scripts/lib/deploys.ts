@@ -1,6 +1,7 @@
 // Where operator scripts get each node's deploy from: the stack's state (what was last applied,
 // secrets included, through the Pulumi CLI) or the offline plan (secret files left out), and how
 // they reach the node (OpenSSH, host key pinned, commands run as root).
+import * as pulumi from "@pulumi/pulumi";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -57,6 +58,19 @@ export interface StateCommand {
   readonly inputs?: Record<string, unknown>;
 }
 
+/**
+ * A value from `pulumi stack export --show-secrets` with its secrets opened: the export keeps each
+ * secret as an object with the SDK's secret signature and its value as JSON text under
+ * `plaintext` (nested secrets inside it likewise), not as the value itself.
+ */
+export function revealExported(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revealExported);
+  if (value === null || typeof value !== "object") return value;
+  const o = value as Record<string, unknown>;
+  if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig && typeof o.plaintext === "string") return revealExported(JSON.parse(o.plaintext));
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, revealExported(v)]));
+}
+
 /** The type chain of a node's deploy command in a URN. */
 const DEPLOY_TYPES = "optimal-mesh:node:NodeHost$command:remote:Command";
 
@@ -71,7 +85,7 @@ export function deploysInState(resources: readonly StateCommand[], plan: MeshPla
     .flatMap((res) => {
       if (res.type !== "command:remote:Command" || !res.urn.split("::")[2]?.endsWith(DEPLOY_TYPES)) return [];
       const name = res.urn.slice(res.urn.lastIndexOf("::") + 2);
-      const i = res.inputs ?? {};
+      const i = revealExported(res.inputs ?? {}) as Record<string, unknown>;
       const connection = connectionOf(i.connection);
       const node = byName.get(name) ?? (name.endsWith("-deploy") ? connection.host : undefined);
       return node === undefined ? [] : [{ node, bundle: String(i.stdin ?? ""), connection }];

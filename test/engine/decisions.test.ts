@@ -8,6 +8,11 @@ import { Engine, type RunResult } from "../../engine/harness";
 import { readJournal, type JournalEntry } from "../../engine/stand-ins/cloud";
 import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys } from "./lab-stack";
 import { newWorker, ROOT, type Raw } from "../helpers";
+import { deploysInState, revealExported, type StateCommand } from "../../scripts/lib/deploys";
+import { planMesh } from "../../plan";
+import { parseBundle } from "../../render/node/bundle";
+import { DIAL_FIRST_BOOT } from "../../render/node/remote";
+import { validateMesh } from "../../stacks/validate";
 import * as path from "node:path";
 
 const FAKE_HOST_KEYS = Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEngineTestHostKey${i}`]));
@@ -68,6 +73,34 @@ describe("engine: the real engine decides every step (machines: none)", { timeou
         runs.some((d) => d?.startsWith(`node-${node}-deploy `)),
         `no deploy ran for ${node}: ${runs.join("; ")}`,
       );
+  });
+
+  it("the state as the engine exports it gives each node's last deploy, secrets opened (drift and the lab read it)", async (t) => {
+    if (skip) return t.skip(skip);
+    const exported = (await engine.exportStack()) as { deployment: { resources: StateCommand[] } };
+    const found = deploysInState(exported.deployment.resources, planMesh(validateMesh(mesh), "lab"));
+    assert.deepEqual(
+      found.map((d) => d.node),
+      ["hetzner-cockpit", "oracle", "pop-os"],
+    );
+    for (const d of found) {
+      assert.equal(d.connection.host, d.node);
+      assert.match(d.connection.privateKey ?? "", /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+      assert.ok(
+        parseBundle(d.bundle).some((f) => f.path === "/etc/systemd/system/optimalos.service"),
+        `${d.node}'s bundle: ${d.bundle.slice(0, 60)}`,
+      );
+    }
+    // The commands as the provider received them: the server's dial through a first boot, the home nodes' the provider's defaults.
+    const commands = exported.deployment.resources.filter((r) => r.type === "command:remote:Command");
+    assert.ok(commands.length >= 10);
+    for (const c of commands) {
+      const conn = (revealExported(c.inputs) as { connection: { host: string; dialErrorLimit: number; perDialTimeout: number } }).connection;
+      const expected = conn.host === "hetzner-cockpit" ? [DIAL_FIRST_BOOT.dialErrorLimit, DIAL_FIRST_BOOT.perDialTimeout] : [10, 15];
+      assert.deepEqual([conn.dialErrorLimit, conn.perDialTimeout], expected, c.urn);
+    }
+    // About 15 minutes of 5 s back-off while the name does not resolve: longer than a first boot with package upgrades.
+    assert.ok(DIAL_FIRST_BOOT.dialErrorLimit * 5 >= 15 * 60);
   });
 
   it("no-op: a second up reports only same, and no stand-in writes or runs anything", async (t) => {
