@@ -3,7 +3,9 @@
 //   1. plan start-up: the prod plan against a node process that only loads the five provider SDKs;
 //   2. scaling: plan time and peak memory for synthetic meshes of 3, 30 and 300 nodes;
 //   3. Pulumi's default TypeScript start-up (ts-node, type checking) against ours, same program;
-//   4. the lab: fresh converge, no-op converge, one-change converge, disaster recovery.
+//   4. the lab: fresh up, no-op up, one-change up, disaster recovery, through the real engine;
+//   5. the real engine: a preview and a no-op up of the lab stack against an empty program's preview
+//      that loads the same four plugins (machines: none).
 // --write puts the results into BENCHMARKS.md.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -75,6 +77,48 @@ function sideBySide(runs: number, sides: Record<string, () => Sample>): Record<s
       { seconds: median(v.map((s) => s.seconds)), peakMiB: median(v.map((s) => s.peakMiB)), rounds: v.map((s) => s.seconds) },
     ]),
   );
+}
+
+/** The engine figures: the lab stack converged once, then each side timed round by round. */
+async function engineFigures(runs: number): Promise<Record<string, Figure> | string> {
+  const { Engine } = await import("../engine/harness");
+  const { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES } = await import("../test/engine/lab-stack");
+  const mesh = Engine.create({ machines: "none" });
+  const floor = Engine.create({ machines: "none", stack: "floor" });
+  if (typeof mesh === "string") return mesh;
+  if (typeof floor === "string") return floor;
+  try {
+    seedEstate(mesh.cloud);
+    mesh.setConfig(
+      labConfig(labMesh(Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchHostKey${i}`]))), operatorKeys()),
+    );
+    const first = await mesh.up();
+    if (!first.ok) throw new Error(`the lab stack's first up failed: ${first.error}`);
+    const timed = async (run: () => Promise<{ ok: boolean; error?: string }>): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      const r = await run();
+      if (!r.ok) throw new Error(r.error);
+      return Number(process.hrtime.bigint() - t0) / 1e9;
+    };
+    const sides: Record<string, () => Promise<number>> = {
+      floor: () => timed(() => floor.preview({ program: "providers" })),
+      preview: () => timed(() => mesh.preview()),
+      "no-op up": () => timed(() => mesh.up()),
+    };
+    const rounds: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
+    for (let i = 0; i < runs; i++) {
+      for (const [name, run] of Object.entries(sides)) rounds[name]!.push(await run());
+      log(
+        `  round ${i + 1}/${runs}: ${Object.entries(rounds)
+          .map(([k, v]) => `${k} ${v.at(-1)!.toFixed(2)}s`)
+          .join(", ")}`,
+      );
+    }
+    return Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, { seconds: median(v), peakMiB: NaN, rounds: v }]));
+  } finally {
+    mesh.dispose();
+    floor.dispose();
+  }
 }
 
 async function main(): Promise<void> {
@@ -206,24 +250,47 @@ async function main(): Promise<void> {
         if (!m) throw new Error(`no lab result for ${prefix}`);
         return { seconds: Number(m[1]), detail: m[2]!.trim() };
       };
-      const fresh = row("a fresh converge");
-      const noop = row("b second converge");
+      const fresh = row("a fresh up");
+      const noop = row("b no-op");
       const one = row("c one unit changed");
       const dr = /^recovery time: ([\d.]+)s/m.exec(lab.stdout);
       const home = row("i disaster recovery of a home node");
       out.push(
+        "Every figure is a `pulumi up` by the real engine, its stand-in plugins converging the lab's hosts.",
+        "",
         "| figure | value |",
         "| --- | --- |",
-        `| fresh converge of the three prod nodes | ${fresh.seconds.toFixed(1)} s (${fresh.detail}) |`,
-        `| no-op converge | ${noop.seconds.toFixed(1)} s, ${noop.detail} executed (must be 0) |`,
-        `| one unit changed on one node | ${one.seconds.toFixed(1)} s, ${one.detail} executed (must be 1) |`,
-        `| cockpit disaster recovery, fresh root's boot to healthy and re-registered | ${dr ? dr[1] : "?"} s |`,
+        `| fresh up: the cockpit's server created and booted through cloud-init, three nodes converged | ${fresh.seconds.toFixed(1)} s (${fresh.detail}) |`,
+        `| no-op up | ${noop.seconds.toFixed(1)} s (${noop.detail}; no SSH session on any host) |`,
+        `| one unit changed on one node | ${one.seconds.toFixed(1)} s (${one.detail}) |`,
+        `| cockpit disaster recovery, lost machine to a new server healthy and re-registered | ${dr ? dr[1] : "?"} s |`,
         `| home node (pop-os) disaster recovery | ${home.seconds.toFixed(1)} s (${home.detail}) |`,
         "",
-        `One change / fresh converge: **${f2(one.seconds / fresh.seconds)}x**; the no-op converge ran no command.`,
+        `One change / fresh up: **${f2(one.seconds / fresh.seconds)}x**.`,
         "",
       );
     }
+  }
+
+  out.push("## 5. The real engine", "");
+  log("5. the real engine: preview and no-op up of the lab stack against an empty program loading the same plugins");
+  const engine = await engineFigures(runs);
+  if (typeof engine === "string") out.push(`Not run: ${engine}`, "");
+  else {
+    const floor = engine.floor!;
+    out.push(
+      "The Pulumi CLI built here runs the program inline (Automation API) with the stand-in plugins (machines: none),",
+      "each figure one process like an operator's command; the floor is a program of only the four providers, previewed.",
+      "",
+      "| run | median wall time | ratio to the floor |",
+      "| --- | --- | --- |",
+      `| floor: preview of a program that only starts and configures the four plugins | ${f2(floor.seconds)} s | 1.00x |`,
+      `| preview of the lab stack (nothing to change) | ${f2(engine.preview!.seconds)} s | ${f2(engine.preview!.seconds / floor.seconds)}x |`,
+      `| no-op up of the lab stack | ${f2(engine["no-op up"]!.seconds)} s | ${f2(engine["no-op up"]!.seconds / floor.seconds)}x |`,
+      "",
+      `Preview / floor round by round: ${roundRatio(engine.preview!, floor)}; no-op up / floor: ${roundRatio(engine["no-op up"]!, floor)}.`,
+      "",
+    );
   }
 
   const text = out.join("\n");

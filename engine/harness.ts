@@ -23,6 +23,8 @@ export interface EngineOptions {
 }
 
 export interface OpOptions {
+  /** `providers`: a program of only the four providers (the floor of the benchmarks). */
+  readonly program?: "mesh" | "providers";
   readonly policyPack?: { readonly dir: string; readonly config?: string };
   readonly replace?: readonly string[];
   readonly target?: readonly string[];

@@ -18,6 +18,8 @@ export type Operation = "preview" | "up" | "refresh" | "destroy" | "export" | "i
 
 export interface RunRequest {
   readonly op: Operation;
+  /** `mesh` (default): the real index.ts; `providers`: only the four providers, the floor an engine run of the mesh starts from. */
+  readonly program?: "mesh" | "providers";
   readonly stack: string;
   readonly workDir: string;
   readonly backend: string;
@@ -78,6 +80,25 @@ async function setConfig(stack: Stack, workDir: string, config: StackConfig): Pr
   fs.writeFileSync(file, yaml.dump(doc, { lineWidth: -1 }));
 }
 
+/** The real program. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts is CommonJS (`export =`), loaded as the language host loads it
+const meshProgram = async () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
+
+/** A program that registers nothing but the providers the mesh uses: each plugin is started and configured. */
+async function providersOnly(): Promise<Record<string, unknown>> {
+  const [{ Provider: Cloudflare }, { Provider: Command }, { Provider: Hcloud }, { Provider: Tailscale }] = await Promise.all([
+    import("@pulumi/cloudflare"),
+    import("@pulumi/command"),
+    import("@pulumi/hcloud"),
+    import("@pulumi/tailscale"),
+  ]);
+  new Cloudflare("cloudflare", { apiToken: "floor-test-token-0123456789abcdef0123456789abcdef" });
+  new Command("command", {});
+  new Hcloud("hcloud", { token: "floor-test-token-0123456789abcdef0123456789abcdef0123456789abcdef" });
+  new Tailscale("tailscale", { apiKey: "tskey-api-floor" });
+  return {};
+}
+
 async function run(req: RunRequest): Promise<RunResult> {
   const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(req.bin)), skipVersionCheck: true });
   const stack = await LocalWorkspace.createOrSelectStack(
@@ -85,8 +106,7 @@ async function run(req: RunRequest): Promise<RunResult> {
       stackName: req.stack,
       projectName: "optimal-mesh",
       // The real program, run inline: the SDK serves the language runtime in this process.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts is CommonJS (`export =`), loaded as the language host loads it
-      program: async () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>,
+      program: req.program === "providers" ? providersOnly : meshProgram,
     },
     { workDir: req.workDir, envVars: req.env, pulumiCommand, projectSettings: projectSettings(req.backend) },
   );

@@ -1,6 +1,7 @@
 // Test tooling: the real Pulumi CLI that scripts/ensure-pulumi.sh builds from its Go module, run
 // against a throwaway local backend (file://, passphrase secrets) in a project folder of its own.
 import { spawnSync } from "node:child_process";
+import { cliEnvironment } from "../engine/toolchain";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT, tmpDir } from "./helpers";
@@ -16,24 +17,10 @@ export interface PulumiCli {
   readonly root: string;
 }
 
-/** The environment lines ensure-pulumi prints, as an object; builds the CLI first when it is missing (minutes, once per machine). */
+/** The CLI's environment (built first when it is missing: minutes, once per machine), or why it cannot be had. */
 function cliEnv(): NodeJS.ProcessEnv | string {
-  const r = spawnSync("bash", [path.join(ROOT, "scripts/ensure-pulumi.sh"), "--quiet", "--print-env"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  if (r.status !== 0) return `scripts/ensure-pulumi.sh could not provide the Pulumi CLI (exit ${r.status})`;
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const line of r.stdout.split("\n")) {
-    const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
-    if (m === null) continue;
-    // The values are shell words: single-quoted when they need it, PATH extended with "$PATH".
-    env[m[1]!] = m[2]!
-      .replace(/^'(.*)'$/, "$1")
-      .replace(/'\\''/g, "'")
-      .replace('"$PATH"', process.env.PATH ?? "");
-  }
-  return env;
+  const cli = cliEnvironment();
+  return "why" in cli ? cli.why : cli.env;
 }
 
 let cached: NodeJS.ProcessEnv | string | undefined;

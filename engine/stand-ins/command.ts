@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { diffInputs } from "./diff";
-import { labHost, machinesFromEnv, type LabHost } from "./machines";
+import { labHost, machinesFromEnv, type LabHost, type Machines } from "./machines";
 import { ProviderError, type CallContext, type ProviderModel, type ResourceModel } from "./server";
 import { bool, reveal, secret, str, UNKNOWN, type Props } from "./wire";
 
@@ -61,13 +61,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Dials, retrying every error: attempts = limit + 1 (-1: no limit), the delay from 100 ms growing
  * 1.5x up to 5 s, then `after N failed attempts: <last error>` (PC remote/connection.go:150-187,
  * 245-255; pulumi sdk v3.224.0 util/retry/until.go:40-42, 89-112). The connect of each attempt is
- * bounded by perDialTimeout (PC remote/connection.go:104).
+ * bounded by perDialTimeout (PC remote/connection.go:104). The name is looked up on every attempt,
+ * as a dial resolves it each time: a new server's name appears once it has joined the tailnet.
  */
-async function dial(ctx: CallContext, conn: Connection, host: LabHost | undefined, control: string, files: { key: string; knownHosts: string }): Promise<void> {
+async function dial(ctx: CallContext, conn: Connection, machines: Machines & { kind: "lab" }, control: string, files: SshFiles): Promise<LabHost> {
   let delay = 100;
   for (let attempt = 0; ; attempt++) {
+    const host = labHost(machines, conn.host);
     const err = host === undefined ? `dial tcp: lookup ${conn.host}: no such host` : await openMaster(conn, host, control, files);
-    if (err === undefined) return;
+    if (err === undefined) return host!;
     if (conn.dialErrorLimit > -1 && attempt + 1 > conn.dialErrorLimit) throw new ProviderError(`after ${attempt} failed attempts: ${err}`);
     process.stderr.write(`stand-in command ${ctx.name}: Dial ${attempt + 1}/${conn.dialErrorLimit < 0 ? "inf" : conn.dialErrorLimit} failed: retrying\n`);
     await sleep(delay);
@@ -75,7 +77,12 @@ async function dial(ctx: CallContext, conn: Connection, host: LabHost | undefine
   }
 }
 
-function sshBase(conn: Connection, host: LabHost, control: string, files: { key: string; knownHosts: string }): string[] {
+interface SshFiles {
+  readonly key: string;
+  readonly knownHosts: string;
+}
+
+function sshBase(conn: Connection, host: LabHost, control: string, files: SshFiles): string[] {
   return [
     "netns",
     "exec",
@@ -102,26 +109,25 @@ function sshBase(conn: Connection, host: LabHost, control: string, files: { key:
   ];
 }
 
-/** One dial: an SSH master connection the run then uses; undefined when it is up, else the error. */
-async function openMaster(conn: Connection, host: LabHost, control: string, files: { key: string; knownHosts: string }): Promise<string | undefined> {
-  const r = spawnSync(
-    "ip",
-    [
-      ...sshBase(conn, host, control, files).slice(0, -1),
-      "-o",
-      "ControlMaster=yes",
-      "-o",
-      "ControlPersist=60",
-      "-f",
-      "-N",
-      sshBase(conn, host, control, files).at(-1)!,
-    ],
-    {
-      encoding: "utf8",
+/**
+ * One dial: an SSH master connection the run then uses; undefined when it is up, else the error.
+ * The master stays in the background (its output to a file, so nothing waits on it) until the run
+ * closes it.
+ */
+async function openMaster(conn: Connection, host: LabHost, control: string, files: SshFiles): Promise<string | undefined> {
+  if (conn.hostKey !== undefined) fs.writeFileSync(files.knownHosts, `${host.address} ${conn.hostKey}\n`);
+  const base = sshBase(conn, host, control, files);
+  const errFile = `${control}.err`;
+  const err = fs.openSync(errFile, "w");
+  try {
+    const r = spawnSync("ip", [...base.slice(0, -1), "-o", "ControlMaster=yes", "-o", "ControlPersist=yes", "-f", "-N", base.at(-1)!], {
+      stdio: ["ignore", "ignore", err],
       timeout: (conn.perDialTimeout + 30) * 1000,
-    },
-  );
-  return r.status === 0 ? undefined : r.stderr.trim() || `ssh exited with ${r.status}`;
+    });
+    return r.status === 0 ? undefined : fs.readFileSync(errFile, "utf8").trim() || `ssh exited with ${r.status}`;
+  } finally {
+    fs.closeSync(err);
+  }
 }
 
 /**
@@ -138,27 +144,29 @@ async function runRemote(ctx: CallContext, conn: Connection, script: string, std
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stand-in-ssh-"));
   const files = { key: path.join(dir, "key"), knownHosts: path.join(dir, "known_hosts") };
   const control = path.join(dir, "control");
+  let host: LabHost | undefined;
   try {
     if (conn.privateKey !== undefined) fs.writeFileSync(files.key, conn.privateKey.endsWith("\n") ? conn.privateKey : `${conn.privateKey}\n`, { mode: 0o600 });
-    const host = labHost(machines, conn.host);
-    if (conn.hostKey !== undefined && host !== undefined) fs.writeFileSync(files.knownHosts, `${host.address} ${conn.hostKey}\n`);
-    await dial(ctx, conn, host, control, files);
+    host = await dial(ctx, conn, machines, control, files);
     ctx.cloud.journal({ provider: "command", op: "run", collection: "commands", id: ctx.urn, detail: `${ctx.name} on ${conn.user}@${conn.host}` });
-    const base = sshBase(conn, host!, control, files);
+    const base = sshBase(conn, host, control, files);
     const env = Object.entries(environment).flatMap(([k, v]) => ["-o", `SetEnv=${k}=${v}`]);
     const child = spawn("ip", [...base.slice(0, -1), ...env, base.at(-1)!, "--", script], { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let combined = "";
-    child.stdout.on("data", (b: Buffer) => ((stdout += b.toString()), (combined += b.toString())));
-    child.stderr.on("data", (b: Buffer) => ((stderr += b.toString()), (combined += b.toString())));
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (t: string) => ((stdout += t), (combined += t)));
+    child.stderr.on("data", (t: string) => ((stderr += t), (combined += t)));
     child.stdin.end(stdin !== undefined && stdin !== "" ? stdin : undefined);
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     if (code !== 0) throw new ProviderError(`Process exited with status ${code}: running ${JSON.stringify(script)}:\n${combined}`);
     // Exactly one trailing newline is trimmed from each stream (PC remote/commandOutputs.go:103-106).
     return { stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") };
   } finally {
-    if (fs.existsSync(control)) spawnSync("ssh", ["-o", `ControlPath=${control}`, "-O", "exit", "x"], { stdio: "ignore" });
+    if (host !== undefined && fs.existsSync(control))
+      spawnSync("ip", ["netns", "exec", host.netns, "ssh", "-o", `ControlPath=${control}`, "-O", "exit", "x"], { stdio: "ignore" });
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

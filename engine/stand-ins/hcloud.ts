@@ -284,7 +284,10 @@ const server: ResourceModel = {
         `${f.name as string} applied`,
       );
     }
-    await bootServer(ctx, id, created.name as string, userData);
+    const publicKeys = (reveal(inputs.sshKeys ?? []) as string[])
+      .map((k) => str(ctx.cloud.get("ssh_keys", String(k)) ?? {}, "publicKey") ?? "")
+      .filter((k) => k !== "");
+    await bootServer(ctx, { id, name: created.name as string, userData: userData ?? "", publicKeys });
     return { id, outs: created };
   },
   async read(ctx, { id, state, inputs }) {
@@ -328,7 +331,7 @@ const server: ResourceModel = {
         ctx.cloud.put("firewalls", fwId, { ...fw, applyTos: applied }, "update", `${fw.name as string} detached`);
     }
     ctx.cloud.remove("servers", id, s.name as string);
-    await removeServer(ctx, id, s.name as string);
+    await removeServer(ctx, { id, name: s.name as string });
   },
 };
 

@@ -1,45 +1,39 @@
 // The machine behind a Hetzner server. With OPTIMAL_MESH_MACHINES=none a server is only recorded.
-// With a machines file, its `server.boot` command boots a host whose real cloud-init runs the
-// server's user data and adds the host to the file under the server's name; `server.remove`
-// stops it and throws its disk away. Both are the lab's (test tooling), named in the file.
-import { spawnSync } from "node:child_process";
+// With a machines file, the file's `serverHook` (a loopback URL served by whatever plays the
+// machines, the lab) boots a host for it, whose real cloud-init runs the server's user data and
+// installs the public keys it was created with, and later throws that host away.
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { machinesFromEnv } from "./machines";
 import { ProviderError, type CallContext } from "./server";
 
-interface ServerHooks {
-  readonly boot?: readonly string[];
-  readonly remove?: readonly string[];
-}
-
-function hooks(): ServerHooks | undefined {
+function hookUrl(): string | undefined {
   const m = machinesFromEnv();
   if (m.kind === "none") return undefined;
-  return (JSON.parse(fs.readFileSync(m.file, "utf8")) as { server?: ServerHooks }).server ?? {};
+  const url = (JSON.parse(fs.readFileSync(m.file, "utf8")) as { serverHook?: string }).serverHook;
+  if (url !== undefined && !/^http:\/\/127\.0\.0\.1:\d+$/.test(url))
+    throw new Error(`machines file ${m.file}: serverHook must be http://127.0.0.1:PORT, not ${url}`);
+  return url;
 }
 
-function runHook(argv: readonly string[], args: readonly string[], what: string): void {
-  const r = spawnSync(argv[0]!, [...argv.slice(1), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
-  if (r.status !== 0) throw new ProviderError(`${what} failed (the lab's machine, not the provider): ${(r.stderr ?? "").trim() || (r.stdout ?? "").trim()}`);
+async function call(method: "POST" | "DELETE", path: string, body?: unknown): Promise<void> {
+  const url = hookUrl();
+  if (url === undefined) return;
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(300_000),
+  });
+  if (!res.ok)
+    throw new ProviderError(
+      `the machine behind the server could not be ${method === "POST" ? "started" : "removed"} (the lab, not the provider): ${await res.text()}`,
+    );
 }
 
-export async function bootServer(_ctx: CallContext, id: string, name: string, userData: string | undefined): Promise<void> {
-  const h = hooks();
-  if (h?.boot === undefined) return;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stand-in-server-"));
-  try {
-    const file = path.join(dir, "user-data");
-    fs.writeFileSync(file, userData ?? "", { mode: 0o600 });
-    runHook(h.boot, ["--name", name, "--id", id, "--user-data", file], `booting server ${name}`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+export async function bootServer(_ctx: CallContext, server: { id: string; name: string; userData: string; publicKeys: readonly string[] }): Promise<void> {
+  await call("POST", "/servers", server);
 }
 
-export async function removeServer(_ctx: CallContext, id: string, name: string): Promise<void> {
-  const h = hooks();
-  if (h?.remove === undefined) return;
-  runHook(h.remove, ["--name", name, "--id", id], `removing server ${name}`);
+export async function removeServer(_ctx: CallContext, server: { id: string; name: string }): Promise<void> {
+  await call("DELETE", `/servers/${encodeURIComponent(server.name)}`);
 }

@@ -2,7 +2,7 @@
 // safe to run twice, and takes secrets only on stdin.
 import type { MeshSpec } from "../../stacks/schema";
 import { renderScript, shq, type Step } from "../shell/script";
-import { installBun, installOptimalos, installTailscale, joinTailnet, ROOT_PATH, TAILSCALE_AUTH_KEY_FILE } from "../shell/steps";
+import { installBun, installOptimalos, installTailscale, joinTailnet, ROOT_PATH, TAILSCALE_AUTH_KEY_FILE, waitForFirstBoot } from "../shell/steps";
 import { optimalosEnvExports, TAILNET_IPV4_TOKEN } from "./env";
 import { bundleReaderBash } from "./bundle";
 import { unitFileName } from "./units";
@@ -165,6 +165,7 @@ export function renderBootstrapScript(node: string, tags: readonly string[]): st
 
 export function renderInstallScript(spec: MeshSpec, node: string): string {
   return renderScript(`Install Bun and OptimalOS on ${node}.`, [
+    waitForFirstBoot(),
     installBun(),
     installOptimalos(spec.nodes[node]!.optimalos.package, optimalosEnvExports(spec, node)),
   ]);

@@ -78,6 +78,23 @@ export function joinTailnet(args: JoinTailnet): Step {
   };
 }
 
+/**
+ * Waits until the machine's first boot has finished, where cloud-init runs one: a new server is on
+ * the tailnet (and so reachable for the node host's commands) while its first boot still installs
+ * Bun and OptimalOS, and the two must not install at once.
+ */
+export function waitForFirstBoot(): Step {
+  return {
+    title: "Wait for the first boot (cloud-init), where there is one",
+    body: [
+      "if command -v cloud-init >/dev/null 2>&1; then",
+      '  log "waiting for cloud-init to finish the first boot"',
+      "  cloud-init status --wait >/dev/null 2>&1 || true",
+      "fi",
+    ].join("\n"),
+  };
+}
+
 export function installBun(): Step {
   return {
     title: "Bun, into /opt/bun, unless present",

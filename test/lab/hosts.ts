@@ -14,6 +14,8 @@ const NETNS_PREFIX = "lab-";
 const SUBNET = "100.64.0";
 /** Debian packages of the base root: what the prod scripts use on a real machine. */
 const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "openssh-client", "iproute2", "curl", "ca-certificates", "sudo", "unzip", "procps"];
+/** Installed into the root after debootstrap (its python dependencies do not configure inside debootstrap's minbase): a server's first boot. */
+const LATE_PACKAGES = ["cloud-init"];
 const BUN = path.join(ROOT, "node_modules/@oven/bun-linux-x64/bin/bun");
 const STANDINS = path.join(__dirname, "standins");
 /** Programs that cannot run here, replaced by the recording stand-in (test/lab/standins/service). */
@@ -57,7 +59,7 @@ function debianMirror(): string {
 export function ensureBase(): string {
   const bunVersion = run(BUN, ["--version"]).stdout.trim();
   const key = createHash("sha256")
-    .update(JSON.stringify({ PACKAGES, bunVersion, v: 1 }))
+    .update(JSON.stringify({ PACKAGES, LATE_PACKAGES, bunVersion, v: 1 }))
     .digest("hex")
     .slice(0, 12);
   const base = path.join(LAB_DIR, `base-${key}`);
@@ -70,6 +72,9 @@ export function ensureBase(): string {
   fs.mkdirSync(LAB_DIR, { recursive: true });
   log(`base root: debootstrap bookworm (minbase + ${PACKAGES.length} packages), about a minute`);
   run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", tmp, debianMirror()]);
+  log(`base root: installing ${LATE_PACKAGES.join(", ")}`);
+  run("chroot", [tmp, "apt-get", "install", "-y", "-q", "--no-install-recommends", ...LATE_PACKAGES]);
+  run("chroot", [tmp, "apt-get", "clean"]);
   run("chroot", [tmp, "useradd", "-m", "-s", "/bin/bash", "carlos"]);
   fs.writeFileSync(path.join(tmp, "etc/sudoers.d/carlos"), "carlos ALL=(ALL) NOPASSWD:ALL\n", { mode: 0o440 });
   // Bun as its installer would leave it (the installer itself downloads, which the lab cannot).
@@ -84,10 +89,19 @@ export function ensureBase(): string {
 
 export interface HostSpec {
   readonly node: string;
+  /** A server the cloud creates (booted on request, with its user data through cloud-init), not a machine at home. */
+  readonly server?: boolean;
   /** Users that accept the operator key (root and the node's SSH user). */
   readonly users: readonly string[];
   /** Directories the node's apps live in (stand-ins for installed apps, e.g. a Strapi project). */
   readonly appDirs: readonly string[];
+}
+
+/** What a new server boots with: its user data, and the public keys it was created with (meta data). */
+export interface FirstBoot {
+  readonly userData: string;
+  readonly publicKeys: readonly string[];
+  readonly instanceId: string;
 }
 
 interface Host {
@@ -97,6 +111,8 @@ interface Host {
   readonly dir: string;
   readonly merged: string;
   hostKey: string;
+  /** Booted as a new server: its first boot is cloud-init's. */
+  readonly firstBoot: boolean;
   nspawn?: ChildProcess;
   registry?: ChildProcess;
 }
@@ -126,17 +142,21 @@ export class Lab {
     run("ip", ["-n", `${NETNS_PREFIX}net`, "link", "add", "br0", "type", "bridge"]);
     run("ip", ["-n", `${NETNS_PREFIX}net`, "link", "set", "br0", "up"]);
     this.bridgeUp = true;
-    for (const spec of this.specs) await this.startHost(spec.node);
+    for (const spec of this.specs) if (!spec.server) await this.startHost(spec.node);
   }
 
-  /** Creates (or, after destroyHost, recreates from a fresh overlay) and boots one host. */
-  async startHost(node: string): Promise<void> {
+  /**
+   * Creates (or, after destroyHost, recreates from a fresh overlay) and boots one host. A home node
+   * boots joined to the tailnet, with the operator's key; a server (`firstBoot`) boots with a NoCloud
+   * seed, and its real cloud-init runs its user data and installs the keys it was created with.
+   */
+  async startHost(node: string, firstBoot?: FirstBoot): Promise<void> {
     const spec = this.specs.find((s) => s.node === node)!;
     const index = this.specs.indexOf(spec);
     const netns = `${NETNS_PREFIX}${node}`;
     const dir = path.join(RUN_DIR, node);
     const merged = path.join(dir, "merged");
-    const host: Host = { node, netns, address: this.addressOf(node), dir, merged, hostKey: "" };
+    const host: Host = { node, netns, address: this.addressOf(node), dir, merged, hostKey: "", firstBoot: firstBoot !== undefined };
     this.hosts.set(node, host);
     const t0 = Date.now();
 
@@ -166,11 +186,26 @@ export class Lab {
     for (const f of fs.readdirSync(path.join(merged, "etc/ssh")).filter((f) => f.startsWith("ssh_host_"))) fs.rmSync(path.join(merged, "etc/ssh", f));
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `root@${node}`, "-f", path.join(merged, "etc/ssh/ssh_host_ed25519_key")]);
     host.hostKey = fs.readFileSync(path.join(merged, "etc/ssh/ssh_host_ed25519_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
-    const pub = fs.readFileSync(`${this.operatorKey}.pub`, "utf8");
-    for (const user of new Set(["root", ...spec.users])) {
-      const home = user === "root" ? "root" : `home/${user}`;
-      put(`${home}/.ssh/authorized_keys`, pub, 0o600);
-      if (user !== "root") run("chroot", [merged, "chown", "-R", `${user}:${user}`, `/${home}/.ssh`]);
+    if (firstBoot === undefined) {
+      const pub = fs.readFileSync(`${this.operatorKey}.pub`, "utf8");
+      for (const user of new Set(["root", ...spec.users])) {
+        const home = user === "root" ? "root" : `home/${user}`;
+        put(`${home}/.ssh/authorized_keys`, pub, 0o600);
+        if (user !== "root") run("chroot", [merged, "chown", "-R", `${user}:${user}`, `/${home}/.ssh`]);
+      }
+      // A machine at home: installed long ago, on the tailnet already; no cloud-init.
+      put("etc/cloud/cloud-init.disabled", "");
+      put("var/lib/lab/tailscale-joined", "");
+    } else {
+      // A new server: cloud-init finds its user data and meta data (the keys it was created with) in a NoCloud seed.
+      put("etc/cloud/cloud.cfg.d/90-lab.cfg", "datasource_list: [ NoCloud, None ]\n");
+      // The lab's npm registry is configured in root's bunfig; cloud-init's scripts run without HOME.
+      put("etc/systemd/system/cloud-final.service.d/90-lab.conf", "[Service]\nEnvironment=HOME=/root\n");
+      put("var/lib/cloud/seed/nocloud/user-data", firstBoot.userData, 0o600);
+      put(
+        "var/lib/cloud/seed/nocloud/meta-data",
+        `instance-id: ${firstBoot.instanceId}\nlocal-hostname: ${node}\npublic-keys:\n${firstBoot.publicKeys.map((k) => `  - ${JSON.stringify(k)}`).join("\n")}\n`,
+      );
     }
     fs.copyFileSync(path.join(STANDINS, "tailscale"), path.join(merged, "usr/bin/tailscale"));
     fs.mkdirSync(path.join(merged, "usr/lib/lab"), { recursive: true });
@@ -178,6 +213,8 @@ export class Lab {
     fs.chmodSync(path.join(merged, "usr/bin/tailscale"), 0o755);
     for (const bin of SERVICE_STANDINS) {
       fs.mkdirSync(path.dirname(path.join(merged, bin)), { recursive: true });
+      // A symlink (python3 -> python3.11) is replaced, not written through.
+      fs.rmSync(path.join(merged, bin), { force: true });
       fs.copyFileSync(path.join(STANDINS, "service"), path.join(merged, bin));
       fs.chmodSync(path.join(merged, bin), 0o755);
     }
@@ -212,12 +249,51 @@ export class Lab {
         stdio: ["ignore", fs.openSync(path.join(dir, "registry.log"), "a"), fs.openSync(path.join(dir, "registry.log"), "a")],
       },
     );
+    if (firstBoot !== undefined) {
+      // Running, as the cloud reports a server it created; what it does on its first boot is cloud-init's.
+      log(`${node}: server started at ${host.address} (cloud-init runs its user data)`);
+      return;
+    }
+    await this.waitUntilUp(node);
+    log(`${node}: booted at ${host.address} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  }
+
+  /**
+   * Waits until systemd on the host has finished starting up (up to a limit), over SSH as root. A
+   * server's first boot has finished when cloud-init has; it may leave the system degraded, since
+   * what needs the internet (package upgrades) fails in the lab: the scenarios check what failed.
+   */
+  async waitUntilUp(node: string, seconds = 30): Promise<void> {
+    const host = this.hosts.get(node)!;
+    const ready = host.firstBoot
+      ? "cloud-init status --wait >/dev/null 2>&1; case $(systemctl is-system-running --wait 2>/dev/null) in running|degraded) ;; *) exit 1 ;; esac"
+      : "systemctl is-system-running --wait >/dev/null 2>&1 || systemctl is-system-running";
     for (let i = 0; ; i++) {
-      if (this.ssh(node, "root", "systemctl is-system-running --wait >/dev/null 2>&1 || systemctl is-system-running", { allowFail: true }).code === 0) break;
-      if (i >= 60) throw new Error(`${node} did not boot; see ${path.join(dir, "console.log")}`);
+      if (this.ssh(node, "root", ready, { allowFail: true }).code === 0) return;
+      if (i >= seconds * 2) throw new Error(`${node} did not come up; see ${path.join(host.dir, "console.log")}`);
       await new Promise((r) => setTimeout(r, 500));
     }
-    log(`${node}: booted at ${host.address} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  }
+
+  /** The hosts a connection dials, by the name it dials: for the machines file of the stand-ins. */
+  dialMap(): Record<string, { netns: string; address: string }> {
+    return Object.fromEntries([...this.hosts.values()].map((h) => [h.node, { netns: h.netns, address: "127.0.0.1" }]));
+  }
+
+  /** A file inside a host's root, read from outside (undefined when absent). */
+  readFile(node: string, rel: string): string | undefined {
+    const host = this.hosts.get(node);
+    const file = host === undefined ? undefined : path.join(host.merged, rel);
+    return file !== undefined && fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+  }
+
+  addressOfHost(node: string): string | undefined {
+    return this.hosts.get(node)?.address;
+  }
+
+  /** The operator's key pair, made for this lab run. */
+  operatorKeys(): { privateKey: string; publicKey: string } {
+    return { privateKey: fs.readFileSync(this.operatorKey, "utf8"), publicKey: fs.readFileSync(`${this.operatorKey}.pub`, "utf8").trim() };
   }
 
   /** Stops a host and throws its disk away (the disaster in disaster recovery). */
@@ -230,6 +306,7 @@ export class Lab {
   }
 
   hostKeys(): Record<string, string> {
+    for (const h of this.hosts.values()) refreshHostKey(h);
     return Object.fromEntries([...this.hosts.values()].map((h) => [h.node, h.hostKey]));
   }
 
@@ -237,6 +314,7 @@ export class Lab {
   ssh(node: string, user: string, command: string, opts: { stdin?: string; allowFail?: boolean } = {}): { code: number; stdout: string; stderr: string } {
     const host = this.hosts.get(node);
     if (host === undefined) throw new Error(`no lab host ${node}`);
+    refreshHostKey(host);
     const args = [
       "netns",
       "exec",
@@ -267,6 +345,16 @@ export class Lab {
     this.bridgeUp = false;
     fs.rmSync(RUN_DIR, { recursive: true, force: true });
   }
+}
+
+/** The host key the lab's own SSH pins: the one in the host's root now (a server's is made by cloud-init on its first boot). */
+function refreshHostKey(host: Host): void {
+  const keyFile = path.join(host.merged, "etc/ssh/ssh_host_ed25519_key.pub");
+  if (!fs.existsSync(keyFile)) return;
+  const key = fs.readFileSync(keyFile, "utf8").trim().split(" ").slice(0, 2).join(" ");
+  if (key === host.hostKey) return;
+  host.hostKey = key;
+  fs.writeFileSync(path.join(RUN_DIR, `${host.node}.known_hosts`), `127.0.0.1 ${key}\n`);
 }
 
 async function stopHost(host: Host): Promise<void> {

@@ -1,145 +1,55 @@
-// npm run lab: the prod stack's planned remote commands, run on real systemd hosts (test tooling).
-// Boots one host per prod node, converges them with the command runner, asserts each scenario,
-// prints a timing per scenario, and tears everything down, also on failure or Ctrl-C.
+// npm run lab: the real engine brings real systemd hosts to the lab stack (test tooling). Boots
+// one host per home node, runs the real index.ts through the Pulumi CLI built here (the engine
+// harness) with the stand-in plugins, whose machines are these hosts: the hcloud stand-in boots
+// the cockpit's host through its real cloud-init, the command stand-in runs every remote command
+// over real OpenSSH. The engine decides what runs; each scenario asserts what happened on the
+// hosts, prints its time, and everything is torn down at the end, also on failure or Ctrl-C.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
+import { Engine, type RunResult } from "../../engine/harness";
+import { Cloud, readJournal } from "../../engine/stand-ins/cloud";
+import { planMesh, type MeshPlan } from "../../plan";
 import { asRoot } from "../../render/node/remote";
 import { ROOT_PATH } from "../../render/shell/steps";
-import { planMesh } from "../../plan";
-import { nodeDrift, renderNodeDrift } from "../../scripts/lib/node-drift";
-import { rebuildPlan } from "../../scripts/lib/rebuild";
+import { deploysInState, revealExported, type StateCommand } from "../../scripts/lib/deploys";
 import { runDoctor, type Probe } from "../../scripts/lib/doctor";
-import { readStackConfig } from "../../scripts/lib/stackfile";
+import { nodeDrift, renderNodeDrift } from "../../scripts/lib/node-drift";
+import { rebuildPlan, runRebuild, type Deployment, type RebuildOps } from "../../scripts/lib/rebuild";
+import type { MeshSpec } from "../../stacks/schema";
 import { validateMesh } from "../../stacks/validate";
+import { COCKPIT, HOME_NODES, labConfig, labMesh, seedEstate } from "../engine/lab-stack";
+import type { Raw } from "../helpers";
+import { envMismatches, hostilePatch, mergePatch, parseEnviron, PWNED, type Json } from "./hostile";
 import { ensureBase, Lab, labUnavailable, leftovers, log, ROOT } from "./hosts";
-import { mergePatch, type Json, type PlannedCommand } from "./plan";
-import { CommandFailed, Runner, type Execution } from "./runner";
+import { LabMachines } from "./machines";
 
-const RAW_MESH = JSON.parse(readStackConfig(ROOT, "prod").values["optimal-mesh:mesh"]!) as Json;
-const spec = validateMesh(RAW_MESH);
-/** Names and artifacts as the program has them. */
-const meshPlan = planMesh(spec, "prod");
+const STACK = "lab";
 /** The one change scenario c makes (oracle's docs serve another folder), kept by the later scenarios. */
-const DOCS_V2 = "oracle.docs.exec=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2";
-const NODES = Object.keys(spec.nodes).sort();
-const PLAN_FILE = path.join(ROOT, ".lab", "run", "plan.json");
-
-function makePlan(hostKeys: Record<string, string>, extra: readonly string[] = []): PlannedCommand[] {
-  const keys = path.join(ROOT, ".lab", "run", "host-keys.json");
-  fs.writeFileSync(keys, JSON.stringify(hostKeys));
-  const r = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(__dirname, "plan.ts"), "--host-keys", keys, "--out", PLAN_FILE, ...extra], {
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(`planning failed: ${r.stderr}`);
-  return JSON.parse(fs.readFileSync(PLAN_FILE, "utf8")) as PlannedCommand[];
-}
-
-/** The prefix of every file a hostile value of scenario k would create if it ever ran as code. */
-const PWNED = "om-pwned-";
+const DOCS_V2 = "/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2";
 
 /**
- * Scenario k's patch of the prod mesh: config values that still accept free text, each holding a
- * payload that, if any reader ran it as code, would create a marker file named PWNED-<nonce>-<n>
- * in /tmp and in / (a service's /tmp is private, / is not), plus values that look like systemd
- * specifiers, shell variables and escapes, which must arrive literally.
+ * What a server's first boot cannot do in the lab, and nothing else: upgrade and install packages
+ * (no route out of the lab) and set a locale (the minimal root has none generated).
  */
-function hostilePatch(nonce: string, optimalosPackage: string): { [k: string]: Json } {
-  let n = 0;
-  const marker = () => `${PWNED}${nonce}-${++n}`;
-  /** A fresh marker's `touch` of both places. */
-  const touch = () => {
-    const name = marker();
-    return `touch /tmp/${name} /${name}`;
-  };
-  const n8nEnv = {
-    OM_CMDSUB: `$(${touch()})`,
-    OM_BACKTICKS: `\`${touch()}\``,
-    OM_SEMICOLON: `x; ${touch()}`,
-    OM_SINGLE_QUOTES: `'; ${touch()}; '`,
-    OM_DOUBLE_QUOTES: `"; ${touch()}; "`,
-    OM_ESCAPED_QUOTES: `\\"; ${touch()}; \\'; ${touch()}; echo \\`,
-    OM_PARAMETER: `\${IFS:-$(${touch()})}\`${touch()}\``,
-    OM_SHELLSHOCK: `() { :; }; ${touch()}`,
-    OM_OPERATORS: `>/tmp/${marker()} | ${touch()} & ${touch()} && ${touch()} || ${touch()}`,
-    OM_LITERAL: `%h $HOME \${PATH} \\ \\\\ "q" 'q' %n %% %%h $$ \\$X \\n \\t`,
-    OM_SPACES: "  # leading and trailing spaces, a hash  ",
-    OM_TRAILING_BACKSLASH: "ends in a backslash \\",
-    OM_UNICODE: "ünïcödé ✓ 🙂 \u200b\u202e end",
-    OM_EMPTY: "",
-    OM_EQUALS: "a=b==c=",
-  };
-  const oracleOs = {
-    OM_OS_CMDSUB: `$(${touch()})`,
-    OM_OS_QUOTES: `'"'"'; ${touch()}; echo '"; ${touch()}; "`,
-    OM_OS_LITERAL: `%h \${PATH} \\ "q" 'q' \`${touch()}\` %%`,
-    OM_OS_PATH: `x; export PATH=/tmp/evil:$PATH`,
-    OM_OS_SPACES: "  spaced  ",
-    OM_OS_TRAILING_BACKSLASH: "x\\",
-  };
-  const cockpitOs = {
-    OM_OS_DOUBLE_QUOTES: `"; ${touch()}; "`,
-    OM_OS_BACKTICKS: `\`${touch()}\``,
-    OM_OS_SEMICOLON: `; ${touch()}`,
-    OM_OS_LITERAL: "%n $PORT ${PORT} \\$PORT 'x'",
-  };
-  // Only the /tmp marker (a description is at most 200 characters); `;` and `#` are allowed here.
-  const short = () => `touch /tmp/${marker()}`;
-  const description = `n8n %n %H %% %%n "double" 'single' $(${short()}) \`${short()}\` \${HOME} $PATH; ${short()} # | &`;
-  const m1 = marker();
-  const m2 = marker();
-  const m3 = marker();
-  const docsExec = [
-    "/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs",
-    `\`touch /tmp/${m1} /${m1}\``,
-    "|&>*?!#()",
-    `>/tmp/${m2} >/${m2}`,
-    `&&touch /tmp/${m3} || touch /${m3} <(touch /tmp/${m3})`,
-    "* ? [a] {b,c} ~ !! & - -- = @x +y :z #notacomment ünï✓",
-  ].join(" ");
-  return {
-    nodes: {
-      oracle: {
-        optimalos: { package: optimalosPackage, env: oracleOs },
-        services: {
-          n8n: { env: n8nEnv, description },
-          docs: { exec: docsExec },
-        },
-      },
-      "hetzner-cockpit": { optimalos: { package: optimalosPackage, env: cockpitOs } },
-    },
-  };
+const LAB_FIRST_BOOT_ERRORS = ["locale", "package-update-upgrade-install"];
+
+interface ScenarioResult {
+  readonly name: string;
+  readonly seconds: number;
+  readonly ok: boolean;
+  readonly detail: string;
 }
 
-/** NAME=value entries, NUL-separated as in /proc/PID/environ, parsed; the values as raw bytes. */
-function parseEnviron(raw: Buffer): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  let start = 0;
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] !== 0) continue;
-    const entry = raw.subarray(start, i);
-    const eq = entry.indexOf(0x3d);
-    if (eq > 0) out.set(entry.subarray(0, eq).toString("utf8"), entry.subarray(eq + 1));
-    start = i + 1;
-  }
-  return out;
-}
+/** The steps of a run other than `same`, as `op name`. */
+const changes = (r: RunResult) => r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.slice(s.urn.lastIndexOf("::") + 2)}`);
 
-/** Every declared variable is in `actual` with exactly the declared bytes; returns the mismatches. */
-function envMismatches(actual: Map<string, Buffer>, declared: Readonly<Record<string, string>>): string[] {
-  return Object.entries(declared).flatMap(([k, v]) => {
-    const got = actual.get(k);
-    if (got === undefined) return [`${k}: missing (declared ${JSON.stringify(v)})`];
-    return got.equals(Buffer.from(v, "utf8"))
-      ? []
-      : [`${k}: got ${JSON.stringify(got.toString("utf8"))} (bytes ${got.toString("hex")}), declared ${JSON.stringify(v)}`];
-  });
+function explain(r: RunResult): string {
+  return `${r.error ?? ""}\n${r.stdout.slice(-6000)}`;
 }
-
-const summary = (ex: readonly Execution[]) => ex.map((e) => `${e.name}:${e.op}`).join(", ") || "nothing";
 
 async function main(): Promise<number> {
   const why = labUnavailable();
@@ -148,24 +58,44 @@ async function main(): Promise<number> {
     return 2;
   }
   const base = ensureBase();
+  // The lab stack's topology; the home nodes' host keys are pinned once their hosts exist.
+  let mesh: Raw = labMesh({});
+  const nodeList = Object.keys(mesh.nodes as object).sort();
   const lab = new Lab(
     base,
-    NODES.map((node) => ({
+    nodeList.map((node) => ({
       node,
-      users: [spec.nodes[node]!.ssh.user],
-      appDirs: Object.values(spec.nodes[node]!.services).flatMap((s) => (s.workingDirectory === undefined ? [] : [s.workingDirectory])),
+      server: node === COCKPIT,
+      users: [mesh.nodes[node].ssh.user as string],
+      appDirs: Object.values(mesh.nodes[node].services as Record<string, { workingDirectory?: string }>).flatMap((s) =>
+        s.workingDirectory === undefined ? [] : [s.workingDirectory],
+      ),
     })),
   );
+  const engineDir = fs.mkdtempSync(path.join(os.tmpdir(), "optimal-mesh-lab-engine-"));
+  const machinesFile = path.join(engineDir, "machines.json");
+  const engine = Engine.create({ machines: machinesFile, dir: path.join(engineDir, "engine"), stack: STACK });
+  if (typeof engine === "string") {
+    console.error(`lab: cannot run here: ${engine}`);
+    return 2;
+  }
+  const machines = new LabMachines(lab, machinesFile, engine.cloud);
   let interrupted = false;
+  const teardown = async () => {
+    await machines.stop();
+    await lab.teardown();
+    engine.dispose();
+    fs.rmSync(engineDir, { recursive: true, force: true });
+  };
   const onSignal = () => {
     interrupted = true;
     log("interrupted: tearing down");
-    void lab.teardown().then(() => process.exit(130));
+    void teardown().then(() => process.exit(130));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
-  const results: { name: string; seconds: number; ok: boolean; detail: string }[] = [];
+  const results: ScenarioResult[] = [];
   const scenario = async (name: string, body: () => Promise<string> | string) => {
     const t0 = Date.now();
     log(`scenario ${name}: start`);
@@ -174,79 +104,115 @@ async function main(): Promise<number> {
       results.push({ name, seconds: (Date.now() - t0) / 1000, ok: true, detail });
       log(`scenario ${name}: ok in ${((Date.now() - t0) / 1000).toFixed(1)}s (${detail})`);
     } catch (err) {
-      results.push({ name, seconds: (Date.now() - t0) / 1000, ok: false, detail: String(err) });
+      results.push({ name, seconds: (Date.now() - t0) / 1000, ok: false, detail: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       log(`scenario ${name}: FAILED: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
 
   try {
     await lab.start();
-    const runner = new Runner(lab, (host) => host);
-    /** The arguments the current plan was made with: what the hosts run once scenario k is undone. */
-    let planArgs: readonly string[] = [];
-    let plan = makePlan(lab.hostKeys());
+    await machines.start();
+    seedEstate(engine.cloud, Object.fromEntries(HOME_NODES.map((n) => [n, lab.addressOfHost(n)!])));
+    // The one step an operator does by hand: pinning each home machine's host key.
+    mesh = labMesh(lab.hostKeys());
+    const keys = lab.operatorKeys();
+    let spec: MeshSpec = validateMesh(mesh);
+    let meshPlan: MeshPlan = planMesh(spec, STACK);
+    /** Runs `pulumi up` of `m` (which becomes the lab's topology) through the engine. */
+    const up = async (m: Raw, opts: Parameters<Engine["up"]>[0] = {}): Promise<RunResult> => {
+      mesh = m;
+      spec = validateMesh(mesh);
+      meshPlan = planMesh(spec, STACK);
+      engine.setConfig(labConfig(mesh, keys));
+      return engine.up(opts);
+    };
     const sh = (node: string, cmd: string) => lab.ssh(node, "root", cmd, { allowFail: true });
     const healthUrl = (node: string) => {
-      const os = spec.nodes[node]!.optimalos;
-      const host = os.bind === "tailnet" ? sh(node, "tailscale ip -4").stdout.trim() : "127.0.0.1";
-      return `http://${host}:${os.port}${os.healthPath}`;
+      const o = spec.nodes[node]!.optimalos;
+      const host = o.bind === "tailnet" ? sh(node, "tailscale ip -4").stdout.trim() : "127.0.0.1";
+      return `http://${host}:${o.port}${o.healthPath}`;
     };
     const healthy = (node: string) => sh(node, `curl -fsS --max-time 3 ${healthUrl(node)}`).code === 0;
     const units = (node: string) => meshPlan.nodes.find((n) => n.node === node)!.deploy.units;
-    /** Destroys a host, boots a fresh one in its place and re-plans (new host key, the server's new id); returns when the fresh boot began, where recovery is timed from. */
-    const reinstall = async (node: string): Promise<number> => {
-      const d0 = Date.now();
-      await lab.destroyHost(node);
-      log(`  ${node} destroyed in ${((Date.now() - d0) / 1000).toFixed(1)}s`);
-      const t0 = Date.now();
-      await lab.startHost(node);
-      planArgs = ["--set", DOCS_V2, "--server-id", "rebuilt-1"];
-      plan = makePlan(lab.hostKeys(), planArgs);
-      return t0;
-    };
+    const nodes = () => Object.keys(lab.dialMap()).sort();
+    /**
+     * SSH sessions each host accepted so far, counted by its own sshd: every remote command the
+     * stand-in runs opens one. The count's own session is one more each time it is read.
+     */
+    const sessions = (): Record<string, number> =>
+      Object.fromEntries(nodes().map((n) => [n, Number(sh(n, "journalctl -q _COMM=sshd -o cat | grep -c '^Accepted publickey' || true").stdout.trim())]));
+    const ranOn = (before: Record<string, number>, after: Record<string, number>) =>
+      Object.fromEntries(nodes().map((n) => [n, (after[n] ?? 0) - (before[n] ?? 0) - 1]));
+    /** The cloud-init modules that failed on the cockpit's first boot. */
+    const firstBootErrors = () => [...sh(COCKPIT, "cloud-init status --long").stdout.matchAll(/^\('([a-z0-9_-]+)', /gm)].map((m) => m[1]!).sort();
+    const exported = async () => ((await engine.exportStack()) as { deployment: Deployment & { resources: StateCommand[] } }).deployment;
 
-    await scenario("a fresh converge", () => {
-      const ex = runner.converge(plan);
-      for (const node of NODES) {
+    await scenario("a fresh up: the cockpit created and booted by cloud-init, every node converged and registered", async () => {
+      const r = await up(mesh);
+      assert.ok(r.ok, explain(r));
+      const servers = readJournal(engine.cloud).filter((j) => j.provider === "hcloud" && j.collection === "servers" && j.op === "create");
+      assert.equal(servers.length, 1, "the hcloud stand-in created one server");
+      // The server's first boot was its real cloud-init, which ran the user data the program rendered.
+      await lab.waitUntilUp(COCKPIT, 120);
+      assert.match(sh(COCKPIT, "cat /var/log/cloud-init-output.log").stdout, /joining the tailnet as hetzner-cockpit/);
+      assert.deepEqual(
+        firstBootErrors(),
+        LAB_FIRST_BOOT_ERRORS,
+        `cloud-init failed only where the lab has no internet or locales:\n${sh(COCKPIT, "cloud-init status --long; grep -v 'Temporary failure resolving\\|^Err:\\|^E: Failed to fetch' /var/log/cloud-init-output.log | tail -n 40").stdout}`,
+      );
+      assert.equal(
+        sh(COCKPIT, "test -e /var/lib/lab/tailscale-joined && echo joined").stdout.trim(),
+        "joined",
+        "the cockpit joined the tailnet from cloud-init",
+      );
+      assert.equal(sh(COCKPIT, "stat -c '%a %U' /etc/ssh/sshd_config.d/10-optimal-mesh.conf").stdout.trim(), "644 root", "cloud-init wrote the SSH hardening");
+      for (const node of nodes()) {
         for (const u of units(node)) assert.equal(sh(node, `systemctl is-active ${u}.service`).stdout.trim(), "active", `${node}: ${u}`);
         assert.ok(healthy(node), `${node}: OptimalOS healthy`);
         assert.equal(sh(node, "cat /var/lib/lab/optimalos/heartbeats.log").stdout, `${node}\n`, `${node}: exactly one heartbeat, with its own name`);
       }
       // cloudflared got its connector token from the 0600 env file, not argv.
-      for (const node of ["oracle", "hetzner-cockpit"]) {
+      for (const node of ["oracle", COCKPIT]) {
         assert.match(sh(node, "cat /var/lib/lab/services.log").stdout, /^cloudflared token=present$/m, `${node}: cloudflared has its token`);
         assert.equal(sh(node, "stat -c '%a %U' /etc/cloudflared/tunnel.env").stdout.trim(), "600 root");
         assert.match(sh(node, "cat /var/lib/lab/services.log").stdout, /^cloudflared --no-autoupdate tunnel run$/m, `${node}: no token in argv`);
       }
       // Peers reach pop-os's tailnet-bound OptimalOS over the lab network, as over the tailnet.
       assert.equal(sh("oracle", `curl -fsS --max-time 3 ${healthUrl("pop-os")} >/dev/null`).code, 0, "oracle reaches pop-os:3000");
-      return `${ex.length} commands`;
+      const devices = Object.values(new Cloud(engine.cloud, "tailscale").list("devices")).map((d) => d.hostname);
+      assert.ok(devices.includes(COCKPIT), "the cockpit's device is on the tailnet");
+      return `${r.summary.create} created`;
     });
 
-    await scenario("b second converge is a no-op", () => {
-      const ex = runner.converge(plan);
-      assert.deepEqual(ex, [], `ran ${summary(ex)}`);
-      return "0 commands";
+    await scenario("b no-op: a second up reports only same, and no host ran a command", async () => {
+      const before = sessions();
+      const journal = readJournal(engine.cloud).length;
+      const r = await up(mesh);
+      assert.ok(r.ok, explain(r));
+      assert.deepEqual(changes(r), []);
+      assert.deepEqual(ranOn(before, sessions()), Object.fromEntries(nodes().map((n) => [n, 0])), "SSH sessions the hosts accepted during the up");
+      assert.deepEqual(readJournal(engine.cloud).slice(journal), [], "no stand-in wrote anything");
+      return `${r.summary.same} same`;
     });
 
-    await scenario("c one unit changed on one node", () => {
+    await scenario("c one unit changed on one node: one update, only that unit restarted", async () => {
       const pidOf = (node: string, u: string) => sh(node, `systemctl show -p MainPID --value ${u}.service`).stdout.trim();
-      const before = { n8n: pidOf("oracle", "n8n"), docs: pidOf("oracle", "docs"), popos: pidOf("pop-os", "optimalos") };
-      planArgs = ["--set", DOCS_V2];
-      plan = makePlan(lab.hostKeys(), planArgs);
-      const ex = runner.converge(plan);
-      assert.deepEqual(
-        ex.map((e) => `${e.name}:${e.op}`),
-        ["node-oracle-deploy:update"],
-      );
-      assert.notEqual(pidOf("oracle", "docs"), before.docs, "docs restarted");
-      assert.equal(pidOf("oracle", "n8n"), before.n8n, "n8n untouched");
-      assert.equal(pidOf("pop-os", "optimalos"), before.popos, "other nodes untouched");
+      const pids = { n8n: pidOf("oracle", "n8n"), docs: pidOf("oracle", "docs"), popos: pidOf("pop-os", "optimalos") };
+      const before = sessions();
+      const next = structuredClone(mesh);
+      next.nodes.oracle.services.docs.exec = DOCS_V2;
+      const r = await up(next);
+      assert.ok(r.ok, explain(r));
+      assert.deepEqual(changes(r), ["update node-oracle-deploy"]);
+      assert.deepEqual(ranOn(before, sessions()), Object.fromEntries(nodes().map((n) => [n, n === "oracle" ? 1 : 0])));
+      assert.notEqual(pidOf("oracle", "docs"), pids.docs, "docs restarted");
+      assert.equal(pidOf("oracle", "n8n"), pids.n8n, "n8n untouched");
+      assert.equal(pidOf("pop-os", "optimalos"), pids.popos, "other nodes untouched");
       assert.match(sh("oracle", "systemctl cat docs.service").stdout, /docs-v2/);
       return "1 command";
     });
 
-    await scenario("d every create script run twice leaves the host identical", () => {
+    await scenario("d every create script run twice leaves the host identical", async () => {
       const snapshot = (node: string) =>
         sh(
           node,
@@ -254,39 +220,44 @@ async function main(): Promise<number> {
             "find /etc /opt /root /home /usr/local /var/lib/optimal-mesh -xdev -type f -print0 | sort -z | xargs -0 sha256sum; " +
             "systemctl list-unit-files --state=enabled --no-legend | sort; }",
         ).stdout;
-      const before = Object.fromEntries(NODES.map((n) => [n, snapshot(n)]));
-      const ex = runner.rerunCreates(plan);
-      for (const node of NODES) assert.equal(snapshot(node), before[node], `${node} changed on the second run`);
-      return `${ex.length} scripts run again`;
+      const before = Object.fromEntries(nodes().map((n) => [n, snapshot(n)]));
+      // The commands as the engine last applied them (its state, in dependency order), run again as they were.
+      const commands = (await exported()).resources.filter((r) => r.type === "command:remote:Command");
+      for (const c of commands) {
+        const i = revealExported(c.inputs) as { connection: { host: string; user: string }; create?: string; stdin?: string };
+        if (i.create === undefined) continue;
+        const r = lab.ssh(i.connection.host, i.connection.user, i.create, { stdin: i.stdin ?? "", allowFail: true });
+        assert.equal(r.code, 0, `${c.urn} again: ${r.stdout}${r.stderr}`);
+      }
+      for (const node of nodes()) assert.equal(snapshot(node), before[node], `${node} changed on the second run`);
+      return `${commands.length} scripts run again`;
     });
 
-    await scenario("e a broken unit is rolled back and the previous version keeps serving", () => {
+    await scenario("e a broken unit fails the up with its journal, is rolled back, and the previous version keeps serving", async () => {
       const good = sh("oracle", "systemctl cat n8n.service").stdout;
-      const broken = makePlan(lab.hostKeys(), ["--set", DOCS_V2, "--set", "oracle.n8n.exec=/usr/local/bin/n8n-missing start"]);
-      let failure: CommandFailed | undefined;
-      try {
-        runner.converge(broken);
-      } catch (err) {
-        if (!(err instanceof CommandFailed)) throw err;
-        failure = err;
-      }
-      assert.ok(failure, "the deploy of the broken unit fails");
-      assert.equal(failure.command, "node-oracle-deploy");
-      assert.match(failure.output, /n8n is not active/);
-      assert.match(failure.output, /previous files are back in place/);
-      assert.match(failure.output, /n8n/);
+      const previous = mesh;
+      const broken = structuredClone(mesh);
+      broken.nodes.oracle.services.n8n.exec = "/usr/local/bin/n8n-missing start";
+      const r = await up(broken);
+      assert.equal(r.ok, false, "the up of the broken unit fails");
+      assert.match(r.stdout, /command:remote:Command \(node-oracle-deploy\)|node-oracle-deploy/);
+      assert.match(r.stdout, /n8n is not active/);
+      assert.match(r.stdout, /previous files are back in place/);
       assert.equal(sh("oracle", "systemctl cat n8n.service").stdout, good, "the previous unit is back");
       assert.equal(sh("oracle", "systemctl is-active n8n.service").stdout.trim(), "active");
       assert.ok(healthy("oracle"));
-      assert.deepEqual(runner.converge(plan), [], "the good plan is still what the host runs");
+      // The failed update left the state as it was: the previous topology is what the hosts run.
+      const again = await up(previous);
+      assert.ok(again.ok, explain(again));
+      assert.deepEqual(changes(again), [], "the good topology is still what the host runs");
       return "deploy failed with the journal, previous n8n serving";
     });
 
-    await scenario("f node drift: a hand-edited unit file is detected", () => {
+    await scenario("f node drift: a hand-edited unit file and a disabled unit are found against the last deploy", async () => {
       sh("oracle", "echo '# hand edit' >> /etc/systemd/system/n8n.service");
       sh("pop-os", "systemctl disable --quiet ollama.service");
-      // The drift script's own check, with the lab's SSH in place of OpenSSH to the tailnet names.
-      const deploys = plan.filter((p) => p.name.endsWith("-deploy")).map((p) => ({ node: p.host, bundle: p.stdin! }));
+      // The drift check of `npm run drift`, on each node's deploy as the engine's state holds it.
+      const deploys = deploysInState((await exported()).resources, meshPlan);
       const user = (node: string) => spec.nodes[node]!.ssh.user;
       const reports = nodeDrift(deploys, (node, cmd) => lab.ssh(node, user(node), asRoot(user(node), cmd), { allowFail: true }));
       const drift = reports.flatMap((r) => [
@@ -319,52 +290,6 @@ async function main(): Promise<number> {
       return "oracle -> pop-os ok, pop-os -> oracle denied";
     });
 
-    await scenario("g disaster recovery: the cockpit is rebuilt from a fresh root", async () => {
-      const rebuild = rebuildPlan(spec, "prod", "hetzner-cockpit");
-      // The server's replacement is the lab's destroy and fresh boot, with a new server id.
-      assert.deepEqual(rebuild.replace, ["tailnet-hetzner-cockpit-authkey", "cockpit-server"]);
-      const t0 = await reinstall("hetzner-cockpit");
-      // What ran on the lost machine is forgotten, not deleted over SSH: nothing runs there before the new one is up.
-      runner.forget(rebuild.forget);
-      const ex = runner.converge(plan);
-      assert.deepEqual(ex.map((e) => `${e.name}:${e.op}`).sort(), [
-        "node-hetzner-cockpit-deploy:create",
-        "node-hetzner-cockpit-heartbeat:create",
-        "node-hetzner-cockpit-install:create",
-      ]);
-      assert.ok(healthy("hetzner-cockpit"));
-      for (const u of units("hetzner-cockpit")) assert.equal(sh("hetzner-cockpit", `systemctl is-active ${u}.service`).stdout.trim(), "active");
-      assert.equal(sh("hetzner-cockpit", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "hetzner-cockpit\n", "re-registered once");
-      const seconds = (Date.now() - t0) / 1000;
-      console.log(`recovery time: ${seconds.toFixed(1)}s from a fresh root's boot to healthy and re-registered`);
-      return `recovered in ${seconds.toFixed(1)}s`;
-    });
-
-    await scenario("i disaster recovery of a home node: pop-os reinstalled, what ran on it forgotten and created again", async () => {
-      const rebuild = rebuildPlan(spec, "prod", "pop-os");
-      const t0 = await reinstall("pop-os");
-      runner.forget(rebuild.forget);
-      const ex = runner.converge(plan, rebuild.replace);
-      assert.deepEqual(
-        ex
-          .filter((e) => e.op === "create")
-          .map((e) => e.name)
-          .sort(),
-        [...rebuild.forget].sort(),
-      );
-      assert.deepEqual(
-        ex.filter((e) => e.op === "delete"),
-        [],
-        "nothing runs a delete against the reinstalled machine",
-      );
-      assert.ok(healthy("pop-os"));
-      assert.equal(sh("pop-os", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "pop-os\n");
-      const trust = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
-      assert.equal(trust.stdout.trim(), "carlos", `the trust works again, pinned to the new host key: ${trust.stderr} (ran ${summary(ex)})`);
-      log(`  ${ex.map((e) => `${e.name}:${e.op} ${e.seconds.toFixed(1)}s`).join(", ")}`);
-      return `${ex.length} commands, recovered in ${((Date.now() - t0) / 1000).toFixed(1)}s`;
-    });
-
     await scenario("j doctor: the troubleshooting checks pass on the lab, and a stopped tunnel is diagnosed with its fix", async () => {
       // The doctor looks from oracle, as an operator's machine on the tailnet would.
       const from = (cmd: string) => lab.ssh("oracle", "root", cmd, { allowFail: true });
@@ -388,9 +313,9 @@ async function main(): Promise<number> {
         [],
       );
       assert.ok(healthyFindings.filter((f) => f.status === "ok").length >= 14);
-      sh("hetzner-cockpit", "systemctl stop cloudflared.service");
+      sh(COCKPIT, "systemctl stop cloudflared.service");
       const broken = (await runDoctor(spec, meshPlan, probe)).filter((f) => f.status === "fail");
-      sh("hetzner-cockpit", "systemctl start cloudflared.service");
+      sh(COCKPIT, "systemctl start cloudflared.service");
       assert.deepEqual(
         broken.map((f) => `${f.check} (${f.target})`),
         ["cloudflared (cockpit on hetzner-cockpit)"],
@@ -399,25 +324,24 @@ async function main(): Promise<number> {
       return `${healthyFindings.filter((f) => f.status === "ok").length} ok, stopped tunnel diagnosed`;
     });
 
-    await scenario("k hostile config values: stored and passed as data, never run", () => {
+    await scenario("k hostile config values: stored and passed as data, never run", async () => {
       const t0 = Date.now();
       const nonce = randomBytes(4).toString("hex");
       // install.sh runs `optimalos init` only when the package spec changes: the patch pins the
       // version the lab's registry serves (optimalos@<version>), so init runs again with the hostile env.
       const version = (JSON.parse(fs.readFileSync(path.join(__dirname, "standins/optimalos/package.json"), "utf8")) as { version: string }).version;
       const patch = hostilePatch(nonce, `optimalos@${version}`);
+      const normal = mesh;
       // The values are what the grammars accept: the patched mesh validates, as it is.
-      const hostile = validateMesh(mergePatch(RAW_MESH, patch));
+      const patched = mergePatch(normal as Json, patch) as Raw;
+      const hostile = validateMesh(patched);
       // ... and PATH cannot come from config at all.
-      assert.throws(() => validateMesh(mergePatch(RAW_MESH, { nodes: { oracle: { optimalos: { env: { PATH: "/tmp/evil" } } } } })), /may not set/);
-      const patchFile = path.join(ROOT, ".lab", "run", "hostile.json");
-      fs.writeFileSync(patchFile, JSON.stringify(patch));
+      assert.throws(() => validateMesh(mergePatch(normal as Json, { nodes: { oracle: { optimalos: { env: { PATH: "/tmp/evil" } } } } })), /may not set/);
       const oracle = hostile.nodes.oracle!;
       const n8n = oracle.services.n8n!;
       const docsExec = oracle.services.docs!.exec!;
-      const osNodes = ["oracle", "hetzner-cockpit"] as const;
+      const osNodes = ["oracle", COCKPIT] as const;
 
-      /** A file's exact bytes (base64 over SSH), or undefined when it cannot be read. */
       const bytesOf = (node: string, file: string): Buffer | undefined => {
         const r = sh(node, `base64 -w0 ${file}`);
         return r.code === 0 ? Buffer.from(r.stdout, "base64") : undefined;
@@ -435,9 +359,9 @@ async function main(): Promise<number> {
         );
         return [...new Set(r.stdout.split("\n").filter(Boolean))].map((f) => `${node}:${f}`);
       };
-      /** Marker files on the machine running the lab (where the plan is made and the scripts are sent from). */
+      /** Marker files on the machine running the lab (where the engine, the program and the stand-ins run). */
       const markersHere = () =>
-        ["/tmp", "/", ROOT, path.join(ROOT, ".lab", "run")].flatMap((d) =>
+        ["/tmp", "/", ROOT, engineDir].flatMap((d) =>
           fs.existsSync(d)
             ? fs
                 .readdirSync(d)
@@ -445,31 +369,31 @@ async function main(): Promise<number> {
                 .map((f) => `lab machine:${path.join(d, f)}`)
             : [],
         );
-      const markers = () => [...NODES.flatMap(markersOn), ...markersHere()].map((f) => `marker ${f}: a hostile value ran as code`);
+      const markers = () => [...nodes().flatMap(markersOn), ...markersHere()].map((f) => `marker ${f}: a hostile value ran as code`);
 
-      const restore = () => {
+      const restore = async () => {
         const t1 = Date.now();
-        plan = makePlan(lab.hostKeys(), planArgs);
-        const undo = runner.converge(plan);
-        assert.deepEqual(runner.converge(plan), [], "the normal plan is what the hosts run again");
-        for (const node of NODES) {
+        const undo = await up(normal);
+        assert.ok(undo.ok, explain(undo));
+        const again = await up(normal);
+        assert.deepEqual(changes(again), [], "the normal topology is what the hosts run again");
+        for (const node of nodes()) {
           for (const u of units(node)) assert.equal(sh(node, `systemctl is-active ${u}.service`).stdout.trim(), "active", `${node}: ${u}`);
           assert.ok(healthy(node), `${node}: OptimalOS healthy`);
         }
         assert.equal(sh("oracle", "systemctl show -p Description --value n8n.service").stdout.trim(), spec.nodes.oracle!.services.n8n!.description ?? "n8n");
-        assert.deepEqual(markers(), [], "after the normal plan is restored");
-        fs.rmSync(patchFile, { force: true });
-        return `restore plan+converge ${((Date.now() - t1) / 1000).toFixed(1)}s (${undo.length} commands)`;
+        assert.deepEqual(markers(), [], "after the normal topology is restored");
+        return `restore ${((Date.now() - t1) / 1000).toFixed(1)}s (${changes(undo).length} steps)`;
       };
 
-      const hostileRun = () => {
+      const hostileRun = async () => {
         for (const node of osNodes) sh(node, "rm -f /var/lib/lab/optimalos/environ.init /var/lib/lab/optimalos/environ.heartbeat");
-        plan = makePlan(lab.hostKeys(), [...planArgs, "--patch", patchFile]);
-        const ex = runner.converge(plan);
-        const ran = ex.map((e) => `${e.name}:${e.op}`);
+        const r = await up(patched);
+        assert.ok(r.ok, explain(r));
+        const ran = changes(r);
         for (const node of osNodes)
           for (const c of ["install", "deploy", "heartbeat"])
-            assert.ok(ran.includes(`node-${node}-${c}:update`), `${node} ${c} ran again (ran ${summary(ex)})`);
+            assert.ok(ran.includes(`update node-${node}-${c}`), `${node} ${c} ran again (ran ${ran.join(", ")})`);
         const converged = (Date.now() - t0) / 1000;
         const problems: string[] = [];
 
@@ -485,9 +409,9 @@ async function main(): Promise<number> {
         const environOf = (node: string, unit: string) => parseEnviron(bytesOf(node, `/proc/${mainPid(node, unit)}/environ`) ?? Buffer.alloc(0));
         problems.push(...envMismatches(environOf("oracle", "n8n"), n8n.env).map((m) => `oracle n8n.service environment: ${m}`));
         for (const node of osNodes) {
-          const os = hostile.nodes[node]!.optimalos;
+          const o = hostile.nodes[node]!.optimalos;
           problems.push(
-            ...envMismatches(environOf(node, "optimalos"), { ...os.env, PORT: String(os.port) }).map((m) => `${node} optimalos.service environment: ${m}`),
+            ...envMismatches(environOf(node, "optimalos"), { ...o.env, PORT: String(o.port) }).map((m) => `${node} optimalos.service environment: ${m}`),
           );
         }
 
@@ -504,7 +428,7 @@ async function main(): Promise<number> {
 
         // (e) optimalos init (install.sh) and the heartbeat (heartbeat.sh) ran with OptimalOS's settings, exactly, and the fixed root PATH.
         for (const node of osNodes) {
-          const os = hostile.nodes[node]!.optimalos;
+          const o = hostile.nodes[node]!.optimalos;
           for (const [step, script] of [
             ["init", "install.sh (optimalos init)"],
             ["heartbeat", "heartbeat.sh (optimal infra heartbeat)"],
@@ -513,7 +437,7 @@ async function main(): Promise<number> {
             if (raw === undefined) problems.push(`${node} ${script}: did not run`);
             else
               problems.push(
-                ...envMismatches(parseEnviron(raw), { ...os.env, PORT: String(os.port), PATH: ROOT_PATH }).map((m) => `${node} ${script} environment: ${m}`),
+                ...envMismatches(parseEnviron(raw), { ...o.env, PORT: String(o.port), PATH: ROOT_PATH }).map((m) => `${node} ${script} environment: ${m}`),
               );
           }
         }
@@ -521,34 +445,147 @@ async function main(): Promise<number> {
         const osValues = osNodes.reduce((a, node) => a + Object.keys(hostile.nodes[node]!.optimalos.env).length, 0);
         return (
           `${Object.keys(n8n.env).length} n8n env values, ${osValues} OptimalOS env values (unit, init, heartbeat), 1 description, ${docsExec.split(" ").length} exec words: ` +
-          `byte-exact, no marker; hostile plan+converge ${converged.toFixed(1)}s (${ex.length} commands)`
+          `byte-exact, no marker; hostile up ${converged.toFixed(1)}s (${ran.length} steps)`
         );
       };
 
-      // The normal plan is restored also when a check fails, so that what follows runs as before.
+      // The normal topology is restored also when a check fails, so that what follows runs as before.
       let detail: string;
       try {
-        detail = hostileRun();
+        detail = await hostileRun();
       } catch (err) {
         try {
-          restore();
+          await restore();
         } catch (again) {
-          log(`  restoring the normal plan after the failure failed too: ${again instanceof Error ? again.message : String(again)}`);
+          log(`  restoring the normal topology after the failure failed too: ${again instanceof Error ? again.message : String(again)}`);
         }
         throw err;
       }
-      return `${detail}, ${restore()}`;
+      return `${detail}, ${await restore()}`;
     });
+
+    /** The rebuild's operations on the lab: the engine's state and ups, the simulated tailnet, the new host's key. */
+    const rebuildOps: RebuildOps = {
+      ready: async () => undefined,
+      removeConfig: async (at) => {
+        const parts = at.split(".").slice(1);
+        const next = structuredClone(mesh);
+        let o = next;
+        for (const p of parts.slice(0, -1)) o = o[p];
+        delete o[parts.at(-1)!];
+        mesh = next;
+      },
+      setConfig: async (at, value) => {
+        const parts = at.split(".").slice(1);
+        const next = structuredClone(mesh);
+        let o = next;
+        for (const p of parts.slice(0, -1)) o = o[p];
+        o[parts.at(-1)!] = value;
+        mesh = next;
+      },
+      exportState: exported,
+      importState: async (deployment) => engine.importStack({ version: 3, deployment }),
+      removeDevice: async (node) => {
+        // As Tailscale's API: the lost machine's device leaves the tailnet.
+        const cloud = new Cloud(engine.cloud, "tailscale");
+        const mine = Object.entries(cloud.list("devices")).filter(([, d]) => d.hostname === node);
+        for (const [id] of mine) cloud.remove("devices", id, `${node} removed by dr-rebuild`);
+        return mine.length > 0;
+      },
+      up: async ({ replace, target }) => {
+        const r = await up(mesh, { ...(replace ? { replace } : {}), ...(target ? { target } : {}) });
+        if (!r.ok) throw new Error(`up failed: ${explain(r)}`);
+      },
+      hostKeyOverTailnet: async (node) => {
+        await lab.waitUntilUp(node, 180);
+        return lab.hostKeys()[node]!;
+      },
+    };
+    const urnsOf = async () => {
+      const urns = (await exported()).resources.map((r) => r.urn);
+      return (name: string) => {
+        const urn = urns.find((u) => u.endsWith(`::${name}`));
+        if (urn === undefined) throw new Error(`the state has no ${name}`);
+        return { urn, previous: [] };
+      };
+    };
+
+    await scenario("g disaster recovery: the cockpit's machine is lost; dr-rebuild's steps through the engine bring a new server back", async () => {
+      const servers = () => Object.keys(new Cloud(engine.cloud, "hcloud").list("servers"));
+      const [oldServer] = servers();
+      const ip = Object.entries(new Cloud(engine.cloud, "hcloud").list("primary_ips"))[0]!;
+      // The machine is gone (its disk too); the cloud still lists the server.
+      await lab.destroyHost(COCKPIT);
+      machines.write();
+      const t0 = Date.now();
+      const plan = rebuildPlan(spec, STACK, COCKPIT);
+      await runRebuild(plan, await urnsOf(), rebuildOps, (line) => log(`  dr-rebuild: ${line}`));
+      const now = servers();
+      assert.equal(now.length, 1, "one server");
+      assert.notEqual(now[0], oldServer, "a new server replaced the lost one");
+      const ipAfter = new Cloud(engine.cloud, "hcloud").get("primary_ips", ip[0])!;
+      assert.equal(ipAfter.ipAddress, ip[1].ipAddress, "the same primary IPv4");
+      assert.equal(String(ipAfter.assigneeId), now[0], "assigned to the new server");
+      assert.ok(healthy(COCKPIT));
+      for (const u of units(COCKPIT)) assert.equal(sh(COCKPIT, `systemctl is-active ${u}.service`).stdout.trim(), "active");
+      assert.equal(sh(COCKPIT, "cat /var/lib/lab/optimalos/heartbeats.log").stdout, `${COCKPIT}\n`, "re-registered once");
+      assert.equal(spec.nodes[COCKPIT]!.ssh.hostKey, lab.hostKeys()[COCKPIT], "the new host key is pinned");
+      assert.deepEqual(firstBootErrors(), LAB_FIRST_BOOT_ERRORS);
+      const devices = Object.values(new Cloud(engine.cloud, "tailscale").list("devices")).filter((d) => d.hostname === COCKPIT);
+      assert.equal(devices.length, 1, "the new server joined the tailnet (with a fresh key: a used one is refused)");
+      const seconds = (Date.now() - t0) / 1000;
+      const second = await up(mesh);
+      assert.deepEqual(changes(second), [], "a second up after the rebuild is a no-op");
+      console.log(`recovery time: ${seconds.toFixed(1)}s from the lost machine to a new server healthy and re-registered`);
+      return `recovered in ${seconds.toFixed(1)}s`;
+    });
+
+    await scenario(
+      "i disaster recovery of a home node: pop-os reinstalled, what ran on it and what depends on it created again, nothing on the cockpit",
+      async () => {
+        const plan = rebuildPlan(spec, STACK, "pop-os");
+        await lab.destroyHost("pop-os");
+        const t0 = Date.now();
+        await lab.startHost("pop-os");
+        machines.write();
+        // The operator pins the reinstalled machine's host key (runbook), then rebuilds.
+        await rebuildOps.setConfig("mesh.nodes.pop-os.ssh.hostKey", lab.hostKeys()["pop-os"]!);
+        const before = sessions();
+        const journal = readJournal(engine.cloud).length;
+        const forgotten: string[] = [];
+        await runRebuild(plan, await urnsOf(), rebuildOps, (line) => {
+          log(`  dr-rebuild: ${line}`);
+          const m = /^state: forget .*::([^:]+)$/.exec(line);
+          if (m !== null) forgotten.push(m[1]!);
+        });
+        const ran = readJournal(engine.cloud)
+          .slice(journal)
+          .filter((j) => j.op === "run")
+          .map((j) => j.detail!.split(" ")[0]!)
+          .sort();
+        // What ran on the lost installation, and what the state edit dropped with it as its dependents
+        // (the trust's key and client on oracle come after pop-os's deploy), ran again; nothing else.
+        for (const name of plan.forget) assert.ok(forgotten.includes(name), `${name} was forgotten`);
+        assert.deepEqual(ran, [...forgotten].sort(), "exactly what the rebuild forgot ran again");
+        const after = ranOn(before, sessions());
+        assert.equal(after["hetzner-cockpit"], 0, "nothing ran on the cockpit");
+        assert.ok(healthy("pop-os"));
+        assert.equal(sh("pop-os", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "pop-os\n");
+        const trust = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
+        assert.equal(trust.stdout.trim(), "carlos", `the trust works again, pinned to the new host key: ${trust.stderr}`);
+        return `${ran.length} commands, recovered in ${((Date.now() - t0) / 1000).toFixed(1)}s`;
+      },
+    );
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
-    if (!interrupted) await lab.teardown();
+    if (!interrupted) await teardown();
   }
 
   const left = leftovers();
   results.push({ name: "z nothing is left behind", seconds: 0, ok: left.length === 0, detail: left.join(", ") || "clean" });
   console.log("\nlab results:");
-  for (const r of results) console.log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(96)} ${r.seconds.toFixed(1).padStart(6)}s  ${r.ok ? r.detail : ""}`);
+  for (const r of results) console.log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(110)} ${r.seconds.toFixed(1).padStart(6)}s  ${r.ok ? r.detail : ""}`);
   const failed = results.filter((r) => !r.ok);
   for (const f of failed) console.log(`\n${f.name}:\n${f.detail}`);
   console.log(`\nlab: ${results.length - failed.length} passed, ${failed.length} failed`);
