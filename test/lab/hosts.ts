@@ -91,6 +91,8 @@ export interface HostSpec {
   readonly node: string;
   /** A server the cloud creates (booted on request, with its user data through cloud-init), not a machine at home. */
   readonly server?: boolean;
+  /** A machine at home added later (booted on request, not yet on the tailnet). */
+  readonly later?: boolean;
   /** Users that accept the operator key (root and the node's SSH user). */
   readonly users: readonly string[];
   /** Directories the node's apps live in (stand-ins for installed apps, e.g. a Strapi project). */
@@ -142,7 +144,7 @@ export class Lab {
     run("ip", ["-n", `${NETNS_PREFIX}net`, "link", "add", "br0", "type", "bridge"]);
     run("ip", ["-n", `${NETNS_PREFIX}net`, "link", "set", "br0", "up"]);
     this.bridgeUp = true;
-    for (const spec of this.specs) if (!spec.server) await this.startHost(spec.node);
+    for (const spec of this.specs) if (!spec.server && !spec.later) await this.startHost(spec.node);
   }
 
   /**
@@ -150,7 +152,7 @@ export class Lab {
    * boots joined to the tailnet, with the operator's key; a server (`firstBoot`) boots with a NoCloud
    * seed, and its real cloud-init runs its user data and installs the keys it was created with.
    */
-  async startHost(node: string, firstBoot?: FirstBoot): Promise<void> {
+  async startHost(node: string, firstBoot?: FirstBoot, home: { joined: boolean } = { joined: true }): Promise<void> {
     const spec = this.specs.find((s) => s.node === node)!;
     const index = this.specs.indexOf(spec);
     const netns = `${NETNS_PREFIX}${node}`;
@@ -193,9 +195,9 @@ export class Lab {
         put(`${home}/.ssh/authorized_keys`, pub, 0o600);
         if (user !== "root") run("chroot", [merged, "chown", "-R", `${user}:${user}`, `/${home}/.ssh`]);
       }
-      // A machine at home: installed long ago, on the tailnet already; no cloud-init.
+      // A machine at home: installed by hand, no cloud-init; on the tailnet already unless it is new.
       put("etc/cloud/cloud-init.disabled", "");
-      put("var/lib/lab/tailscale-joined", "");
+      if (home.joined) put("var/lib/lab/tailscale-joined", "");
     } else {
       // A new server: cloud-init finds its user data and meta data (the keys it was created with) in a NoCloud seed.
       put("etc/cloud/cloud.cfg.d/90-lab.cfg", "datasource_list: [ NoCloud, None ]\n");

@@ -26,6 +26,8 @@ export class LabMachines {
   private readonly watchers = new Map<string, NodeJS.Timeout>();
   /** Servers booting that have not joined the tailnet yet: their name does not resolve (MagicDNS) until they have. */
   private readonly joining = new Set<string>();
+  /** Names that reach a host before it is on the tailnet (a new machine's LAN address), by name. */
+  private readonly aliases = new Map<string, string>();
 
   constructor(
     private readonly lab: Lab,
@@ -44,8 +46,24 @@ export class LabMachines {
 
   /** Rewrites the machines file from the hosts running now that have a name on the tailnet. */
   write(): void {
-    const hosts = Object.fromEntries(Object.entries(this.lab.dialMap()).filter(([node]) => !this.joining.has(node)));
+    const map = this.lab.dialMap();
+    const hosts = {
+      ...Object.fromEntries(Object.entries(map).filter(([node]) => !this.joining.has(node))),
+      ...Object.fromEntries([...this.aliases].flatMap(([alias, node]) => (map[node] === undefined ? [] : [[alias, map[node]]]))),
+    };
     fs.writeFileSync(this.file, JSON.stringify({ hosts, serverHook: this.url }, null, 2));
+  }
+
+  /**
+   * A new machine at home: booted off the tailnet, reachable at `lanAddress` (its first address in
+   * the topology) until it joins; its tailnet name resolves once it has.
+   */
+  async addHomeMachine(node: string, lanAddress: string): Promise<void> {
+    this.joining.add(node);
+    this.aliases.set(lanAddress, node);
+    await this.lab.startHost(node, undefined, { joined: false });
+    this.write();
+    this.watchJoin(node);
   }
 
   async stop(): Promise<void> {

@@ -22,12 +22,14 @@ import { rebuildPlan, runRebuild, type Deployment, type RebuildOps } from "../..
 import type { MeshSpec } from "../../stacks/schema";
 import { validateMesh } from "../../stacks/validate";
 import { COCKPIT, HOME_NODES, labConfig, labMesh, seedEstate } from "../engine/lab-stack";
-import type { Raw } from "../helpers";
+import { newWorker, type Raw } from "../helpers";
 import { envMismatches, hostilePatch, mergePatch, parseEnviron, PWNED, type Json } from "./hostile";
 import { ensureBase, Lab, labUnavailable, leftovers, log, ROOT } from "./hosts";
 import { LabMachines } from "./machines";
 
 const STACK = "lab";
+/** The node scenario l adds. */
+const NEW_NODE = "gpu-2";
 /** The one change scenario c makes (oracle's docs serve another folder), kept by the later scenarios. */
 const DOCS_V2 = "/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/docs-v2";
 
@@ -60,17 +62,23 @@ async function main(): Promise<number> {
   const base = ensureBase();
   // The lab stack's topology; the home nodes' host keys are pinned once their hosts exist.
   let mesh: Raw = labMesh({});
-  const nodeList = Object.keys(mesh.nodes as object).sort();
+  // The node scenario l adds: a new machine at home, bootstrapped onto the tailnet from its LAN address.
+  const added = newWorker();
+  const nodeList = [...Object.keys(mesh.nodes as object), NEW_NODE].sort();
   const lab = new Lab(
     base,
-    nodeList.map((node) => ({
-      node,
-      server: node === COCKPIT,
-      users: [mesh.nodes[node].ssh.user as string],
-      appDirs: Object.values(mesh.nodes[node].services as Record<string, { workingDirectory?: string }>).flatMap((s) =>
-        s.workingDirectory === undefined ? [] : [s.workingDirectory],
-      ),
-    })),
+    nodeList.map((node) => {
+      const n = node === NEW_NODE ? added : mesh.nodes[node];
+      return {
+        node,
+        server: node === COCKPIT,
+        later: node === NEW_NODE,
+        users: [n.ssh.user as string],
+        appDirs: Object.values((n.services ?? {}) as Record<string, { workingDirectory?: string }>).flatMap((s) =>
+          s.workingDirectory === undefined ? [] : [s.workingDirectory],
+        ),
+      };
+    }),
   );
   const engineDir = fs.mkdtempSync(path.join(os.tmpdir(), "optimal-mesh-lab-engine-"));
   const machinesFile = path.join(engineDir, "machines.json");
@@ -576,6 +584,33 @@ async function main(): Promise<number> {
         return `${ran.length} commands, recovered in ${((Date.now() - t0) / 1000).toFixed(1)}s`;
       },
     );
+
+    await scenario("l add a node: one config entry and a new machine; only that node's resources are created, only it runs commands", async () => {
+      const lan = added.tailnet.firstAddress as string;
+      await machines.addHomeMachine(NEW_NODE, lan);
+      const next = structuredClone(mesh);
+      next.nodes[NEW_NODE] = added;
+      const before = sessions();
+      const r = await up(next);
+      assert.ok(r.ok, explain(r));
+      const created = r.steps.filter((st) => st.op === "create").map((st) => st.urn.slice(st.urn.lastIndexOf("::") + 2));
+      for (const name of created) assert.match(name, new RegExp(NEW_NODE), `${name} is not the new node's`);
+      assert.deepEqual(
+        changes(r).filter((c) => !c.startsWith("create ")),
+        ["update tailnet-policy"],
+        "elsewhere only the policy changes (it names the node)",
+      );
+      const ran = ranOn(before, sessions());
+      for (const node of nodes()) if (node !== NEW_NODE) assert.equal(ran[node], 0, `${node} ran nothing`);
+      assert.equal(ran[NEW_NODE], 4, "bootstrap (at its LAN address), install, deploy and heartbeat");
+      const device = Object.values(new Cloud(engine.cloud, "tailscale").list("devices")).find((d) => d.hostname === NEW_NODE);
+      assert.ok(device, "the new machine joined the tailnet with its single-use key");
+      assert.ok((device.tags as string[]).includes(`tag:node-${NEW_NODE}`), `its tags: ${String(device.tags)}`);
+      for (const u of units(NEW_NODE)) assert.equal(sh(NEW_NODE, `systemctl is-active ${u}.service`).stdout.trim(), "active", `${NEW_NODE}: ${u}`);
+      assert.ok(healthy(NEW_NODE), "OptimalOS healthy");
+      assert.equal(sh(NEW_NODE, "cat /var/lib/lab/optimalos/heartbeats.log").stdout, `${NEW_NODE}\n`);
+      return `${created.length} created, ${ran[NEW_NODE]} commands on ${NEW_NODE}`;
+    });
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
