@@ -14,17 +14,21 @@ import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
 import * as path from "node:path";
 import { ROOT, tmpDir } from "../helpers";
+import { injectFaults } from "../../engine/stand-ins/cloud";
 import { diffInputs } from "../../engine/stand-ins/diff";
 import { secret } from "../../engine/stand-ins/wire";
 
 interface Plugin {
   readonly client: provrpc.ResourceProviderClient;
   readonly child: ChildProcess;
+  /** Its simulated cloud. */
+  readonly cloud: string;
 }
 
 async function startPlugin(name: string): Promise<Plugin> {
+  const cloud = tmpDir("stand-in-cloud");
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "engine/stand-ins/main.ts"), name, "127.0.0.1:1"], {
-    env: { ...process.env, OPTIMAL_MESH_CLOUD: tmpDir("stand-in-cloud"), OPTIMAL_MESH_MACHINES: "none" },
+    env: { ...process.env, OPTIMAL_MESH_CLOUD: cloud, OPTIMAL_MESH_MACHINES: "none" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -35,7 +39,7 @@ async function startPlugin(name: string): Promise<Plugin> {
     });
     child.on("exit", (code) => reject(new Error(`plugin ${name} exited (${code}) before printing its port`)));
   });
-  return { child, client: new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) };
+  return { child, cloud, client: new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) };
 }
 
 /** A unary call as a promise. */
@@ -70,6 +74,18 @@ describe("stand-in plugins at the protocol", { timeout: 60_000 }, () => {
       check(hcloud, req),
       (err: grpc.ServiceError) => err.code === grpc.status.UNIMPLEMENTED && /hcloud:index\/volume:Volume is not modeled/.test(err.details),
     );
+  });
+
+  it("an injected fault hits the matching calls, as many as it says, then calls go through", async () => {
+    injectFaults(hcloud.cloud, [{ provider: "hcloud", op: "check", type: "hcloud:index/sshKey:SshKey", kind: "429", retryAfter: 7, times: 1 }]);
+    const req = new provproto.CheckRequest()
+      .setUrn(urn("hcloud:index/sshKey:SshKey", "key"))
+      .setNews(structproto.Struct.fromJavaScript({ publicKey: "ssh-ed25519 AAAA" }));
+    const other = new provproto.CheckRequest().setUrn(urn("hcloud:index/firewall:Firewall", "fw")).setNews(structproto.Struct.fromJavaScript({}));
+    await check(hcloud, other);
+    await assert.rejects(check(hcloud, req), (err: grpc.ServiceError) => /429 Too Many Requests \(Retry-After: 7\)/.test(err.details));
+    const ok = await check(hcloud, req);
+    assert.deepEqual(ok.getFailuresList(), []);
   });
 
   it("a function that is not modeled fails with its name", async () => {
