@@ -152,14 +152,13 @@ const tailnetKey: ResourceModel = {
       });
     return { inputs: news, failures };
   },
-  diff(ctx, { olds, news }) {
+  diff(_ctx, { olds, news }) {
     const answer = diffInputs(pick(olds, KEY_INPUTS), news, { forceNew: KEY_FORCE_NEW, keysOnly: true, ignore: ["userId"] });
     // A refresh found it invalid: replaced when the key is to be recreated (id replaced, TF :317-344).
     const mode = str(news, "recreateIfInvalid") ?? "";
     const recreate = mode === "always" || (mode === "" && bool(news, "reusable") === true);
     if (bool(olds, "invalid") === true && recreate && !answer.replaces.includes("id"))
       return { ...answer, diffs: [...answer.diffs, "id"], replaces: [...answer.replaces, "id"] };
-    void ctx;
     return answer;
   },
   async create(ctx, inputs, preview) {
