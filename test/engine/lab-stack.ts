@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { StackConfig } from "../../engine/harness";
+import { Engine, type StackConfig } from "../../engine/harness";
 import { Cloud } from "../../engine/stand-ins/cloud";
 import { prodMesh, tmpDir, type Raw } from "../helpers";
 
@@ -82,4 +82,11 @@ export function seedEstate(cloudDir: string, addresses: Readonly<Record<string, 
   }
   cloud.seed("policy", "tailnet", { text: "", isDefault: true });
   new Cloud(cloudDir, "cloudflare").seed("zones", ZONE.id, { name: ZONE.name, accountId: ACCOUNT_ID });
+}
+
+/** A harness for a test file (machines: none), or why the CLI cannot be had here; in CI it must be. */
+export function testEngine(): Engine | string {
+  const e = Engine.create({ machines: "none" });
+  if (typeof e === "string" && process.env.CI) throw new Error(`the engine harness must run in CI: ${e}`);
+  return e;
 }
