@@ -2,7 +2,8 @@
 // (pulumi-terraform-bridge v3.135.0; BR = its repository): Check records which inputs it filled
 // in itself in `__defaults` (an auto-name), and Diff compares the prior state with the new
 // inputs, key by key; an SDKv2 resource answers with a detailed diff, a plugin-framework one with
-// the changed and replaced keys only.
+// the changed and replaced keys only. A create in a preview answers an empty id (BR
+// pkg/tfbridge/provider.go:1362-1407; the engine allows it, pulumi v3.248.0 provider_plugin.go:1451-1454).
 import { randomBytes } from "node:crypto";
 import { diffInputs, type DiffAnswer } from "./diff";
 import type { CheckFailure } from "./server";
@@ -69,4 +70,23 @@ export function diffBridged(olds: Props, news: Props, oldInputs: Props, rules: B
   const defaults = reveal(news.__defaults ?? null);
   const nameSetByUser = typeof news.name === "string" && Array.isArray(defaults) && !defaults.includes("name");
   return { ...answer, deleteBeforeReplace: !rules.framework && answer.replaces.length > 0 && nameSetByUser };
+}
+
+/**
+ * Read as the bridge answers it: an object gone is an empty answer (the engine drops it; BR
+ * pkg/tfbridge/provider.go:1568, pkg/pf/tfbridge/provider_read.go:182-185); a refresh (a state given)
+ * keeps the inputs it was given, an import (the id alone) rebuilds them from the object
+ * (`ExtractInputsFromOutputs`, provider.go:1481-1564), with `__defaults: []` on the SDKv2 path only
+ * (pf provider_read.go:86-97 removes it). `read` is what the API returns of the object now.
+ */
+export function readBack(
+  req: { id: string; state: Props; inputs: Props },
+  found: Props | undefined,
+  importInputs: (found: Props) => Props,
+  rules: { readonly framework?: boolean } = {},
+): { id: string; outs: Props; inputs: Props } | undefined {
+  if (found === undefined) return undefined;
+  const isImport = Object.keys(req.state).length === 0;
+  const inputs = isImport ? { ...importInputs(found), ...(rules.framework ? {} : { __defaults: [] }) } : req.inputs;
+  return { id: req.id, outs: { ...req.state, ...found }, inputs };
 }

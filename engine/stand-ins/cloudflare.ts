@@ -70,7 +70,7 @@ const tunnel: ResourceModel = {
       status: preview ? UNKNOWN : "inactive",
       tunType: "cfd_tunnel",
     };
-    if (preview) return { id: UNKNOWN, outs };
+    if (preview) return { id: "", outs };
     const id = randomUUID();
     const { tunnelSecret: _s, ...stored } = outs;
     ctx.cloud.put("tunnels", id, { ...stored, secret: randomBytes(32).toString("base64") }, "create", outs.name as string);
@@ -121,7 +121,7 @@ const tunnelConfig: ResourceModel = {
       createdAt: preview ? UNKNOWN : now(),
       version: preview ? UNKNOWN : 1,
     };
-    if (preview) return { id: UNKNOWN, outs };
+    if (preview) return { id: "", outs };
     if (ctx.cloud.get("tunnels", tunnelId) === undefined)
       throw httpError("PUT", `accounts/${outs.accountId as string}/cfd_tunnel/${tunnelId}/configurations`, 404, "Not Found");
     const existing = ctx.cloud.get("tunnel_configs", tunnelId);
@@ -212,7 +212,7 @@ const dnsRecord: ResourceModel = {
       modifiedOn: preview ? UNKNOWN : now(),
       meta: "{}",
     };
-    if (preview) return { id: UNKNOWN, outs };
+    if (preview) return { id: "", outs };
     const zone = ctx.cloud.get("zones", outs.zoneId as string);
     if (zone === undefined) throw httpError("POST", `zones/${outs.zoneId as string}/dns_records`, 404, "Not Found");
     const id = randomBytes(16).toString("hex");

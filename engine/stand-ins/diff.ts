@@ -2,7 +2,8 @@
 // changed top-level keys, those among them that force a replacement, and a detailed diff down to
 // the changed leaves (`rules[0].port`, `labels.role`, `triggers[0]`), each ADD, DELETE or UPDATE,
 // `_REPLACE` when its top-level key forces a new resource. Citations for which keys force a
-// replacement sit with each resource's model; the detailed-diff shape is cited in README.md.
+// replacement sit with each resource's model; the diff shapes are cited in bridged.ts (the
+// Terraform bridge) and command.ts (pulumi-go-provider).
 import { isSecret, reveal, same, type Props, type Value } from "./wire";
 
 export type DiffKind = "ADD" | "ADD_REPLACE" | "DELETE" | "DELETE_REPLACE" | "UPDATE" | "UPDATE_REPLACE";
@@ -27,10 +28,6 @@ export interface DiffRules {
    * detailed-diff keys (pulumi-go-provider v1.3.0 infer/resource.go:1132-1151).
    */
   readonly forceNewMatch?: "key" | "exact";
-  /** Keys never compared: outputs only, or inputs the provider itself ignores after creation. */
-  readonly ignore?: readonly string[];
-  /** The provider asks to delete the old resource before creating its replacement. */
-  readonly deleteBeforeReplace?: boolean;
   /** The upstream plugin answers with key lists only, no detailed diff (the PF bridge without accurate previews). */
   readonly keysOnly?: boolean;
 }
@@ -61,12 +58,11 @@ function leaves(path: string, a: Value | undefined, b: Value | undefined, out: [
 
 /**
  * Compares the new inputs with the old ones (both as the provider's Check returned them). Secrets
- * are compared by value. A key absent from both sides, or ignored, never differs.
+ * are compared by value. A key absent from both sides never differs.
  */
 export function diffInputs(oldInputs: Props, news: Props, rules: DiffRules = {}): DiffAnswer {
-  const ignore = new Set(rules.ignore ?? []);
   const forceNew = new Set(rules.forceNew ?? []);
-  const keys = [...new Set([...Object.keys(oldInputs), ...Object.keys(news)])].filter((k) => !ignore.has(k)).sort();
+  const keys = [...new Set([...Object.keys(oldInputs), ...Object.keys(news)])].sort();
   const diffs: string[] = [];
   const replaces: string[] = [];
   const detailed: Record<string, DiffKind> = {};
@@ -85,6 +81,7 @@ export function diffInputs(oldInputs: Props, news: Props, rules: DiffRules = {})
     diffs,
     replaces,
     ...(rules.keysOnly ? {} : { detailed }),
-    deleteBeforeReplace: replaces.length > 0 && rules.deleteBeforeReplace === true,
+    // Set by the caller where the upstream plugin asks for it (bridged.ts); go-provider never does.
+    deleteBeforeReplace: false,
   };
 }

@@ -4,7 +4,7 @@
 // pulumi-hcloud v1.41.0 tag: v1.68.0 is read off the npm package's types (fields added in 1.68.0).
 // Paths: TF = terraform-provider-hcloud v1.68.0, HG = hcloud-go v2.47.0.
 import { createHash } from "node:crypto";
-import { checkBridged, diffBridged } from "./bridged";
+import { checkBridged, diffBridged, readBack } from "./bridged";
 import { ProviderError, type CallContext, type ProviderModel, type ResourceModel } from "./server";
 import { bootServer, removeServer } from "./servers";
 import { bool, num, reveal, str, UNKNOWN, type Props, type Value } from "./wire";
@@ -43,7 +43,7 @@ const sshKey: ResourceModel = {
     requireToken(ctx);
     const publicKey = str(inputs, "publicKey")!;
     const outs: Props = { name: str(inputs, "name")!, publicKey, labels: labels(inputs), fingerprint: preview ? UNKNOWN : fingerprint(publicKey) };
-    if (preview) return { id: UNKNOWN, outs };
+    if (preview) return { id: "", outs };
     const existing = Object.values(ctx.cloud.list("ssh_keys"));
     if (existing.some((k) => k.fingerprint === outs.fingerprint)) throw apiError(true, "SSH key not unique", "uniqueness_error", 409);
     if (existing.some((k) => k.name === outs.name)) throw apiError(true, "SSH key name is already used", "uniqueness_error", 409);
@@ -52,12 +52,8 @@ const sshKey: ResourceModel = {
     return { id, outs };
   },
   // Read takes the key as the API returns it (TF internal/sshkey/common.go:21-34); gone: removed from the state.
-  async read(ctx, { id, state, inputs }) {
-    const k = ctx.cloud.get("ssh_keys", id);
-    if (k === undefined) return undefined;
-    const outs = { ...state, ...k };
-    return { id, outs, inputs: Object.keys(inputs).length > 0 ? inputs : { name: k.name!, publicKey: k.publicKey!, labels: k.labels ?? {} } };
-  },
+  read: async (ctx, req) =>
+    readBack(req, ctx.cloud.get("ssh_keys", req.id), (k) => ({ name: k.name!, publicKey: k.publicKey!, labels: k.labels ?? {} }), { framework: true }),
   async update(ctx, { id, olds, news, preview }) {
     const outs = { ...olds, name: str(news, "name")!, labels: labels(news) };
     if (!preview) ctx.cloud.put("ssh_keys", id, { ...ctx.cloud.get("ssh_keys", id), name: outs.name, labels: outs.labels }, "update", outs.name as string);
@@ -108,7 +104,7 @@ const primaryIp: ResourceModel = {
       ipNetwork: "",
       datacenter: "",
     };
-    if (preview) return { id: UNKNOWN, outs };
+    if (preview) return { id: "", outs };
     const id = newId(ctx);
     const n = Number(id) - FIRST_ID;
     // Documentation addresses (RFC 5737): never dialled; the lab maps names, not these.
@@ -116,26 +112,20 @@ const primaryIp: ResourceModel = {
     ctx.cloud.put("primary_ips", id, outs, "create", outs.name as string);
     return { id, outs };
   },
-  async read(ctx, { id, state, inputs }) {
-    const ip = ctx.cloud.get("primary_ips", id);
-    if (ip === undefined) return undefined;
-    const outs = { ...state, ...ip };
-    return {
-      id,
-      outs,
-      inputs:
-        Object.keys(inputs).length > 0
-          ? inputs
-          : {
-              name: ip.name!,
-              type: ip.type!,
-              location: ip.location!,
-              autoDelete: ip.autoDelete!,
-              deleteProtection: ip.deleteProtection!,
-              labels: ip.labels ?? {},
-            },
-    };
-  },
+  read: async (ctx, req) =>
+    readBack(
+      req,
+      ctx.cloud.get("primary_ips", req.id),
+      (ip) => ({
+        name: ip.name!,
+        type: ip.type!,
+        location: ip.location!,
+        autoDelete: ip.autoDelete!,
+        deleteProtection: ip.deleteProtection!,
+        labels: ip.labels ?? {},
+      }),
+      { framework: true },
+    ),
   // Protection first, then one update carrying name, labels and autoDelete (TF :293-395).
   async update(ctx, { id, olds, news, preview }) {
     const outs = {
@@ -179,21 +169,13 @@ const firewall: ResourceModel = {
   async create(ctx, inputs, preview) {
     requireToken(ctx);
     const outs: Props = { name: str(inputs, "name")!, rules: reveal(inputs.rules ?? []), labels: labels(inputs), applyTos: [] };
-    if (preview) return { id: UNKNOWN, outs };
+    if (preview) return { id: "", outs };
     const id = newId(ctx);
     ctx.cloud.put("firewalls", id, outs, "create", outs.name as string);
     return { id, outs };
   },
   // Read returns name, rules, labels and what the firewall is applied to (TF internal/firewall/resource.go:252-274, 482-506).
-  async read(ctx, { id, state, inputs }) {
-    const fw = ctx.cloud.get("firewalls", id);
-    if (fw === undefined) return undefined;
-    return {
-      id,
-      outs: { ...state, ...fw },
-      inputs: Object.keys(inputs).length > 0 ? inputs : { name: fw.name!, rules: fw.rules ?? [], labels: fw.labels ?? {}, __defaults: [] },
-    };
-  },
+  read: async (ctx, req) => readBack(req, ctx.cloud.get("firewalls", req.id), (fw) => ({ name: fw.name!, rules: fw.rules ?? [], labels: fw.labels ?? {} })),
   // Removing every rule leaves the remote rules in place: the update skips SetRules (TF :308-327).
   async update(ctx, { id, olds, news, preview }) {
     const current = ctx.cloud.get("firewalls", id) ?? olds;
@@ -256,7 +238,7 @@ const server: ResourceModel = {
       ipv6Network: UNKNOWN,
       primaryDiskSize: preview ? UNKNOWN : 80,
     };
-    if (preview) return { id: UNKNOWN, outs };
+    if (preview) return { id: "", outs };
     let ipv4Address = "";
     if (ipv4Id !== undefined && ipv4Id !== null) {
       const ip = ctx.cloud.get("primary_ips", String(ipv4Id));
@@ -290,20 +272,12 @@ const server: ResourceModel = {
     await bootServer(ctx, { id, name: created.name as string, userData: userData ?? "", publicKeys });
     return { id, outs: created };
   },
-  async read(ctx, { id, state, inputs }) {
-    const s = ctx.cloud.get("servers", id);
-    if (s === undefined) return undefined;
+  async read(ctx, req) {
+    const server = ctx.cloud.get("servers", req.id);
+    if (server === undefined) return undefined;
     // Never written by Read: publicNets, userData, sshKeys keep what the state had (empty on import).
-    const { publicNets: _p, userData: _u, sshKeys: _k, ...read } = s;
-    const outs = { ...state, ...read };
-    return {
-      id,
-      outs,
-      inputs:
-        Object.keys(inputs).length > 0
-          ? inputs
-          : { name: s.name!, serverType: s.serverType!, image: s.image!, location: s.location!, labels: s.labels ?? {}, __defaults: [] },
-    };
+    const { publicNets: _p, userData: _u, sshKeys: _k, ...read } = server;
+    return readBack(req, read, (s) => ({ name: s.name!, serverType: s.serverType!, image: s.image!, location: s.location!, labels: s.labels ?? {} }));
   },
   async update(ctx, { id, olds, news, preview }) {
     const outs: Props = {

@@ -6,8 +6,8 @@
 // (BR pkg/pf/tfbridge/provider_diff.go:80-159; pulumi-tailscale sets no accurate-preview flag).
 import { randomBytes, randomUUID } from "node:crypto";
 import { parseHujson } from "../../render/tailnet/hujson";
-import { diffInputs } from "./diff";
-import { ProviderError, type CallContext, type CheckFailure, type ProviderModel, type ResourceModel } from "./server";
+import { checkBridged, diffBridged } from "./bridged";
+import { ProviderError, type CallContext, type ProviderModel, type ResourceModel } from "./server";
 import { bool, num, reveal, secret, str, UNKNOWN, type Props, type Value } from "./wire";
 
 /** A Tailscale API error as the client formats it: `<message> (<status>)` (CL client.go:376-378). */
@@ -46,11 +46,6 @@ function findDevice(ctx: CallContext, deviceId: string): Device | undefined {
   return devices.find((d) => d.nodeId === deviceId || d.id === deviceId);
 }
 
-/** Required inputs missing from a Check, reported per property. */
-function missing(news: Props, keys: readonly string[]): CheckFailure[] {
-  return keys.filter((k) => news[k] === undefined).map((k) => ({ property: k, reason: `Missing required property '${k}'` }));
-}
-
 /**
  * `tailscale_acl`: nothing forces a replacement (TF resource_acl.go:57-82); the text must parse as
  * HuJSON (TF validators.go:100-112); create refuses to overwrite a policy that is not the default
@@ -58,8 +53,8 @@ function missing(news: Props, keys: readonly string[]): CheckFailure[] {
  * returns the tailnet's text verbatim (:86-101); delete resets only with `resetAclOnDestroy` (:151-160).
  */
 const acl: ResourceModel = {
-  check(_ctx, news) {
-    const failures = missing(news, ["acl"]);
+  check(ctx, news, olds) {
+    const { inputs, failures } = checkBridged(ctx.name, news, olds, { required: ["acl"], framework: true });
     const text = str(news, "acl");
     if (text !== undefined && text !== UNKNOWN) {
       try {
@@ -71,15 +66,15 @@ const acl: ResourceModel = {
         });
       }
     }
-    return { inputs: news, failures };
+    return { inputs, failures };
   },
-  diff(_ctx, { olds, news }) {
-    return diffInputs(pick(olds, ["acl", "overwriteExistingContent", "resetAclOnDestroy"]), news, { keysOnly: true });
+  diff(_ctx, { olds, news, oldInputs }) {
+    return diffBridged(olds, news, oldInputs, { framework: true });
   },
   async create(ctx, inputs, preview) {
     requireCredentials(ctx);
     const outs = pick(inputs, ["acl", "overwriteExistingContent", "resetAclOnDestroy"]);
-    if (preview) return { id: UNKNOWN, outs };
+    if (preview) return { id: "", outs };
     const current = ctx.cloud.get("policy", "tailnet");
     if (bool(inputs, "overwriteExistingContent") !== true && current !== undefined && current.isDefault !== true)
       throw new ProviderError(
@@ -106,12 +101,12 @@ const acl: ResourceModel = {
 
 /** `tailscale_dns_preferences`: create and update post magicDNS; delete posts false (TF resource_dns_preferences.go:64-141). */
 const dnsPreferences: ResourceModel = {
-  check: (_ctx, news) => ({ inputs: news, failures: missing(news, ["magicDns"]) }),
-  diff: (_ctx, { olds, news }) => diffInputs(pick(olds, ["magicDns"]), news, { keysOnly: true }),
+  check: (ctx, news, olds) => checkBridged(ctx.name, news, olds, { required: ["magicDns"], framework: true }),
+  diff: (_ctx, { olds, news, oldInputs }) => diffBridged(olds, news, oldInputs, { framework: true }),
   async create(ctx, inputs, preview) {
     requireCredentials(ctx);
     if (!preview) ctx.cloud.put("dns", "preferences", { magicDNS: bool(inputs, "magicDns") ?? false }, "create", ctx.name);
-    return { id: preview ? UNKNOWN : randomUUID(), outs: pick(inputs, ["magicDns"]) };
+    return { id: preview ? "" : randomUUID(), outs: pick(inputs, ["magicDns"]) };
   },
   async read(ctx, { id, state, inputs }) {
     const prefs = ctx.cloud.get("dns", "preferences");
@@ -126,7 +121,6 @@ const dnsPreferences: ResourceModel = {
   },
 };
 
-const KEY_INPUTS = ["reusable", "ephemeral", "preauthorized", "expiry", "tags", "description", "recreateIfInvalid", "userId"];
 /** Every input but recreateIfInvalid and userId forces a new key (TF resource_tailnet_key.go:66-159). */
 const KEY_FORCE_NEW = ["reusable", "ephemeral", "tags", "preauthorized", "expiry", "description"];
 
@@ -136,8 +130,8 @@ const KEY_FORCE_NEW = ["reusable", "ephemeral", "tags", "preauthorized", "expiry
  * resource_tailnet_key.go:221-229, 317-344); delete ignores a 404 (:201-214).
  */
 const tailnetKey: ResourceModel = {
-  check(_ctx, news) {
-    const failures: CheckFailure[] = [];
+  check(ctx, news, olds) {
+    const { inputs, failures } = checkBridged(ctx.name, news, olds, { framework: true });
     const r = str(news, "recreateIfInvalid");
     if (r !== undefined && !["", "always", "never"].includes(r))
       failures.push({
@@ -150,10 +144,10 @@ const tailnetKey: ResourceModel = {
         property: "description",
         reason: `Invalid Attribute Value Length. Attribute description string length must be at most 50, got: ${d.length}`,
       });
-    return { inputs: news, failures };
+    return { inputs, failures };
   },
-  diff(_ctx, { olds, news }) {
-    const answer = diffInputs(pick(olds, KEY_INPUTS), news, { forceNew: KEY_FORCE_NEW, keysOnly: true, ignore: ["userId"] });
+  diff(_ctx, { olds, news, oldInputs }) {
+    const answer = diffBridged(olds, news, oldInputs, { forceNew: KEY_FORCE_NEW, framework: true });
     // A refresh found it invalid: replaced when the key is to be recreated (id replaced, TF :317-344).
     const mode = str(news, "recreateIfInvalid") ?? "";
     const recreate = mode === "always" || (mode === "" && bool(news, "reusable") === true);
@@ -172,7 +166,7 @@ const tailnetKey: ResourceModel = {
       ...(inputs.recreateIfInvalid !== undefined ? { recreateIfInvalid: inputs.recreateIfInvalid } : {}),
     };
     if (preview)
-      return { id: UNKNOWN, outs: { ...base, key: UNKNOWN, createdAt: UNKNOWN, expiresAt: UNKNOWN, expiry: UNKNOWN, invalid: UNKNOWN, userId: UNKNOWN } };
+      return { id: "", outs: { ...base, key: UNKNOWN, createdAt: UNKNOWN, expiresAt: UNKNOWN, expiry: UNKNOWN, invalid: UNKNOWN, userId: UNKNOWN } };
     for (const tag of strings(inputs, "tags"))
       if (!tag.startsWith("tag:")) throw new ProviderError(`Failed to create key: Error creating tailnet key: ${apiError(`tags: invalid tag "${tag}"`, 400)}`);
     // The API's default expiry is 90 days when none is sent (TF :161-199 sends 0).
@@ -226,14 +220,14 @@ function deviceSetting(kind: "tags" | "key"): ResourceModel {
     ctx.cloud.put("devices", device.id, { ...device, [field]: value }, "update", `${device.name} ${what}`);
   };
   return {
-    check: (_ctx, news) => ({ inputs: news, failures: missing(news, kind === "tags" ? ["deviceId", "tags"] : ["deviceId"]) }),
+    check: (ctx, news, olds) => checkBridged(ctx.name, news, olds, { required: kind === "tags" ? ["deviceId", "tags"] : ["deviceId"], framework: true }),
     // Tags are a set: their order is no change (TF resource_device_tags.go:43-64).
-    diff: (_ctx, { olds, news }) => diffInputs(normalize(pick(olds, ["deviceId", field])), normalize(news), { forceNew: ["deviceId"], keysOnly: true }),
+    diff: (_ctx, { olds, news, oldInputs }) => diffBridged(normalize(olds), normalize(news), normalize(oldInputs), { forceNew: ["deviceId"], framework: true }),
     async create(ctx, inputs, preview) {
       requireCredentials(ctx);
       const deviceId = str(inputs, "deviceId")!;
       const outs = { deviceId, [field]: kind === "tags" ? strings(inputs, "tags") : (bool(inputs, field) ?? false) };
-      if (preview) return { id: UNKNOWN, outs };
+      if (preview) return { id: "", outs };
       apply(ctx, deviceId, outs[field]!, "update");
       return { id: deviceId, outs };
     },

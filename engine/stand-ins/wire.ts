@@ -23,28 +23,12 @@ export function secret(v: Value): Value {
   return isSecret(v) ? v : { [SIG]: SECRET, value: v };
 }
 
-export function isUnknown(v: Value | undefined): boolean {
-  return v === UNKNOWN;
-}
-
-/** True when `v` holds an unknown anywhere inside it. */
-export function containsUnknown(v: Value | undefined): boolean {
-  if (isUnknown(v)) return true;
-  if (Array.isArray(v)) return v.some(containsUnknown);
-  if (isObject(v)) return Object.values(v).some(containsUnknown);
-  return false;
-}
-
 /** `v` with every secret marker removed: the plain value, as a provider works with it. */
 export function reveal(v: Value): Value {
   if (isSecret(v)) return reveal((v as { value: Value }).value);
   if (Array.isArray(v)) return v.map(reveal);
   if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]));
   return v;
-}
-
-export function revealProps(p: Props): Props {
-  return reveal(p) as Props;
 }
 
 /** A string property, or undefined when absent or not a string. */

@@ -24,6 +24,21 @@ function adopting(tunnelId: string): Raw {
   return mesh;
 }
 
+/** The estate before adoption: the tailnet, the zone, and the cockpit's tunnel and its record, made by hand (no comment). */
+function seedRunningEstate(cloudDir: string): void {
+  seedEstate(cloudDir);
+  const cloudflare = new Cloud(cloudDir, "cloudflare");
+  cloudflare.seed("tunnels", TUNNEL_ID, { accountId: ACCOUNT_ID, name: "cockpit", configSrc: "cloudflare", secret: "c2VjcmV0" });
+  cloudflare.seed("dns_records", RECORD_ID, {
+    zoneId: ZONE.id,
+    name: "fabric.optimal.miami",
+    type: "CNAME",
+    content: `${TUNNEL_ID}.cfargotunnel.com`,
+    proxied: true,
+    ttl: 1,
+  });
+}
+
 describe("engine: adoption ids import what exists", { timeout: 300_000 }, () => {
   let engine: Engine;
   let keys: OperatorKeys;
@@ -36,17 +51,7 @@ describe("engine: adoption ids import what exists", { timeout: 300_000 }, () => 
     }
     engine = e;
     keys = operatorKeys();
-    seedEstate(engine.cloud);
-    const cloudflare = new Cloud(engine.cloud, "cloudflare");
-    cloudflare.seed("tunnels", TUNNEL_ID, { accountId: ACCOUNT_ID, name: "cockpit", configSrc: "cloudflare", secret: "c2VjcmV0" });
-    cloudflare.seed("dns_records", RECORD_ID, {
-      zoneId: ZONE.id,
-      name: "fabric.optimal.miami",
-      type: "CNAME",
-      content: `${TUNNEL_ID}.cfargotunnel.com`,
-      proxied: true,
-      ttl: 1,
-    });
+    seedRunningEstate(engine.cloud);
   });
   after(() => engine?.dispose());
 
@@ -105,17 +110,7 @@ describe("engine: why the adoption must be recorded before the next up (pulumi 3
       return;
     }
     engine = e;
-    seedEstate(engine.cloud);
-    const cloudflare = new Cloud(engine.cloud, "cloudflare");
-    cloudflare.seed("tunnels", TUNNEL_ID, { accountId: ACCOUNT_ID, name: "cockpit", configSrc: "cloudflare", secret: "c2VjcmV0" });
-    cloudflare.seed("dns_records", RECORD_ID, {
-      zoneId: ZONE.id,
-      name: "fabric.optimal.miami",
-      type: "CNAME",
-      content: `${TUNNEL_ID}.cfargotunnel.com`,
-      proxied: true,
-      ttl: 1,
-    });
+    seedRunningEstate(engine.cloud);
     engine.setConfig(labConfig(adopting(TUNNEL_ID), operatorKeys()));
   });
   after(() => engine?.dispose());
