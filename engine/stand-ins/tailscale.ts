@@ -165,8 +165,7 @@ const tailnetKey: ResourceModel = {
       description: str(inputs, "description") ?? "",
       ...(inputs.recreateIfInvalid !== undefined ? { recreateIfInvalid: inputs.recreateIfInvalid } : {}),
     };
-    if (preview)
-      return { id: "", outs: { ...base, key: UNKNOWN, createdAt: UNKNOWN, expiresAt: UNKNOWN, expiry: UNKNOWN, invalid: UNKNOWN, userId: UNKNOWN } };
+    if (preview) return { id: "", outs: { ...base, key: UNKNOWN, createdAt: UNKNOWN, expiresAt: UNKNOWN, expiry: UNKNOWN, invalid: UNKNOWN, userId: UNKNOWN } };
     for (const tag of strings(inputs, "tags"))
       if (!tag.startsWith("tag:")) throw new ProviderError(`Failed to create key: Error creating tailnet key: ${apiError(`tags: invalid tag "${tag}"`, 400)}`);
     // The API's default expiry is 90 days when none is sent (TF :161-199 sends 0).
