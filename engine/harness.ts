@@ -40,7 +40,8 @@ export class Engine {
   readonly cloud: string;
   private readonly home: string;
   private readonly backend: string;
-  private readonly workDir: string;
+  /** The project folder (Pulumi.yaml, the stack file): operator commands take it as --cwd. */
+  readonly workDir: string;
   private readonly env: Record<string, string>;
   private pendingConfig: StackConfig | undefined;
 

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { LocalWorkspace, PulumiCommand, type ConfigMap, type EngineEvent, type ProjectSettings, type Stack } from "@pulumi/pulumi/automation";
+import { meshProgram } from "../program";
 import { ROOT } from "./toolchain";
 
 /** A stack's config: string values (secrets among them) and structured values (written as YAML). */
@@ -80,9 +81,8 @@ async function setConfig(stack: Stack, workDir: string, config: StackConfig): Pr
   fs.writeFileSync(file, yaml.dump(doc, { lineWidth: -1 }));
 }
 
-/** The real program. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts is CommonJS (`export =`), loaded as the language host loads it
-const meshProgram = async () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
+/** The real program, as index.ts runs it. */
+const mesh = async () => meshProgram();
 
 /** A program that registers nothing but the providers the mesh uses: each plugin is started and configured. */
 async function providersOnly(): Promise<Record<string, unknown>> {
@@ -106,7 +106,7 @@ async function run(req: RunRequest): Promise<RunResult> {
       stackName: req.stack,
       projectName: "optimal-mesh",
       // The real program, run inline: the SDK serves the language runtime in this process.
-      program: req.program === "providers" ? providersOnly : meshProgram,
+      program: req.program === "providers" ? providersOnly : mesh,
     },
     { workDir: req.workDir, envVars: req.env, pulumiCommand, projectSettings: projectSettings(req.backend) },
   );

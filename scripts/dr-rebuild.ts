@@ -2,8 +2,8 @@
 // Rebuilds one node: the cockpit (a new server; primary IP, tunnel and DNS kept) or a home node
 // (bootstrap and deploy again), then waits until it is healthy with its heartbeat run, printing
 // each phase with its time. Without --yes it only prints what it would do.
-import { parseCommandLine, positiveInteger, ProgramBug, runCommand, stackName, UsageError } from "./lib/cli";
-import { selectStack } from "./lib/deploys";
+import { parseCommandLine, positiveInteger, ProgramBug, projectOption, runCommand, stackName, UsageError } from "./lib/cli";
+import { openStack } from "./lib/engine-stack";
 import { engineUrns, evaluateOffline } from "./lib/offline";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,8 +14,7 @@ import { automationOps } from "./lib/rebuild-ops";
 import { rebuildPlan, runRebuild } from "./lib/rebuild";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
-const ROOT = PROJECT_ROOT;
-const USAGE = `usage: npm run dr-rebuild -- <node> [--stack NAME] [--yes] [--timeout SECONDS]
+const USAGE = `usage: npm run dr-rebuild -- <node> [--stack NAME] [--cwd DIR] [--yes] [--timeout SECONDS]
 
 Rebuilds <node> of the stack (default prod): prints the phases, the config it changes and the
 resources it forgets and replaces; with --yes it does them through the Automation API (needs the
@@ -35,15 +34,17 @@ async function main(): Promise<number> {
       stack: { type: "string", default: "prod", value: "NAME" },
       yes: { type: "boolean" },
       timeout: { type: "string", default: "900", value: "SECONDS" },
+      cwd: { type: "string", value: "DIR" },
     },
     process.argv.slice(2),
     { max: 1, name: "node" },
   );
   const stack = stackName(values.stack);
+  const dir = projectOption(values.cwd, PROJECT_ROOT);
   const timeout = positiveInteger("timeout", values.timeout, "900");
   const node = positionals[0];
   if (node === undefined) throw new UsageError("no node given", "name the node to rebuild: npm run dr-rebuild -- NODE (e.g. hetzner-cockpit)");
-  const config = readStackConfig(ROOT, stack);
+  const config = readStackConfig(dir, stack);
   const spec = stackMesh(config);
   // Own keys only: "toString" or "__proto__" are not nodes, whatever an object inherits.
   if (!Object.hasOwn(spec.nodes, node))
@@ -69,11 +70,11 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  const s = await selectStack(ROOT, stack);
+  const s = await openStack(dir, stack);
   // Every up runs the policy pack with this topology's config, as the workflows do.
   const packConfig = path.join(fs.mkdtempSync(path.join(tmpdir(), "optimal-mesh-pack-")), POLICY_CONFIG_FILE);
   fs.writeFileSync(packConfig, renderPolicyPackConfig(planMesh(spec, stack)));
-  const policy = { pack: path.join(ROOT, "policy"), config: packConfig };
+  const policy = { pack: path.join(PROJECT_ROOT, "policy"), config: packConfig };
   await runRebuild(
     plan,
     urnsOf,

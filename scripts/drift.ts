@@ -1,17 +1,19 @@
 // npm run drift -- [--stack prod] [--cloud-only | --nodes-only] [--source state|plan] [--identity FILE] [--report FILE]
-// Cloud drift through the Automation API (a refresh preview that expects no changes) and node
+// Cloud drift through the Automation API (a refresh preview; each change it would make is named) and node
 // drift over SSH (deployed unit and env files and unit states against the deploy). Exit 0: no
 // drift; 1: drift; 2: could not check.
 import * as fs from "node:fs";
-import { oneOf, parseCommandLine, pathOption, runCommand, stackName, UsageError } from "./lib/cli";
-import { deploysFromPlan, deploysFromState, selectStack, sshExec, type NodeTarget } from "./lib/deploys";
+import { oneOf, parseCommandLine, pathOption, projectOption, runCommand, stackName, UsageError } from "./lib/cli";
+import { deploysFromPlan, deploysFromState, sshExec, type NodeTarget } from "./lib/deploys";
+import { openStack } from "./lib/engine-stack";
 import { nodeDrift, renderNodeDrift } from "./lib/node-drift";
 import { PROJECT_ROOT } from "./lib/stackfile";
+import { commentText } from "../render/text/escape";
 
-const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run drift -- [options]
 
   --stack NAME        the stack (default prod)
+  --cwd DIR           the project folder with Pulumi.yaml and the stack file (default: this checkout)
   --cloud-only        only cloud drift: \`pulumi preview --refresh --expect-no-changes\` via the Automation API
   --nodes-only        only node drift: each node's unit and env files and unit states, over SSH
                       (one of --cloud-only and --nodes-only at most; neither: both checks)
@@ -24,16 +26,38 @@ Exit status: 0 no drift, 1 drift found, 2 could not check.`;
 
 const progress = (line: string) => process.stderr.write(`drift: ${line}\n`);
 
-async function cloudDrift(stack: string): Promise<{ text: string; clean: boolean }> {
+/** The steps a refresh preview reports that are not changes: reading the cloud, leaving a resource as it is. */
+const NOT_CHANGES = new Set(["same", "refresh", "read"]);
+
+/**
+ * Cloud drift: a refresh preview (the cloud read through the providers, then the program's
+ * resources compared with what was read). Each step the next up would take is named with its
+ * resource, its type and the keys that differ. A preview that fails is "could not check" (thrown).
+ */
+async function cloudDrift(dir: string, stack: string): Promise<{ text: string; clean: boolean }> {
   progress(`cloud: refresh preview of ${stack} (Automation API)`);
-  const s = await selectStack(ROOT, stack);
-  try {
-    const r = await s.preview({ refresh: true, expectNoChanges: true, onOutput: (o) => process.stderr.write(o) });
-    const changes = Object.entries(r.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
-    return { text: `cloud drift: none (${r.changeSummary.same ?? 0} resources unchanged)\n`, clean: changes.length === 0 };
-  } catch (err) {
-    return { text: `cloud drift: the refreshed stack differs from the program:\n${err instanceof Error ? err.message : String(err)}\n`, clean: false };
-  }
+  const s = await openStack(dir, stack);
+  const changes: string[] = [];
+  const r = await s.preview({
+    refresh: true,
+    onOutput: (o) => process.stderr.write(o),
+    onEvent: (e) => {
+      const m = e.resourcePreEvent?.metadata;
+      if (m === undefined || NOT_CHANGES.has(m.op)) return;
+      const keys = m.diffs !== undefined && m.diffs.length > 0 ? `: ${m.diffs.join(", ")}` : "";
+      changes.push(`  ${m.op} ${m.urn.slice(m.urn.lastIndexOf("::") + 2)} (${m.type})${keys}`);
+    },
+  });
+  if (changes.length === 0) return { text: `cloud drift: none (${r.changeSummary.same ?? 0} resources unchanged)\n`, clean: true };
+  return {
+    text: `cloud drift: ${changes.length} resource(s) differ from the program; the next up would:\n${commentLines(changes)}\n`,
+    clean: false,
+  };
+}
+
+/** What the cloud answered reaches the terminal as text: control characters written as \\uXXXX. */
+function commentLines(lines: readonly string[]): string {
+  return lines.map(commentText).join("\n");
 }
 
 async function main(): Promise<number> {
@@ -44,8 +68,10 @@ async function main(): Promise<number> {
     source: { type: "string", default: "state", value: "state|plan" },
     identity: { type: "string", value: "FILE" },
     report: { type: "string", value: "FILE" },
+    cwd: { type: "string", value: "DIR" },
   });
   const stack = stackName(values.stack);
+  const dir = projectOption(values.cwd, PROJECT_ROOT);
   const source = oneOf("source", values.source, ["state", "plan"]);
   const identity = values.identity === undefined ? undefined : pathOption("identity", values.identity, "FILE");
   const report = values.report === undefined ? undefined : pathOption("report", values.report, "FILE");
@@ -54,10 +80,10 @@ async function main(): Promise<number> {
     throw new UsageError("--cloud-only and --nodes-only exclude each other", "give one of them, or neither for both checks");
   const sections: { text: string; clean: boolean }[] = [];
 
-  if (!values["nodes-only"]) sections.push(await cloudDrift(stack));
+  if (!values["nodes-only"]) sections.push(await cloudDrift(dir, stack));
   if (!values["cloud-only"]) {
     progress(`nodes: reading the expected files from the ${source === "state" ? "stack's last deploy" : "offline plan"}`);
-    const targets: NodeTarget[] = source === "state" ? deploysFromState(ROOT, stack) : await deploysFromPlan(ROOT, stack);
+    const targets: NodeTarget[] = source === "state" ? deploysFromState(dir, stack) : await deploysFromPlan(dir, stack);
     const { exec, cleanup } = sshExec(targets, identity);
     try {
       sections.push(renderNodeDrift(nodeDrift(targets, exec, progress)));

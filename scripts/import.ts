@@ -5,13 +5,12 @@
 // --write it prints the `pulumi config set` commands instead of running them.
 import { spawnSync } from "node:child_process";
 import { configArgs, configCommands, discover, finishAdoption } from "./lib/adopt";
-import { parseCommandLine, runCommand, stackName, UsageError } from "./lib/cli";
+import { parseCommandLine, projectOption, runCommand, stackName, UsageError } from "./lib/cli";
 import { commentText } from "../render/text/escape";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
-const ROOT = PROJECT_ROOT;
-const USAGE = `usage: npm run import -- [--stack NAME] [--write] [--accept-differences]
-       npm run import -- [--stack NAME] --finish | --check
+const USAGE = `usage: npm run import -- [--stack NAME] [--cwd DIR] [--write] [--accept-differences]
+       npm run import -- [--stack NAME] [--cwd DIR] --finish | --check
 
 Reads HCLOUD_TOKEN, CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID from the environment (the
 account id also from the stack's optimal-mesh:cloudflareAccountId), looks up the ids of what
@@ -26,6 +25,7 @@ records that the estate is adopted (mesh.adopted: true), so the adoption ids sto
 (Pulumi refuses to replace an imported resource, and re-imports one whose stored id differs);
 commit the stack file afterwards. --check exits 1 when the state holds adopted resources but the
 topology does not say so yet (the up workflow runs it before every up). Both need the Pulumi CLI.
+--cwd DIR: the project folder with Pulumi.yaml and the stack file (default: this checkout).
 Exit status: 0 everything found, 1 something was not found or differs (not accepted), 2 could not run.`;
 
 async function main(): Promise<number> {
@@ -35,13 +35,15 @@ async function main(): Promise<number> {
     "accept-differences": { type: "boolean" },
     finish: { type: "boolean" },
     check: { type: "boolean" },
+    cwd: { type: "string", value: "DIR" },
   });
   const stack = stackName(values.stack);
-  const config = readStackConfig(ROOT, stack);
+  const dir = projectOption(values.cwd, PROJECT_ROOT);
+  const config = readStackConfig(dir, stack);
   const spec = stackMesh(config);
   if (values.finish || values.check) {
     if (values.finish && values.check) throw new UsageError("--finish and --check are two steps", "give one of them");
-    return finishAdoption(ROOT, stack, spec, values.finish, (line) => process.stderr.write(`import: ${line}\n`));
+    return finishAdoption(dir, stack, spec, values.finish, (line) => process.stderr.write(`import: ${line}\n`));
   }
   // Credentials come from the environment; an ESC environment of the stack can provide them.
   const esc =
@@ -84,7 +86,7 @@ async function main(): Promise<number> {
     configArgs(stack, found).forEach((args, i) => {
       process.stderr.write(`import: ${commands[i]}\n`);
       // Run without a shell: the values come from the providers' APIs.
-      const r = spawnSync("pulumi", args, { cwd: ROOT, stdio: "inherit" });
+      const r = spawnSync("pulumi", args, { cwd: dir, stdio: "inherit" });
       if (r.status !== 0) throw new Error(`failed: ${commands[i]}`);
     });
   }

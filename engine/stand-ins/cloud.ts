@@ -2,7 +2,8 @@
 // keeps its objects in <provider>.json; every write (create, update, delete, a command run) is
 // appended to journal.jsonl, so a test can count what a run changed; faults.json holds faults a
 // test injects into the next matching calls. Tests read it, seed it (adoption) and edit it behind
-// the engine's back (drift).
+// the engine's back (drift). clock.json moves the cloud's clock ahead of the machine's (a test
+// of what a day changes: expired keys, timestamps).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Props } from "./wire";
@@ -114,6 +115,11 @@ export class Cloud {
     fs.appendFileSync(path.join(this.dir, "journal.jsonl"), `${JSON.stringify(entry)}\n`);
   }
 
+  /** The cloud's time: the machine's, moved ahead by what clock.json says (see advanceClock). */
+  now(): Date {
+    return cloudNow(this.dir);
+  }
+
   /** The first injected fault matching a call, used up by one; undefined when none matches. */
   takeFault(op: string, type: string, name: string): Fault | undefined {
     const file = path.join(this.dir, "faults.json");
@@ -128,6 +134,19 @@ export class Cloud {
     fs.writeFileSync(file, `${JSON.stringify(faults, null, 2)}\n`);
     return hit;
   }
+}
+
+function cloudNow(dir: string): Date {
+  const file = path.join(dir, "clock.json");
+  const ahead = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { aheadSeconds: number }).aheadSeconds : 0;
+  return new Date(Date.now() + ahead * 1000);
+}
+
+/** Moves the cloud's clock ahead by `seconds` (a test's "a day later"). */
+export function advanceClock(dir: string, seconds: number): void {
+  const file = path.join(dir, "clock.json");
+  const ahead = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { aheadSeconds: number }).aheadSeconds : 0;
+  fs.writeFileSync(file, `${JSON.stringify({ aheadSeconds: ahead + seconds })}\n`);
 }
 
 /** What a test reads of a cloud folder: the journal's entries, in order. */

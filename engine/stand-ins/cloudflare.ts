@@ -27,8 +27,6 @@ function importParts(id: string, want: string): [string, string] {
   return [decodeURIComponent(parts[0]!), decodeURIComponent(parts[1]!)];
 }
 
-const now = () => new Date().toISOString();
-
 /**
  * `cloudflare_zero_trust_tunnel_cloudflared`: accountId replaces, configSrc replaces when set in the
  * program, name and tunnelSecret update in place (TF zero_trust_tunnel_cloudflared/schema.go:37-65);
@@ -64,7 +62,7 @@ const tunnel: ResourceModel = {
       connections: [],
       connsActiveAt: "",
       connsInactiveAt: "",
-      createdAt: preview ? UNKNOWN : now(),
+      createdAt: preview ? UNKNOWN : ctx.cloud.now().toISOString(),
       deletedAt: "",
       metadata: "{}",
       status: preview ? UNKNOWN : "inactive",
@@ -118,7 +116,7 @@ const tunnelConfig: ResourceModel = {
       tunnelId,
       config: reveal(inputs.config ?? {}),
       source: "cloudflare",
-      createdAt: preview ? UNKNOWN : now(),
+      createdAt: preview ? UNKNOWN : ctx.cloud.now().toISOString(),
       version: preview ? UNKNOWN : 1,
     };
     if (preview) return { id: "", outs };
@@ -208,8 +206,8 @@ const dnsRecord: ResourceModel = {
       settings: { flattenCname: false, ipv4Only: false, ipv6Only: false },
       proxiable: true,
       includeShadowMetadata: false,
-      createdOn: preview ? UNKNOWN : now(),
-      modifiedOn: preview ? UNKNOWN : now(),
+      createdOn: preview ? UNKNOWN : ctx.cloud.now().toISOString(),
+      modifiedOn: preview ? UNKNOWN : ctx.cloud.now().toISOString(),
       meta: "{}",
     };
     if (preview) return { id: "", outs };
@@ -252,7 +250,7 @@ const dnsRecord: ResourceModel = {
       proxied: bool(news, "proxied") ?? false,
       ttl: num(news, "ttl")!,
       ...(news.comment !== undefined ? { comment: str(news, "comment")! } : {}),
-      modifiedOn: preview ? UNKNOWN : now(),
+      modifiedOn: preview ? UNKNOWN : ctx.cloud.now().toISOString(),
     };
     if (!preview) ctx.cloud.put("dns_records", id, { ...ctx.cloud.get("dns_records", id), ...outs }, "update", outs.name as string);
     return outs;

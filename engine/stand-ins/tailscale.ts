@@ -173,7 +173,7 @@ const tailnetKey: ResourceModel = {
     const n = ctx.cloud.nextId();
     const id = `k${n}CNTRL`;
     const key = `tskey-auth-${id}-${randomBytes(16).toString("hex")}`;
-    const now = new Date();
+    const now = ctx.cloud.now();
     const record: Props = {
       ...base,
       key,
@@ -191,7 +191,7 @@ const tailnetKey: ResourceModel = {
   async read(ctx, { id, state, inputs }) {
     const k = ctx.cloud.get("keys", id);
     // Gone, used (single-use) or expired: invalid, kept in the state (TF :231-280).
-    const invalid = k === undefined || (k.used === true && k.reusable !== true) || Date.parse(String(k.expires)) < Date.now();
+    const invalid = k === undefined || (k.used === true && k.reusable !== true) || Date.parse(String(k.expires)) < ctx.cloud.now().getTime();
     return { id, outs: { ...state, invalid }, inputs };
   },
   async update(_ctx, { olds, news }) {

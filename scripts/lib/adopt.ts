@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { renderIngress, tunnelTarget, type IngressRule } from "../../render/cloudflare/ingress";
 import { hetznerLabels } from "../../render/hetzner/labels";
 import { ID_SHAPES, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
-import { selectStack } from "./deploys";
+import { openStack } from "./engine-stack";
 
 export interface Apis {
   /** Hetzner Cloud API base, e.g. https://api.hetzner.cloud/v1 */
@@ -324,7 +324,7 @@ export function adoptedIds(spec: MeshSpec, resources: readonly { readonly type: 
  * (finish false): 1 when that is overdue, 0 otherwise. Needs the Pulumi CLI, logged in.
  */
 export async function finishAdoption(root: string, stack: string, spec: MeshSpec, finish: boolean, say: (line: string) => void): Promise<number> {
-  const s = await selectStack(root, stack);
+  const s = await openStack(root, stack);
   const exported = await s.exportStack();
   const ids = adoptedIds(spec, (exported.deployment as { resources?: { type: string; id?: string }[] }).resources ?? []);
   for (const a of ids) say(`${a.path} = ${a.id}: ${a.inState ? "in the state" : "not in the state yet"}`);

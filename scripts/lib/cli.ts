@@ -2,6 +2,8 @@
 // strictly (node:util parseArgs), every usage mistake one line `<command>: <what>; <fix> (see --help)`
 // with exit 2, option values validated, and a top-level handler that prints a stack trace only for
 // a bug in the program, never for something a person typed or the machine refused.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseArgs } from "node:util";
 
 /** A usage mistake: what is wrong and how to fix it, printed as one line with exit 2. */
@@ -154,6 +156,18 @@ export function pathOption(option: string, value: string, placeholder: string): 
   if (value === "" || value.includes("\0"))
     throw new UsageError(`--${option} needs a ${value === "" ? "non-empty path" : "path without NUL characters"}`, `write --${option} ${placeholder}`);
   return value;
+}
+
+/**
+ * --cwd DIR, as the Pulumi CLI takes it: the project folder, holding Pulumi.yaml and the stack
+ * files (default: this checkout). The program is always this checkout's.
+ */
+export function projectOption(value: string | undefined, checkout: string): string {
+  if (value === undefined) return checkout;
+  const dir = path.resolve(pathOption("cwd", value, "DIR"));
+  if (!fs.existsSync(path.join(dir, "Pulumi.yaml")))
+    throw new UsageError(`--cwd ${quote(value)} holds no Pulumi.yaml`, "name the project folder, the one with Pulumi.yaml and Pulumi.<stack>.yaml");
+  return dir;
 }
 
 /** Pulumi's stack names: 1-100 of A-Z a-z 0-9 _ . - and not starting with '.'. */

@@ -10,6 +10,7 @@ import { asRoot } from "../../render/node/remote";
 import { planMesh, type MeshPlan } from "../../plan";
 import type { NodeDeploy, NodeExec } from "./node-drift";
 import { evaluateOffline } from "./offline";
+import { NeedsPulumiCli } from "./engine-stack";
 import { readStackConfig, stackMesh } from "./stackfile";
 
 export interface Connection {
@@ -35,20 +36,6 @@ function connectionOf(input: unknown): Connection {
     ...(c.hostKey ? { hostKey: c.hostKey } : {}),
     ...(c.privateKey ? { privateKey: c.privateKey } : {}),
   };
-}
-
-export class NeedsPulumiCli extends Error {
-  override name = "NeedsPulumiCli";
-}
-
-/** The stack through the Automation API; without a logged-in Pulumi CLI, a NeedsPulumiCli that says so. */
-export async function selectStack(root: string, stack: string): Promise<import("@pulumi/pulumi/automation").Stack> {
-  const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-  try {
-    return await LocalWorkspace.selectStack({ stackName: stack, workDir: root });
-  } catch (err) {
-    throw new NeedsPulumiCli(`needs the Pulumi CLI, logged in: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
-  }
 }
 
 /** A resource as `pulumi stack export` lists it (the fields a deploy is read from). */

@@ -1,0 +1,81 @@
+// The operator commands themselves (npm run drift, npm run import -- --check/--finish), run as a
+// user runs them, with --cwd naming the harness's project folder: the same engine, state and
+// simulated cloud the harness's ups wrote. The program runs inline in the command's process.
+import * as assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Engine, RunResult } from "../../engine/harness";
+import { advanceClock, Cloud, readJournal } from "../../engine/stand-ins/cloud";
+import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys, testEngine } from "./lab-stack";
+import { runScriptAsync, type Raw } from "../helpers";
+
+const FAKE_HOST_KEYS = Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorTestHostKey${i}`]));
+
+function explain(r: RunResult): string {
+  return `${r.error ?? ""}\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`;
+}
+
+describe("engine: operator commands against the engine's state and the stand-ins' cloud", { timeout: 600_000 }, () => {
+  let engine: Engine;
+  let keys: OperatorKeys;
+  let mesh: Raw;
+  let skip: string | undefined;
+
+  /** `npm run <command> -- ARGS --stack lab --cwd <the harness's project>` with the harness's environment. */
+  const operator = (command: string, ...args: string[]) =>
+    runScriptAsync(command, [...args, "--stack", engine.stack, "--cwd", engine.workDir], engine.environment());
+
+  before(async () => {
+    const e = testEngine();
+    if (typeof e === "string") {
+      skip = e;
+      return;
+    }
+    engine = e;
+    keys = operatorKeys();
+    mesh = labMesh(FAKE_HOST_KEYS);
+    seedEstate(engine.cloud);
+    engine.setConfig(labConfig(mesh, keys));
+    const r = await engine.up();
+    assert.ok(r.ok, explain(r));
+  });
+  after(() => engine?.dispose());
+
+  it("drift: a converged estate has no cloud drift (exit 0), and none a day later on the cloud's clock, when the cockpit's auth key has expired", async (t) => {
+    if (skip) return t.skip(skip);
+    const before = readJournal(engine.cloud).length;
+    const first = await operator("drift", "--cloud-only");
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+    assert.match(first.stdout, /^cloud drift: none \(\d+ resources unchanged\)$/m);
+    advanceClock(engine.cloud, 25 * 3600);
+    const dayLater = await operator("drift", "--cloud-only");
+    assert.equal(dayLater.code, 0, `${dayLater.stdout}\n${dayLater.stderr}`);
+    assert.match(dayLater.stdout, /^cloud drift: none/m);
+    // A refresh preview writes nothing to the cloud.
+    assert.deepEqual(readJournal(engine.cloud).slice(before), []);
+  });
+
+  it("drift: a firewall rule, a DNS target and the tailnet policy changed behind the engine's back are each named (exit 1); an up repairs them", async (t) => {
+    if (skip) return t.skip(skip);
+    const hcloud = new Cloud(engine.cloud, "hcloud");
+    const [fwId, fw] = Object.entries(hcloud.list("firewalls"))[0]!;
+    hcloud.seed("firewalls", fwId, { ...fw, rules: [...(fw.rules as object[]), { direction: "in", protocol: "tcp", port: "8080", sourceIps: ["0.0.0.0/0"] }] });
+    const cloudflare = new Cloud(engine.cloud, "cloudflare");
+    const [recordId, record] = Object.entries(cloudflare.list("dns_records")).find(([, r]) => r.name === "fabric.optimal.miami")!;
+    cloudflare.seed("dns_records", recordId, { ...record, content: "attacker.example.net" });
+    const tailscale = new Cloud(engine.cloud, "tailscale");
+    tailscale.seed("policy", "tailnet", { text: '{"grants":[{"src":["*"],"dst":["*"],"ip":["*"]}]}', isDefault: false });
+
+    const drift = await operator("drift", "--cloud-only");
+    assert.equal(drift.code, 1, `${drift.stdout}\n${drift.stderr}`);
+    assert.match(drift.stdout, /^cloud drift: 3 resource\(s\) differ from the program; the next up would:$/m);
+    assert.match(drift.stdout, /^ {2}update cockpit-firewall \(hcloud:index\/firewall:Firewall\): rules/m);
+    assert.match(drift.stdout, /^ {2}update tunnel-cockpit-dns-fabric\.optimal\.miami \(cloudflare:index\/dnsRecord:DnsRecord\): content$/m);
+    assert.match(drift.stdout, /^ {2}update tailnet-policy \(tailscale:index\/acl:Acl\): acl$/m);
+
+    const up = await engine.up({ refresh: true });
+    assert.ok(up.ok, explain(up));
+    const again = await operator("drift", "--cloud-only");
+    assert.equal(again.code, 0, `${again.stdout}\n${again.stderr}`);
+    assert.equal(cloudflare.get("dns_records", recordId)?.content, record.content);
+  });
+});
