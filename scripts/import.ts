@@ -18,7 +18,7 @@ already exists and prints the \`pulumi config set --path\` commands that record 
 them (needs the Pulumi CLI). It also compares the running server with the topology: the adoption
 \`up\` imports and then applies every difference in the same run, so each is listed with what the
 up would do, and nothing is written until they are fixed in the topology or --accept-differences
-says they are meant. HCLOUD_ENDPOINT and CLOUDFLARE_API_BASE point at other API bases.
+says they are meant. HCLOUD_ENDPOINT and CLOUDFLARE_BASE_URL point at other API bases (the providers' own names).
 SSH host keys are not looked up: pin them from the machines themselves (see docs/first-adoption.md).
 --finish, after the first up: checks that the stack's state holds every adopted resource and
 records that the estate is adopted (mesh.adopted: true), so the adoption ids stop being imports
@@ -54,12 +54,18 @@ async function main(): Promise<number> {
     if (!value) throw new Error(`${name} is not set${esc}`);
     return value;
   };
+  // The name this command read before it took the provider's: refused, not silently ignored.
+  if (process.env.CLOUDFLARE_API_BASE !== undefined)
+    throw new UsageError(
+      "CLOUDFLARE_API_BASE is set, and is no longer read",
+      "the Cloudflare provider and this command both take the base URL from CLOUDFLARE_BASE_URL: rename it",
+    );
   const { found, missing, differences } = await discover(
     spec,
     {
       hcloud: { base: process.env.HCLOUD_ENDPOINT ?? "https://api.hetzner.cloud/v1", token: need("HCLOUD_TOKEN", process.env.HCLOUD_TOKEN) },
       cloudflare: {
-        base: process.env.CLOUDFLARE_API_BASE ?? "https://api.cloudflare.com/client/v4",
+        base: process.env.CLOUDFLARE_BASE_URL ?? "https://api.cloudflare.com/client/v4",
         token: need("CLOUDFLARE_API_TOKEN", process.env.CLOUDFLARE_API_TOKEN),
         accountId: need("CLOUDFLARE_ACCOUNT_ID", process.env.CLOUDFLARE_ACCOUNT_ID ?? config.values["optimal-mesh:cloudflareAccountId"]),
       },

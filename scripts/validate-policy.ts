@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { parseCommandLine, pathOption, runCommand, stackName } from "./lib/cli";
 import { PROJECT_ROOT } from "./lib/stackfile";
 import { tailscaleApi } from "./lib/tailscale-api";
+import { apiRequest } from "./lib/web";
 
 const USAGE = `usage: npm run validate-policy -- [--stack NAME] [--file FILE]
 
@@ -34,16 +35,17 @@ async function main(): Promise<number> {
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist: run npm run plan -- --stack ${stack} first`);
   const api = await tailscaleApi({
     baseUrl: process.env.TAILSCALE_BASE_URL,
+    baseUrlSetting: "TAILSCALE_BASE_URL",
     tailnet: process.env.TAILSCALE_TAILNET,
     apiKey: process.env.TAILSCALE_API_KEY,
     oauthClientId: process.env.TAILSCALE_OAUTH_CLIENT_ID,
     oauthClientSecret: process.env.TAILSCALE_OAUTH_CLIENT_SECRET,
   });
-  const r = await fetch(`${api.base}/api/v2/tailnet/${encodeURIComponent(api.tailnet)}/acl/validate`, {
+  const r = await apiRequest(api.origin, `${api.base}/api/v2/tailnet/${encodeURIComponent(api.tailnet)}/acl/validate`, {
     method: "POST",
     headers: { authorization: api.auth, "content-type": "application/hujson" },
     body: fs.readFileSync(file, "utf8"),
-    signal: AbortSignal.timeout(30_000),
+    timeoutMs: 30_000,
   });
   const text = await r.text();
   let answer: ValidateAnswer = {};

@@ -1,7 +1,12 @@
 // Adoption: the ids of the existing estate looked up from fakes of the Hetzner and Cloudflare
 // APIs on loopback, and the import command end to end against them.
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { renderIngress } from "../render/cloudflare/ingress";
@@ -46,6 +51,11 @@ before(async () => {
       res.end(JSON.stringify(body));
     };
     const q = (k: string) => url.searchParams.get(k);
+    if (url.pathname.startsWith("/html/")) {
+      // A captive portal or a proxy's page, answered with 200.
+      res.writeHead(200, { "content-type": "text/html" });
+      return res.end("<html><body>Sign in to the guest network</body></html>");
+    }
     if (url.pathname === "/hcloud/servers") return json({ servers: q("name") === "hetzner-cockpit" ? [live] : [] });
     if (url.pathname === "/hcloud/servers/4711") return json({ server: live });
     if (url.pathname === "/hcloud/ssh_keys")
@@ -222,7 +232,7 @@ function runImport(args: readonly string[]): ReturnType<typeof runScriptAsync> {
     ...process.env,
     HCLOUD_ENDPOINT: `${base}/hcloud`,
     HCLOUD_TOKEN: "hc",
-    CLOUDFLARE_API_BASE: `${base}/cf`,
+    CLOUDFLARE_BASE_URL: `${base}/cf`,
     CLOUDFLARE_API_TOKEN: "cf",
     CLOUDFLARE_ACCOUNT_ID: "acc1",
   });
@@ -241,4 +251,101 @@ test("without tokens it says which is missing and exits 2", async () => {
   const r = await runScriptAsync("import", [], env);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /HCLOUD_TOKEN is not set/);
+});
+
+/** npm run import with the Hetzner endpoint at `endpoint` (the Cloudflare one at the fakes). */
+function importAt(endpoint: string, extra: NodeJS.ProcessEnv = {}): ReturnType<typeof runScriptAsync> {
+  return runScriptAsync("import", [], {
+    ...process.env,
+    HCLOUD_ENDPOINT: endpoint,
+    HCLOUD_TOKEN: "hc",
+    CLOUDFLARE_BASE_URL: `${base}/cf`,
+    CLOUDFLARE_API_TOKEN: "cf",
+    CLOUDFLARE_ACCOUNT_ID: "acc1",
+    ...extra,
+  });
+}
+
+/** An API that cannot be reached is the machine's or the setting's problem: exit 2, the setting and the fix named, no trace, no "bug". */
+function assertUnreachable(r: { code: number | null; stderr: string }, ...expected: RegExp[]): void {
+  assert.equal(r.code, 2, r.stderr);
+  for (const e of expected) assert.match(r.stderr, e);
+  assert.doesNotMatch(r.stderr, /bug in optimal-mesh|TypeError|\n\s+at /);
+  assert.equal(
+    r.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !l.startsWith("import: looking up")).length,
+    1,
+    r.stderr,
+  );
+}
+
+test("an HTTPS endpoint with a self-signed certificate is the machine's problem: the certificate's code, the setting and the fix, no trace", async (t) => {
+  const skip = missingTool("openssl");
+  if (skip) return t.skip(skip);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "optimal-mesh-tls-"));
+  const made = spawnSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-keyout",
+      path.join(dir, "key.pem"),
+      "-out",
+      path.join(dir, "cert.pem"),
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(made.status, 0, made.stderr);
+  const tls = https.createServer({ key: fs.readFileSync(path.join(dir, "key.pem")), cert: fs.readFileSync(path.join(dir, "cert.pem")) }, (_req, res) =>
+    res.end("{}"),
+  );
+  await new Promise<void>((r) => tls.listen(0, "127.0.0.1", r));
+  try {
+    const r = await importAt(`https://127.0.0.1:${(tls.address() as AddressInfo).port}/v1`);
+    assertUnreachable(
+      r,
+      /^import: the Hetzner Cloud API at https:\/\/127\.0\.0\.1:\d+ cannot be reached: self[- ]signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\); its TLS certificate is not trusted here: check HCLOUD_ENDPOINT; for an endpoint of your own, give its CA with NODE_EXTRA_CA_CERTS=FILE/m,
+    );
+  } finally {
+    tls.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an endpoint that is not a URL, one where nothing listens, and one answering HTML are each named with the setting to fix", async () => {
+  assertUnreachable(await importAt("not a url"), /^import: HCLOUD_ENDPOINT does not give a URL \("not a url\/servers\?name=hetzner-cockpit"\)/m);
+  assertUnreachable(await importAt("ftp://127.0.0.1/v1"), /^import: HCLOUD_ENDPOINT gives a ftp: URL/m);
+  // A port just closed: nothing listens there.
+  const closed = http.createServer();
+  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  assertUnreachable(
+    await importAt(`http://127.0.0.1:${port}/v1`),
+    /cannot be reached: .*ECONNREFUSED.*; nothing listens there: check HCLOUD_ENDPOINT \(host and port\)/,
+  );
+  assertUnreachable(
+    await importAt(`${base}/html`),
+    /the Hetzner Cloud API answered .*\/html\/servers with something that is not JSON \(text\/html, \d+ bytes\): is HCLOUD_ENDPOINT the API's base URL/,
+  );
+});
+
+test("CLOUDFLARE_API_BASE, the name import read before it took the provider's, is refused with the rename, not ignored", async () => {
+  const r = await importAt(`${base}/hcloud`, { CLOUDFLARE_API_BASE: `${base}/cf` });
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /import: CLOUDFLARE_API_BASE is set, and is no longer read; the Cloudflare provider and this command both take the base URL from CLOUDFLARE_BASE_URL: rename it/,
+  );
 });

@@ -102,3 +102,22 @@ test("Tailscale's reasons reach the terminal escaped: a control character in an 
   assert.match(r.stderr, /rejected\\u001b\[2J/);
   assert.match(r.stderr, /u\\u0007: line\\u001b\]0;x\\u0007/);
 });
+
+test("a Tailscale base URL that is not one, or where nothing listens, is named with its setting; no trace, not a bug", async () => {
+  const file = path.join(tmpDir("validate-unreachable"), "policy.hujson");
+  fs.writeFileSync(file, "{}\n");
+  const notUrl = await validate({ TAILSCALE_API_KEY: "tskey-api-x", TAILSCALE_BASE_URL: "api.tailscale.com" }, file);
+  assert.equal(notUrl.code, 2, notUrl.stderr);
+  assert.match(notUrl.stderr, /^validate-policy: TAILSCALE_BASE_URL does not give a URL \("api\.tailscale\.com"\): set it to the API's base/m);
+  const closed = http.createServer();
+  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  const refused = await validate({ TAILSCALE_API_KEY: "tskey-api-x", TAILSCALE_BASE_URL: `http://127.0.0.1:${port}` }, file);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /the Tailscale API at http:\/\/127\.0\.0\.1:\d+ cannot be reached: .*ECONNREFUSED.*; nothing listens there: check TAILSCALE_BASE_URL/,
+  );
+  for (const r of [notUrl, refused]) assert.doesNotMatch(r.stderr, /bug in optimal-mesh|TypeError|\n\s+at /);
+});

@@ -6,6 +6,7 @@ import { renderIngress, tunnelTarget, type IngressRule } from "../../render/clou
 import { hetznerLabels } from "../../render/hetzner/labels";
 import { ID_SHAPES, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 import { openStack } from "./engine-stack";
+import { apiJson, apiRequest, type ApiOrigin } from "./web";
 
 export interface Apis {
   /** Hetzner Cloud API base, e.g. https://api.hetzner.cloud/v1 */
@@ -143,10 +144,15 @@ export function recordDifferences(key: string, host: string, tunnelId: string | 
     : [{ path: `mesh.tunnels.${key}.ingress (DNS ${host})`, live: have, declared: want, effect: `the up points ${host} at the tunnel, proxied` }];
 }
 
-async function getJson(url: string, token: string): Promise<unknown> {
-  const r = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
-  if (!r.ok) throw new Error(`GET ${url.replace(/\?.*/, "")}: HTTP ${r.status}`);
-  return r.json();
+/** The Hetzner Cloud API, pointed at by HCLOUD_ENDPOINT as the provider takes it. */
+export const HCLOUD_API: ApiOrigin = { api: "the Hetzner Cloud API", setting: "HCLOUD_ENDPOINT" };
+/** The Cloudflare API, pointed at by CLOUDFLARE_BASE_URL, the provider's own name for it. */
+export const CLOUDFLARE_API: ApiOrigin = { api: "the Cloudflare API", setting: "CLOUDFLARE_BASE_URL" };
+
+async function getJson(origin: ApiOrigin, url: string, token: string): Promise<unknown> {
+  const r = await apiRequest(origin, url, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } });
+  if (!r.ok) throw new Error(`${origin.api}: GET ${url.replace(/\?.*/, "")}: HTTP ${r.status}`);
+  return apiJson(origin, url, r);
 }
 
 /** Looks up every id the topology needs to adopt what exists; reports what it could not find. */
@@ -158,8 +164,8 @@ export async function discover(
   const found: Found[] = [];
   const missing: Missing[] = [];
   const differences: Difference[] = [];
-  const hc = (p: string) => getJson(`${apis.hcloud.base}${p}`, apis.hcloud.token);
-  const cfResult = async <T>(p: string) => ((await getJson(`${apis.cloudflare.base}${p}`, apis.cloudflare.token)) as { result: T }).result;
+  const hc = (p: string) => getJson(HCLOUD_API, `${apis.hcloud.base}${p}`, apis.hcloud.token);
+  const cfResult = async <T>(p: string) => ((await getJson(CLOUDFLARE_API, `${apis.cloudflare.base}${p}`, apis.cloudflare.token)) as { result: T }).result;
   const cf = (p: string) => cfResult<{ id: string; name?: string; content?: string; proxied?: boolean }[]>(p);
   // An id the API answers is recorded in the stack file and put in later request paths: only in the
   // shape the topology takes it (an API that answers anything else is reported, nothing recorded).

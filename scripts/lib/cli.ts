@@ -204,8 +204,10 @@ export function isBug(err: unknown): boolean {
   if (err instanceof ProgramBug) return true;
   if (!(err instanceof Error)) return true;
   if (isSystemError(err)) return false;
-  // fetch reports a network failure as a TypeError with the system error as its cause.
-  if (err instanceof TypeError && err.cause instanceof Error && isSystemError(err.cause)) return false;
+  // fetch reports a network failure as a TypeError ("fetch failed") with what failed as its cause:
+  // a system error (ECONNREFUSED), a TLS one (DEPTH_ZERO_SELF_SIGNED_CERT) or undici's (UND_ERR_SOCKET).
+  // Every call to a web API goes through web.ts, which says which setting to fix; this is the backstop.
+  if (err instanceof TypeError && err.cause instanceof Error && typeof (err.cause as NodeJS.ErrnoException).code === "string") return false;
   if (err.name === "AssertionError") return true;
   return [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError].some((c) => err instanceof c);
 }

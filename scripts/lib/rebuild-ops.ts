@@ -7,6 +7,7 @@ import { commentText } from "../../render/text/escape";
 import { GRAMMAR } from "../../stacks/grammar";
 import type { Deployment, RebuildOps } from "./rebuild";
 import { tailscaleApi, type TailscaleApi } from "./tailscale-api";
+import { apiJson, apiRequest } from "./web";
 
 /** How long the new machine may take to boot, join the tailnet and answer SSH. */
 export const HOST_KEY_WAIT_SECONDS = 900;
@@ -23,6 +24,7 @@ async function tailscaleApiOf(s: Stack): Promise<TailscaleApi> {
   const value = (key: string) => all[key]?.value;
   return tailscaleApi({
     baseUrl: value("tailscale:baseUrl"),
+    baseUrlSetting: "tailscale:baseUrl",
     tailnet: value("tailscale:tailnet"),
     apiKey: value("tailscale:apiKey"),
     oauthClientId: value("tailscale:oauthClientId"),
@@ -67,18 +69,15 @@ export function automationOps(s: Stack, output: (text: string) => void, policy: 
     },
     removeDevice: async (node) => {
       const api = await tailscaleApiOf(s);
-      const list = await fetch(`${api.base}/api/v2/tailnet/${encodeURIComponent(api.tailnet)}/devices`, {
-        headers: { authorization: api.auth },
-        signal: AbortSignal.timeout(15_000),
-      });
+      const url = `${api.base}/api/v2/tailnet/${encodeURIComponent(api.tailnet)}/devices`;
+      const list = await apiRequest(api.origin, url, { headers: { authorization: api.auth } });
       if (!list.ok) throw new Error(`listing the tailnet's devices: HTTP ${list.status}`);
-      const devices = ((await list.json()) as { devices?: TailscaleDevice[] }).devices ?? [];
+      const devices = ((await apiJson(api.origin, url, list)) as { devices?: TailscaleDevice[] } | null)?.devices ?? [];
       const mine = devices.filter((d) => isNodes(d, node));
       for (const d of mine) {
-        const r = await fetch(`${api.base}/api/v2/device/${encodeURIComponent(d.id)}`, {
+        const r = await apiRequest(api.origin, `${api.base}/api/v2/device/${encodeURIComponent(d.id)}`, {
           method: "DELETE",
           headers: { authorization: api.auth },
-          signal: AbortSignal.timeout(15_000),
         });
         if (!r.ok && r.status !== 404) throw new Error(`removing device ${commentText(d.id)} (${commentText(d.name ?? node)}): HTTP ${r.status}`);
       }

@@ -2,8 +2,12 @@
 // "-", the credential's own) and a credential: an API access token (HTTP basic) or an OAuth
 // client, exchanged for an access token through the client credentials grant (bearer).
 
+import { apiJson, apiRequest, apiUrl, type ApiOrigin } from "./web";
+
 export interface TailscaleCredentials {
   readonly baseUrl?: string | undefined;
+  /** Where baseUrl came from (TAILSCALE_BASE_URL, tailscale:baseUrl), for messages. */
+  readonly baseUrlSetting: string;
   readonly tailnet?: string | undefined;
   readonly apiKey?: string | undefined;
   readonly oauthClientId?: string | undefined;
@@ -11,6 +15,7 @@ export interface TailscaleCredentials {
 }
 
 export interface TailscaleApi {
+  readonly origin: ApiOrigin;
   readonly base: string;
   readonly tailnet: string;
   /** The Authorization header. */
@@ -20,17 +25,19 @@ export interface TailscaleApi {
 export async function tailscaleApi(c: TailscaleCredentials): Promise<TailscaleApi> {
   // Every value comes from the caller: validate-policy reads the environment, dr-rebuild the stack config.
   const base = (c.baseUrl ?? "https://api.tailscale.com").replace(/\/$/, "");
+  const origin: ApiOrigin = { api: "the Tailscale API", setting: c.baseUrlSetting };
+  apiUrl(origin, base);
   const tailnet = c.tailnet ?? "-";
-  if (c.apiKey) return { base, tailnet, auth: `Basic ${Buffer.from(`${c.apiKey}:`).toString("base64")}` };
+  if (c.apiKey) return { origin, base, tailnet, auth: `Basic ${Buffer.from(`${c.apiKey}:`).toString("base64")}` };
   if (!c.oauthClientId || !c.oauthClientSecret) throw new Error("no Tailscale credential: an API access token, or an OAuth client's id and secret");
-  const r = await fetch(`${base}/api/v2/oauth/token`, {
+  const url = `${base}/api/v2/oauth/token`;
+  const r = await apiRequest(origin, url, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ client_id: c.oauthClientId, client_secret: c.oauthClientSecret, grant_type: "client_credentials" }),
-    signal: AbortSignal.timeout(15_000),
   });
   if (!r.ok) throw new Error(`Tailscale OAuth token: HTTP ${r.status}`);
-  const token = ((await r.json()) as { access_token?: string }).access_token;
+  const token = ((await apiJson(origin, url, r)) as { access_token?: string } | null)?.access_token;
   if (!token) throw new Error("Tailscale OAuth token: no access_token in the answer");
-  return { base, tailnet, auth: `Bearer ${token}` };
+  return { origin, base, tailnet, auth: `Bearer ${token}` };
 }

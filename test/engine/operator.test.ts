@@ -5,6 +5,7 @@ import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Engine, RunResult } from "../../engine/harness";
 import { advanceClock, Cloud, readJournal } from "../../engine/stand-ins/cloud";
+import type { Value } from "../../engine/stand-ins/wire";
 import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys, testEngine } from "./lab-stack";
 import { runScriptAsync, type Raw } from "../helpers";
 
@@ -58,7 +59,7 @@ describe("engine: operator commands against the engine's state and the stand-ins
     if (skip) return t.skip(skip);
     const hcloud = new Cloud(engine.cloud, "hcloud");
     const [fwId, fw] = Object.entries(hcloud.list("firewalls"))[0]!;
-    hcloud.seed("firewalls", fwId, { ...fw, rules: [...(fw.rules as object[]), { direction: "in", protocol: "tcp", port: "8080", sourceIps: ["0.0.0.0/0"] }] });
+    hcloud.seed("firewalls", fwId, { ...fw, rules: [...(fw.rules as Value[]), { direction: "in", protocol: "tcp", port: "8080", sourceIps: ["0.0.0.0/0"] }] });
     const cloudflare = new Cloud(engine.cloud, "cloudflare");
     const [recordId, record] = Object.entries(cloudflare.list("dns_records")).find(([, r]) => r.name === "fabric.optimal.miami")!;
     cloudflare.seed("dns_records", recordId, { ...record, content: "attacker.example.net" });
