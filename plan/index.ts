@@ -145,6 +145,8 @@ export interface InventoryPlan {
 }
 
 export interface MeshPlan extends Named {
+  /** The protected component every resource is a dependency of, so a destroy stops before deleting anything. */
+  readonly destroyGuard: Named;
   readonly tailnet: TailnetPlan;
   readonly cockpit?: CockpitPlan;
   readonly tunnels: readonly TunnelPlan[];
@@ -199,7 +201,18 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
     if (!ARTIFACT_PATH.test(a.path)) throw new Error(`artifact path "${a.path}" must be relative, without .. or empty parts`);
     if (i > 0 && artifacts[i - 1]!.path === a.path) throw new Error(`artifact ${a.path} is rendered twice`);
   }
-  return { ...ctx.names.root(), tailnet, ...(cockpit !== undefined ? { cockpit } : {}), tunnels, nodes, trusts, inventory, checks, artifacts };
+  return {
+    ...ctx.names.root(),
+    destroyGuard: ctx.names.destroyGuard(),
+    tailnet,
+    ...(cockpit !== undefined ? { cockpit } : {}),
+    tunnels,
+    nodes,
+    trusts,
+    inventory,
+    checks,
+    artifacts,
+  };
 }
 
 /** The tailnet: its policy with the result of its own tests, and each node's key or device settings. */

@@ -20,6 +20,7 @@ export function names(stack: string) {
   const named = (name: string): Named => ({ name, previous: `${stack}-${name}` });
   return {
     root: (): Named => ({ name: ROOT_NAME, previous: stack }),
+    destroyGuard: () => named("destroy-guard"),
     tailnet: () => named("tailnet"),
     tailnetChild: (rest: string) => named(`tailnet-${rest}`),
     cockpit: () => named("cockpit"),

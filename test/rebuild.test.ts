@@ -274,10 +274,19 @@ test("npm run dr-rebuild without --yes prints the phases, the config it changes 
 });
 
 test("dr-rebuild's ups run the policy pack with the topology's config, as the workflows do (#18 point 3)", async () => {
-  let options: Record<string, unknown> = {};
-  const stack = { up: async (o: Record<string, unknown>) => void (options = o) } as unknown as Parameters<typeof automationOps>[0];
+  const calls: [string, Record<string, unknown>][] = [];
+  const stack = {
+    preview: async (o: Record<string, unknown>) => void calls.push(["preview", o]),
+    up: async (o: Record<string, unknown>) => void calls.push(["up", o]),
+  } as unknown as Parameters<typeof automationOps>[0];
   await automationOps(stack, () => undefined, { pack: "/repo/policy", config: "/tmp/policy-config.json" }).up({ replace: ["urn:x"] });
-  assert.deepEqual([options.policyPacks, options.policyPackConfigs, options.replace], [["/repo/policy"], ["/tmp/policy-config.json"], ["urn:x"]]);
+  // Previewed first with the same options: the Automation API's up skips the engine's preview, which is where a protected delete fails before anything changes.
+  assert.deepEqual(
+    calls.map(([op]) => op),
+    ["preview", "up"],
+  );
+  for (const [, options] of calls)
+    assert.deepEqual([options.policyPacks, options.policyPackConfigs, options.replace], [["/repo/policy"], ["/tmp/policy-config.json"], ["urn:x"]]);
 });
 
 test("the lost machine's device is removed through Tailscale's API with an API key or an OAuth client (#18 point 1), against a loopback fake", async () => {

@@ -46,6 +46,8 @@ test("every URN prod had under its previous names is one the engine's lookup, as
   assert.deepEqual([...new Set(explicit)].sort(), [
     "optimal-mesh:cloudflare:Tunnel",
     "optimal-mesh:hetzner:HetznerCockpit",
+    // Newer than the rename, named like every resource (an alias that finds nothing costs nothing).
+    "optimal-mesh:index:DestroyGuard",
     "optimal-mesh:index:Mesh",
     "optimal-mesh:node:NodeHost",
     "optimal-mesh:node:SshTrust",

@@ -67,6 +67,11 @@ test("up: pulumi up of prod behind the protected prod environment, from the tail
   // The adoption must be recorded before any up (point 3a): the check runs first, with the CLI installed.
   const check = s.findIndex((x) => x.run?.includes("npm run import -- --check"));
   assert.ok(check >= 0 && check < up, "checks the adoption is recorded before the up");
+  // The action's up skips the engine's preview: a preview of its own comes first, so a protected
+  // resource the up would delete fails there, before the up changes anything (test/engine/protect.test.ts).
+  const preview = s.findIndex((x) => x.uses?.startsWith("pulumi/actions") && x.with?.command === "preview");
+  assert.ok(preview > check && preview === up - 1, "previews right before the up");
+  assert.deepEqual(s[preview]!.with, { ...s[up]!.with, command: "preview" });
   assert.ok(
     s.slice(0, check).some((x) => x.uses?.startsWith("pulumi/actions") && x.with?.command === undefined),
     "installs the CLI first",
@@ -116,7 +121,7 @@ test("every pulumi preview and up of the pull-request and deploy workflows runs 
       });
     }
   }
-  assert.equal(checked, 2, "the preview of preview.yml and the up of up.yml");
+  assert.equal(checked, 3, "the preview of preview.yml, the preview and the up of up.yml");
 });
 
 test("the preview workflow has Tailscale validate the rendered policy with a read-only client before the preview (#18 point 2)", () => {

@@ -57,9 +57,34 @@ export class Mesh extends pulumi.ComponentResource {
     }
     // The server's device is found once its node host has reached it over the tailnet.
     this.tailnet.complete(c !== undefined ? this.hosts[c.node]!.deploy : undefined);
-    for (const t of plan.trusts) {
-      new SshTrust({ plan: t, privateKey: settings.sshPrivateKey, after: [this.hosts[t.from]!.deploy, this.hosts[t.to]!.deploy] }, { parent: this });
-    }
+    const trusts = plan.trusts.map(
+      (t) => new SshTrust({ plan: t, privateKey: settings.sshPrivateKey, after: [this.hosts[t.from]!.deploy, this.hosts[t.to]!.deploy] }, { parent: this }),
+    );
+    // `pulumi destroy` deletes dependents before what they depend on, and refuses a protected
+    // resource only when its delete step runs (pulumi v3.248.0 pkg/resource/deploy/step.go:614-618):
+    // without this guard it would delete the server, the firewall and every node's services before
+    // stopping at the protected primary IP, tunnels and policy. The guard depends on every resource
+    // of the mesh, so it is the first to be deleted, and its protection stops the destroy before
+    // anything else is. Its edges are dependsOn only: no property of it can change, so no
+    // replacement ever cascades into it (step_generator.go:3058-3075), and a component is never
+    // replaced (:3037-3040). Retiring the whole mesh: `pulumi state unprotect` the guard first.
+    new pulumi.ComponentResource(
+      "optimal-mesh:index:DestroyGuard",
+      plan.destroyGuard.name,
+      {},
+      {
+        parent: this,
+        aliases: aliasOf(plan.destroyGuard),
+        protect: true,
+        dependsOn: [
+          this.tailnet,
+          ...(this.cockpit !== undefined ? [this.cockpit] : []),
+          ...Object.values(this.tunnels),
+          ...Object.values(this.hosts),
+          ...trusts,
+        ],
+      },
+    );
     // Addresses the topology does not record come from the devices the tailnet lists, field by
     // field: a preview knows every entry, all but the rebuilt server's address.
     this.inventory = plan.inventory.map(({ entry, withListed }) => {

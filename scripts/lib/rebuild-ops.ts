@@ -59,13 +59,18 @@ export function automationOps(s: Stack, output: (text: string) => void, policy: 
       await s.importStack({ ...current, deployment });
     },
     up: async ({ replace, target }) => {
-      await s.up({
+      const opts = {
         ...(replace && replace.length > 0 ? { replace: [...replace] } : {}),
         ...(target && target.length > 0 ? { target: [...target] } : {}),
         policyPacks: [policy.pack],
         policyPackConfigs: [policy.config],
         onOutput: output,
-      });
+      };
+      // The Automation API's up skips the engine's preview; the preview is what fails on a
+      // protected resource the up would delete before anything changes (an up alone runs the
+      // updates first, then stops at the delete).
+      await s.preview(opts);
+      await s.up(opts);
     },
     removeDevice: async (node) => {
       const api = await tailscaleApiOf(s);
