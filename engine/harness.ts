@@ -87,6 +87,12 @@ export class Engine {
     this.pendingConfig = config;
   }
 
+  /** Writes the pending config into the stack file now (as a commit would), without running the program. */
+  async writeConfig(): Promise<void> {
+    const r = await this.run("config", {});
+    if (!r.ok) throw new Error(`writing the stack's config failed: ${r.error}`);
+  }
+
   preview(opts: OpOptions = {}): Promise<RunResult> {
     return this.run("preview", opts);
   }
