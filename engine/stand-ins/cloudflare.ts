@@ -293,6 +293,12 @@ async function getTunnelToken(ctx: CallContext, args: Props): Promise<Props> {
 export const cloudflare: ProviderModel = {
   name: "cloudflare",
   acceptSecrets: false,
+  // cloudflare-go v7.7.0 retries 408, 409, 429 and every 5xx (internal/requestconfig/requestconfig.go:
+  // 255-291), at most 10 times (:172), after the answer's Retry-After when it has one, else 2 s
+  // doubled per retry, capped at 30 s, less up to a quarter of jitter (:383-400); the provider keeps
+  // the defaults (terraform-provider-cloudflare v5.22.0 sets no retry option).
+  retryDelay: (fault, retry) =>
+    retry >= 10 ? undefined : fault.retryAfter !== undefined ? fault.retryAfter * 1000 : Math.min(2000 * 2 ** retry, 30_000) * (1 - Math.random() / 4),
   resources: {
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": tunnel,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": tunnelConfig,

@@ -258,6 +258,8 @@ const remoteCommand: ResourceModel = {
 export const command: ProviderModel = {
   name: "command",
   acceptSecrets: true,
+  // No web API: a command's retries are its SSH dials (the connection's dialErrorLimit, modeled in the dial).
+  retryDelay: () => undefined,
   resources: { "command:remote:Command": remoteCommand },
   functions: {},
 };

@@ -312,6 +312,12 @@ const server: ResourceModel = {
 export const hcloud: ProviderModel = {
   name: "hcloud",
   acceptSecrets: false,
+  // hcloud-go v2.47.0 retries what the API answers as conflict, rate_limit_exceeded (its 429s),
+  // bad_gateway or timeout, never a 500 (hcloud/client_handler_retry.go:57-88), at most 5 times
+  // (client.go:285) after base 1 s doubled per retry, capped at 60 s, with full jitter above the base
+  // (client.go:71-87, 279-284); Retry-After is not read. The provider keeps these defaults
+  // (terraform-provider-hcloud v1.68.0 hcloud/provider.go:119-147).
+  retryDelay: (fault, retry) => (fault.kind === "429" && retry < 5 ? (1 + (Math.min(2 ** retry, 60) - 1) * Math.random()) * 1000 : undefined),
   resources: {
     "hcloud:index/server:Server": server,
     "hcloud:index/primaryIp:PrimaryIp": primaryIp,

@@ -13,7 +13,7 @@ import * as plugproto from "@pulumi/pulumi/proto/plugin_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 /* eslint-enable no-restricted-imports */
-import { Cloud } from "./cloud";
+import { Cloud, type Fault } from "./cloud";
 import type { DiffAnswer } from "./diff";
 import type { Props } from "./wire";
 
@@ -55,7 +55,16 @@ export interface ProviderModel {
   readonly acceptSecrets: boolean;
   readonly resources: Readonly<Record<string, ResourceModel>>;
   readonly functions: Readonly<Record<string, FunctionModel>>;
+  /**
+   * What the upstream provider's API client does when a request fails with an injected fault
+   * (429 or 500; a hang is never answered): the delay in milliseconds before it tries again, or
+   * undefined when it gives up. `retry` is how many retries it has made already.
+   */
+  readonly retryDelay: (fault: Fault, retry: number) => number | undefined;
 }
+
+/** The calls that reach the provider's web API (and that the API client retries); check and diff do not. */
+const API_CALLS = new Set(["create", "read", "update", "delete", "invoke"]);
 
 /** An error the upstream provider's API would answer, with the text it reports. */
 export class ProviderError extends Error {
@@ -102,11 +111,20 @@ export async function serve(model: ProviderModel, version: string): Promise<numb
     return (call, callback) => {
       const run = async (): Promise<Res> => {
         const { type, name } = meta(call.request);
-        const fault = cloud.takeFault(op, type, name);
-        if (fault?.kind === "hang") await new Promise(() => undefined);
-        if (fault?.kind === "429")
-          throw new ProviderError(`${model.name} API: 429 Too Many Requests (Retry-After: ${fault.retryAfter ?? 1})`, grpc.status.UNAVAILABLE);
-        if (fault?.kind === "500") throw new ProviderError(`${model.name} API: 500 Internal Server Error`, grpc.status.UNKNOWN);
+        for (let retry = 0; ; retry++) {
+          const fault = cloud.takeFault(op, type, name);
+          if (fault === undefined) break;
+          if (fault.kind === "hang") await new Promise(() => undefined);
+          const delay = API_CALLS.has(op) ? model.retryDelay(fault, retry) : undefined;
+          if (delay !== undefined) {
+            await new Promise((done) => setTimeout(done, delay));
+            continue;
+          }
+          const attempts = retry === 0 ? "" : ` (after ${retry + 1} attempts)`;
+          if (fault.kind === "429")
+            throw new ProviderError(`${model.name} API: 429 Too Many Requests (Retry-After: ${fault.retryAfter ?? 1})${attempts}`, grpc.status.UNAVAILABLE);
+          throw new ProviderError(`${model.name} API: 500 Internal Server Error${attempts}`, grpc.status.UNKNOWN);
+        }
         return await body(call.request);
       };
       run().then(

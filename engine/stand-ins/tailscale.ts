@@ -279,6 +279,9 @@ async function getDevices(ctx: CallContext, args: Props): Promise<Props> {
 export const tailscale: ProviderModel = {
   name: "tailscale",
   acceptSecrets: false,
+  // tailscale-client-go-v2 retries nothing: a plain http.Client with a one-minute timeout
+  // (client.go:84, 107-108), so a 429 or a 500 fails the call.
+  retryDelay: () => undefined,
   resources: {
     "tailscale:index/acl:Acl": acl,
     "tailscale:index/dnsPreferences:DnsPreferences": dnsPreferences,

@@ -1,0 +1,175 @@
+// API faults during ups, through the real engine: 429s (with Retry-After) and 500s injected into
+// the stand-ins' create, update and delete calls. Where the upstream API client retries (hcloud-go
+// on its 429s, cloudflare-go on 429 and 5xx), the stand-in retries as it does (cited in each model)
+// and the up succeeds; where it does not (hcloud-go on 500, Tailscale's client on anything), the up
+// fails naming the resource and the cause. A rerun converges, and the cloud never holds a duplicate
+// or an object the state does not know.
+import * as assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Engine, RunResult } from "../../engine/harness";
+import { Cloud, injectFaults, readJournal, type Fault } from "../../engine/stand-ins/cloud";
+import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys, testEngine } from "./lab-stack";
+import { newWorker, type Raw } from "../helpers";
+
+const FAKE_HOST_KEYS = Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFaultsTestHostKey${i}`]));
+
+/** The collections of objects a provider creates (and could leave behind). */
+const CREATED: Readonly<Record<string, readonly string[]>> = {
+  hcloud: ["servers", "primary_ips", "firewalls", "ssh_keys"],
+  cloudflare: ["tunnels", "dns_records"],
+  tailscale: ["keys"],
+};
+
+function explain(r: RunResult): string {
+  return `${r.error ?? ""}\n${r.stdout.slice(-3000)}`;
+}
+
+describe("engine: API faults during an up", { timeout: 900_000 }, () => {
+  let engine: Engine;
+  let keys: OperatorKeys;
+  let mesh: Raw;
+  let skip: string | undefined;
+
+  before(() => {
+    const e = testEngine();
+    if (typeof e === "string") {
+      skip = e;
+      return;
+    }
+    engine = e;
+    keys = operatorKeys();
+    mesh = labMesh(FAKE_HOST_KEYS);
+    seedEstate(engine.cloud);
+  });
+  after(() => engine?.dispose());
+
+  const fault = (f: Omit<Fault, "times"> & { times?: number }): Fault => ({ times: 1, ...f });
+
+  /** Every object the providers created is in the state, once: no duplicate, no orphan. */
+  async function assertCloudMatchesState(): Promise<void> {
+    const state = (await engine.exportStack()) as { deployment: { resources: { id?: string; type: string }[] } };
+    const ids = state.deployment.resources.map((r) => r.id).filter((id): id is string => id !== undefined);
+    for (const [provider, collections] of Object.entries(CREATED)) {
+      const cloud = new Cloud(engine.cloud, provider);
+      for (const c of collections) {
+        for (const [id, o] of Object.entries(cloud.list(c))) {
+          // A DNS record's id in the state is its own; a tunnel's, its own.
+          assert.ok(
+            ids.some((s) => s === id || s.endsWith(`/${id}`)),
+            `${provider} ${c} ${id} (${String(o.name)}) is in the cloud but not in the state`,
+          );
+        }
+        const names = Object.values(cloud.list(c)).map((o) => String(o.name ?? o.description ?? ""));
+        assert.equal(new Set(names).size, names.length, `${provider} ${c} has a duplicate: ${names.join(", ")}`);
+      }
+    }
+  }
+
+  it("429: on a fresh up the Hetzner and Cloudflare clients retry their 429s (Retry-After) and Cloudflare its 500s; the up succeeds with one object each", async (t) => {
+    if (skip) return t.skip(skip);
+    injectFaults(engine.cloud, [
+      fault({ provider: "hcloud", op: "create", type: "hcloud:index/firewall:Firewall", kind: "429", retryAfter: 1, times: 2 }),
+      fault({
+        provider: "cloudflare",
+        op: "create",
+        type: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
+        kind: "500",
+        retryAfter: 0,
+        times: 3,
+      }),
+      fault({ provider: "cloudflare", op: "create", type: "cloudflare:index/dnsRecord:DnsRecord", kind: "429", retryAfter: 1 }),
+    ]);
+    engine.setConfig(labConfig(mesh, keys));
+    const r = await engine.up();
+    assert.ok(r.ok, explain(r));
+    const creates = readJournal(engine.cloud).filter((j) => j.op === "create");
+    assert.equal(creates.filter((j) => j.collection === "firewalls").length, 1);
+    assert.equal(creates.filter((j) => j.collection === "tunnels").length, 2);
+    assert.equal(creates.filter((j) => j.collection === "dns_records").length, 2);
+    await assertCloudMatchesState();
+  });
+
+  it("fault: Hetzner answers 500 to the firewall's update: hcloud-go does not retry a 500, the up fails naming the firewall; a rerun converges", async (t) => {
+    if (skip) return t.skip(skip);
+    const changed = structuredClone(mesh);
+    changed.hetzner.sshSources = ["0.0.0.0/0"];
+    injectFaults(engine.cloud, [fault({ provider: "hcloud", op: "update", type: "hcloud:index/firewall:Firewall", kind: "500" })]);
+    engine.setConfig(labConfig(changed, keys));
+    const before = readJournal(engine.cloud).length;
+    const failed = await engine.up();
+    assert.equal(failed.ok, false);
+    assert.match(failed.stdout, /hcloud:index:Firewall cockpit-firewall .*error: .*hcloud API: 500 Internal Server Error/);
+    assert.deepEqual(
+      readJournal(engine.cloud)
+        .slice(before)
+        .filter((j) => j.collection === "firewalls"),
+      [],
+    );
+    const rerun = await engine.up();
+    assert.ok(rerun.ok, explain(rerun));
+    assert.deepEqual(
+      rerun.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").at(-1)}`),
+      ["update cockpit-firewall"],
+    );
+    mesh = changed;
+    await assertCloudMatchesState();
+  });
+
+  it("fault: Tailscale answers 429 to the policy's update: its client does not retry, the up fails naming the policy and the 429; a rerun converges", async (t) => {
+    if (skip) return t.skip(skip);
+    const changed = structuredClone(mesh);
+    changed.access.flows.llm.from = ["oracle", "hetzner-cockpit"];
+    injectFaults(engine.cloud, [fault({ provider: "tailscale", op: "update", type: "tailscale:index/acl:Acl", kind: "429", retryAfter: 2 })]);
+    engine.setConfig(labConfig(changed, keys));
+    const failed = await engine.up();
+    assert.equal(failed.ok, false);
+    assert.match(failed.stdout, /tailscale:index:Acl tailnet-policy .*error: .*tailscale API: 429 Too Many Requests \(Retry-After: 2\)/);
+    const rerun = await engine.up();
+    assert.ok(rerun.ok, explain(rerun));
+    assert.ok(rerun.steps.some((s) => s.op === "update" && s.urn.endsWith("::tailnet-policy")));
+    mesh = changed;
+  });
+
+  it("fault: Cloudflare answers 500 to a new record's create eleven times: cloudflare-go gives up after 10 retries, the up fails naming the record; a rerun creates it once", async (t) => {
+    if (skip) return t.skip(skip);
+    const changed = structuredClone(mesh);
+    changed.tunnels.pi.ingress.push({ hostname: "docs.optimal.miami", service: "http://localhost:3000" });
+    injectFaults(engine.cloud, [
+      fault({ provider: "cloudflare", op: "create", type: "cloudflare:index/dnsRecord:DnsRecord", kind: "500", retryAfter: 0, times: 11 }),
+    ]);
+    engine.setConfig(labConfig(changed, keys));
+    const failed = await engine.up();
+    assert.equal(failed.ok, false);
+    assert.match(
+      failed.stdout,
+      /cloudflare:index:DnsRecord tunnel-pi-dns-docs\.optimal\.miami .*error: .*cloudflare API: 500 Internal Server Error \(after 11 attempts\)/,
+    );
+    const rerun = await engine.up();
+    assert.ok(rerun.ok, explain(rerun));
+    const docs = Object.values(new Cloud(engine.cloud, "cloudflare").list("dns_records")).filter((r) => r.name === "docs.optimal.miami");
+    assert.equal(docs.length, 1);
+    mesh = changed;
+    await assertCloudMatchesState();
+  });
+
+  it("fault: Tailscale answers 500 to deleting a removed node's auth key: the up fails naming the key; a rerun deletes it", async (t) => {
+    if (skip) return t.skip(skip);
+    const grown = structuredClone(mesh);
+    grown.nodes["gpu-2"] = newWorker();
+    engine.setConfig(labConfig(grown, keys));
+    const added = await engine.up();
+    assert.ok(added.ok, explain(added));
+    const key = Object.entries(new Cloud(engine.cloud, "tailscale").list("keys")).find(([, k]) => String(k.description).includes("gpu-2"));
+    assert.ok(key, "gpu-2's auth key exists");
+    injectFaults(engine.cloud, [fault({ provider: "tailscale", op: "delete", type: "tailscale:index/tailnetKey:TailnetKey", kind: "500" })]);
+    engine.setConfig(labConfig(mesh, keys));
+    const failed = await engine.up();
+    assert.equal(failed.ok, false);
+    assert.match(failed.stdout, /tailscale:index:TailnetKey tailnet-gpu-2-authkey .*error: .*tailscale API: 500 Internal Server Error/);
+    assert.ok(new Cloud(engine.cloud, "tailscale").get("keys", key[0]), "the key is still there");
+    const rerun = await engine.up();
+    assert.ok(rerun.ok, explain(rerun));
+    assert.equal(new Cloud(engine.cloud, "tailscale").get("keys", key[0]), undefined);
+    await assertCloudMatchesState();
+  });
+});
