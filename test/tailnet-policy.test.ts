@@ -54,19 +54,32 @@ describe("the prod policy", () => {
     }
   });
 
+  test("every test destination is named the way some grant names it (so no outcome depends on the tags devices carry when the policy is saved)", () => {
+    const named = new Set(policy.grants.flatMap((g) => g.dst));
+    const destinations = policy.tests.flatMap((t) => [...(t.accept ?? []), ...(t.deny ?? [])]);
+    assert.ok(destinations.length > 30);
+    for (const d of destinations) assert.ok(named.has(d.slice(0, d.lastIndexOf(":"))), `${d} is not named by any grant`);
+  });
+
   test("encodes the seed's flows and nothing broader", () => {
+    // Destinations are written as the grants name the nodes: pop-os is tag:gpu (and tag:worker),
+    // the Pi tag:hub, the cockpit tag:cockpit (and tag:worker).
     // Deploys: the Pi reaches pop-os over SSH; pop-os may not SSH to the Pi, the cockpit may not SSH to pop-os.
-    assert.ok(testFor("tag:node-oracle").accept!.includes("tag:node-pop-os:22"));
-    assert.ok(testFor("tag:node-pop-os").deny!.includes("oracle:22"));
-    assert.ok(testFor("tag:node-hetzner-cockpit").deny!.includes("tag:node-pop-os:22"));
+    assert.ok(testFor("tag:node-oracle").accept!.includes("tag:gpu:22"));
+    assert.ok(testFor("tag:node-pop-os").deny!.includes("tag:hub:22"));
+    assert.ok(testFor("tag:node-hetzner-cockpit").deny!.includes("tag:gpu:22"));
+    assert.ok(testFor("tag:node-hetzner-cockpit").deny!.includes("tag:worker:22"));
     // Ollama: only the node that dispatches LLM steps.
-    assert.ok(testFor("tag:node-oracle").accept!.includes("tag:node-pop-os:11434"));
-    for (const src of ["tag:node-hetzner-cockpit", "tag:ci", "tag:fabric-device"]) assert.ok(testFor(src).deny!.includes("tag:node-pop-os:11434"), src);
+    assert.ok(testFor("tag:node-oracle").accept!.includes("tag:gpu:11434"));
+    for (const src of ["tag:node-hetzner-cockpit", "tag:ci", "tag:fabric-device"]) {
+      assert.ok(testFor(src).deny!.includes("tag:gpu:11434"), src);
+      assert.ok(testFor(src).deny!.includes("tag:worker:11434"), src);
+    }
     // Paired devices reach the cockpit's OptimalOS and nothing else.
-    assert.deepEqual(testFor("tag:fabric-device").accept, ["tag:node-hetzner-cockpit:3000"]);
+    assert.deepEqual(testFor("tag:fabric-device").accept, ["tag:cockpit:3000"]);
     // CI gets SSH for drift checks, not OptimalOS.
-    assert.deepEqual(testFor("tag:ci").accept, ["tag:node-hetzner-cockpit:22", "oracle:22", "tag:node-pop-os:22"]);
-    assert.ok(testFor("tag:ci").deny!.includes("oracle:3000"));
+    assert.deepEqual(testFor("tag:ci").accept, ["tag:hub:22", "tag:worker:22"]);
+    assert.ok(testFor("tag:ci").deny!.includes("tag:hub:3000"));
     // Fixed addresses are named.
     assert.deepEqual(policy.hosts, { oracle: "100.94.77.114" });
   });
@@ -123,7 +136,7 @@ describe("with an admin email in the topology", () => {
   test("admins become a group that owns the tags, and their access is tested", () => {
     assert.deepEqual(doc.groups, { "group:mesh-admins": ["ops@example.com"] });
     assert.deepEqual(doc.tagOwners["tag:hub"], ["group:mesh-admins", "autogroup:admin"]);
-    assert.ok(doc.tests.some((t) => t.src === "ops@example.com" && (t.accept ?? []).includes("oracle:22") && (t.deny ?? []).includes("tag:node-pop-os:11434")));
+    assert.ok(doc.tests.some((t) => t.src === "ops@example.com" && (t.accept ?? []).includes("tag:hub:22") && (t.deny ?? []).includes("tag:gpu:11434")));
     assert.deepEqual(failuresOf(doc, inv), []);
   });
 
@@ -172,6 +185,25 @@ describe("the evaluator", () => {
   test("names the failing case", () => {
     const doc = minimal({ grants: [{ src: ["*"], dst: ["tag:b"], ip: ["*"] }], tests: [{ src: "tag:a", deny: ["tag:b:22"] }] });
     assert.deepEqual(describeFailures(evaluatePolicy(doc, inv)), ["test failed: tag:a should be denied tag:b:22"]);
+  });
+
+  test("refuses a test with neither accept nor deny, as Tailscale does (400)", () => {
+    const doc = minimal({ grants: [{ src: ["tag:a"], dst: ["tag:b"], ip: ["22"] }], tests: [{ src: "tag:a" }, { src: "tag:a", accept: ["tag:b:22"] }] });
+    const evaluation = evaluatePolicy(doc, inv);
+    assert.deepEqual(describeFailures(evaluation), [
+      "tests[0]: a test with neither accept nor deny, which Tailscale refuses (400); give it an accept or a deny list, or remove it",
+    ]);
+  });
+
+  test("reads a tag destination as a device carrying that tag alone: a rule on another tag the same device carries does not count", () => {
+    // Device c carries tag:b and tag:c; only tag:c is granted port 22.
+    const both: Inventory = { devices: [...inv.devices, { name: "c", tags: ["tag:b", "tag:c"] }] };
+    const doc = JSON.stringify({
+      tagOwners: { "tag:a": ["autogroup:admin"], "tag:b": ["autogroup:admin"], "tag:c": ["autogroup:admin"] },
+      grants: [{ src: ["tag:a"], dst: ["tag:c"], ip: ["22"] }],
+      tests: [{ src: "tag:a", accept: ["tag:c:22"], deny: ["tag:b:22"] }],
+    });
+    assert.deepEqual(describeFailures(evaluatePolicy(doc, both)), []);
   });
 
   test("reports a tag that is used but has no owner", () => {

@@ -149,7 +149,13 @@ export function evaluatePolicy(text: string, inventory: Inventory): Evaluation {
   });
   const allows = (who: Identity, device: Device, port: number): boolean =>
     rules.some(
-      (r) => r.src.some((s) => srcMatches(s, who, `${r.where}.src`)) && r.dst.some((d) => d.ports(port) && selectDevices(d.selector, d.where).includes(device)),
+      (r) =>
+        r.src.some((s) => srcMatches(s, who, `${r.where}.src`)) &&
+        r.dst.some(
+          (d) =>
+            d.ports(port) &&
+            (d.selector === "*" || (d.selector.startsWith("tag:") ? device.tags.includes(d.selector) : selectDevices(d.selector, d.where).includes(device))),
+        ),
     );
 
   const cases: CaseResult[] = [];
@@ -170,14 +176,20 @@ export function evaluatePolicy(text: string, inventory: Inventory): Evaluation {
       if (devices.length === 0) fail(`${where}.src`, `the source "${src}", which names no device`);
       who = { kind: "devices", devices };
     }
+    // Tailscale refuses a test that checks nothing (HTTP 400, seen against its control server).
+    if (test.accept === undefined && test.deny === undefined)
+      problems.push(`${where}: a test with neither accept nor deny, which Tailscale refuses (400); give it an accept or a deny list, or remove it`);
     for (const expect of ["accept", "deny"] as const) {
       strings(test[expect] ?? [], `${where}.${expect}`).forEach((entry, j) => {
         const at = `${where}.${expect}[${j}]`;
         const [selector, portText] = splitDestination(entry, at);
         noteTag(selector);
         if (!/^\d{1,5}$/.test(portText)) fail(at, `the test port "${portText}" (one port per case)`);
-        const devices = selectDevices(selector, at);
-        if (devices.length === 0) fail(at, `the destination "${selector}", which names no device`);
+        // A tag destination is read as a device carrying that tag alone, as a tag source is: the
+        // rules naming that tag decide, not the other tags the devices carrying it have today.
+        const devices = selector.startsWith("tag:") ? [{ name: selector, tags: [selector] }] : selectDevices(selector, at);
+        if (selector.startsWith("tag:") ? !usedTags.has(selector) && !owners.has(selector) : devices.length === 0)
+          fail(at, `the destination "${selector}", which names no device`);
         const reached = devices.map((d) => allows(who, d, Number(portText)));
         const pass = expect === "accept" ? reached.every(Boolean) : !reached.some(Boolean);
         cases.push({ src, dst: entry, expect, pass });

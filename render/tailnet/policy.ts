@@ -92,11 +92,6 @@ export function grantEntries(spec: MeshSpec, grant: Grant): { src: string[]; dst
   return [...tagsByPorts].sort(([a], [b]) => a.localeCompare(b)).map(([ports, tags]) => ({ src, dst: tags.sort(), ip: ports.split(",") }));
 }
 
-/** How tests name a node: its hosts alias where its address is fixed, else its own tag. */
-function testTarget(spec: MeshSpec, node: string): string {
-  return spec.nodes[node]!.tailnet.address !== undefined ? node : nodeTag(node);
-}
-
 interface TestCase {
   src: string;
   accept: string[];
@@ -110,6 +105,14 @@ interface TestCase {
  * grant's targets exactly), so one node of each such class stands for the class, as source and as
  * target; in the prod mesh every node is its own class. This keeps the tests linear-ish in a large
  * mesh of alike workers instead of quadratic.
+ *
+ * A destination is written as the grants name the node: a tag some grant's `dst` uses and the node
+ * carries. Tailscale reads a tag destination in a test by the tags devices carry when the policy is
+ * saved (tailscale/tailscale#8377, #8324), and a node tag no grant names would be reached or not
+ * depending on them; a tag the grants name is read the same way whatever the devices carry (as a
+ * device carrying that tag alone). An allowed port is tested under the tag the granting rule names;
+ * a denied one under every tag the grants name the node by. A node no grant names is reached by
+ * nothing (deny by default) and has no case.
  */
 export function policyTests(spec: MeshSpec): TestCase[] {
   const grants = accessIntent(spec);
@@ -127,10 +130,19 @@ export function policyTests(spec: MeshSpec): TestCase[] {
     for (const p of g.sources) if (p.kind === "node") asSource.get(p.name)!.add(g.id);
     for (const t of g.targets) asTarget.get(t.node)!.push(`${g.id}@${t.port}`);
   }
+  // The rendered grants with the intent they came from, and the tags by which the grants name each node.
+  const entries = grants.flatMap((g) => grantEntries(spec, g).map((e) => ({ grant: g, dst: e.dst, ports: e.ip.map(Number) })));
+  const namedBy = new Map<string, string[]>(
+    names.map((node) => {
+      const carried = new Set(nodeTags(spec, node));
+      return [node, [...new Set(entries.flatMap((e) => e.dst.filter((tag) => carried.has(tag))))].sort()];
+    }),
+  );
   const membership = new Map<string, string>();
   for (const node of names) {
-    // A set keeps the grants in the order they were added: the grants' order.
-    membership.set(node, JSON.stringify([[...asSource.get(node)!], asTarget.get(node)!.sort(), probesOf(node)]));
+    // A set keeps the grants in the order they were added: the grants' order. Nodes the grants name
+    // by other tags are tested apart: their tests' destinations differ.
+    membership.set(node, JSON.stringify([[...asSource.get(node)!], asTarget.get(node)!.sort(), probesOf(node), namedBy.get(node)]));
   }
   const classes = new Map<string, string[]>();
   for (const node of names) classes.set(membership.get(node)!, [...(classes.get(membership.get(node)!) ?? []), node]);
@@ -144,16 +156,23 @@ export function policyTests(spec: MeshSpec): TestCase[] {
   ];
   const cases: TestCase[] = [];
   for (const principal of principals) {
-    const allowed = new Set(grants.filter((g) => g.sources.some(principal.matches)).flatMap((g) => g.targets.map((t) => `${t.node}:${t.port}`)));
-    const accept: string[] = [];
-    const deny: string[] = [];
+    const mine = entries.filter((e) => e.grant.sources.some(principal.matches));
+    const accept = new Set<string>();
+    const deny = new Set<string>();
     const targets = [...classes.values()].flatMap((members) => members.filter((m) => m !== principal.self).slice(0, 1)).sort();
     for (const node of targets) {
-      for (const port of probesOf(node)) (allowed.has(`${node}:${port}`) ? accept : deny).push(`${testTarget(spec, node)}:${port}`);
+      const carried = namedBy.get(node)!;
+      for (const port of probesOf(node)) {
+        // The rendered rule that grants it: its grant targets the node on the port, and it names the node on that port.
+        const granting = mine.find(
+          (e) => e.ports.includes(port) && e.dst.some((t) => carried.includes(t)) && e.grant.targets.some((t) => t.node === node && t.port === port),
+        );
+        const tag = granting?.dst.find((t) => carried.includes(t));
+        if (tag !== undefined) accept.add(`${tag}:${port}`);
+        else for (const t of carried) deny.add(`${t}:${port}`);
+      }
     }
-    // Nothing in the mesh reaches into the CI runner or paired devices.
-    for (const tag of [spec.access.ciTag, spec.access.pairedDeviceTag]) if (tag !== principal.src) deny.push(`${tag}:22`);
-    cases.push({ src: principal.src, accept, deny });
+    if (accept.size + deny.size > 0) cases.push({ src: principal.src, accept: [...accept].sort(), deny: [...deny].sort() });
   }
   return cases;
 }
