@@ -79,7 +79,7 @@ export interface CockpitPlan extends Named {
   readonly labels: Readonly<Record<string, string>>;
   readonly sshKey: Named & { readonly keyName: string; readonly importId?: string; readonly ignorePublicKey: boolean };
   readonly ipv4: Named & { readonly ipName: string; readonly location: string; readonly importId?: string };
-  readonly firewall: Named & { readonly firewallName: string; readonly rules: readonly FirewallRule[] };
+  readonly firewall: Named & { readonly firewallName: string; readonly rules: readonly FirewallRule[]; readonly importId?: string };
   readonly server: Named & {
     readonly serverName: string;
     readonly serverType: string;
@@ -229,13 +229,16 @@ function planTailnet({ spec, names: n, tags, hetznerNode, artifact }: Context, s
     policyFailures,
     nodes: sorted(spec.nodes).map((node) => {
       const joined = spec.nodes[node]!.tailnet.state === "joined";
-      // The Hetzner server joins on every (re)build from cloud-init, so it always has a key ready.
+      // The Hetzner server joins from cloud-init when it is created (first, or by a rebuild), so it
+      // has a key ready, unless it is the adopted running server: that one never reads its user
+      // data again, and a rebuild removes its adoption id (and so mints the key) first.
       const rebuildable = hetznerNode === node;
+      const createdHere = rebuildable && spec.hetzner?.adopt.serverId === undefined;
       const m = spec.nodes[node]!;
       return {
         node,
         tags: tags.get(node)!,
-        ...(!joined || rebuildable ? { authKey: { ...n.tailnetChild(`${node}-authkey`), description: `optimal-mesh bootstrap of ${node}` } } : {}),
+        ...(!joined || createdHere ? { authKey: { ...n.tailnetChild(`${node}-authkey`), description: `optimal-mesh bootstrap of ${node}` } } : {}),
         ...(joined
           ? {
               device: {
@@ -278,7 +281,12 @@ function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan |
       location: h.location,
       ...(adopt.primaryIpId !== undefined ? { importId: adopt.primaryIpId } : {}),
     },
-    firewall: { ...n.cockpitChild("firewall"), firewallName: `${h.node}-inbound`, rules: firewallRules(h.sshSources, spec.nodes[h.node]!.ssh.port) },
+    firewall: {
+      ...n.cockpitChild("firewall"),
+      firewallName: `${h.node}-inbound`,
+      rules: firewallRules(h.sshSources, spec.nodes[h.node]!.ssh.port),
+      ...(adopt.firewallId !== undefined ? { importId: adopt.firewallId } : {}),
+    },
     server: {
       ...n.cockpitChild("server"),
       serverName: h.node,

@@ -167,10 +167,12 @@ export function meshSchema(strict: boolean) {
     sshSources: z
       .array(z.string().refine(isCidr, "must be a CIDR such as 203.0.113.7/32 or 2001:db8::/32"))
       .min(1, "list at least one source, or use the tailnet"),
-    /** Ids of the running server, its primary IP and the operator's SSH key, to adopt instead of create. */
+    /** Ids of the running server, its primary IP, its firewall and the operator's SSH key, to adopt instead of create. */
     adopt: obj({
       serverId: hcloudId().optional(),
       primaryIpId: hcloudId().optional(),
+      /** The firewall the running server has: adopted, so the server is never without one (a new one would be attached after the old is detached). */
+      firewallId: hcloudId().optional(),
       /** The operator's SSH key, already uploaded to the project (Hetzner refuses a second copy). */
       sshKeyId: hcloudId().optional(),
     }).default({}),

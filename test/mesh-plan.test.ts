@@ -83,3 +83,17 @@ describe("planMesh", () => {
     assert.throws(() => planMesh({ ...spec, tunnels }, "prod"), /oracle runs cloudflared but hosts no tunnel/);
   });
 });
+
+test("an adopted cockpit server mints no auth key (it never boots from user data again); without its adoption id, as a rebuild runs, it has one", () => {
+  const keyOf = (raw: ReturnType<typeof adoptedProdMesh>) =>
+    planMesh(validateMesh(raw), "prod").tailnet.nodes.find((n) => n.node === "hetzner-cockpit")!.authKey?.name;
+  const adopted = adoptedProdMesh();
+  assert.ok(adopted.hetzner.adopt.serverId !== undefined);
+  assert.equal(keyOf(adopted), undefined);
+  delete adopted.hetzner.adopt.serverId;
+  assert.equal(keyOf(adopted), "tailnet-hetzner-cockpit-authkey");
+  // Recorded as adopted, the id is kept as a record: still no key, so the up after --finish changes nothing.
+  const finished = adoptedProdMesh();
+  finished.adopted = true;
+  assert.equal(keyOf(finished), undefined);
+});

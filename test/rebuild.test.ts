@@ -79,6 +79,13 @@ test("forgetting a resource drops everything that depends on it, and nothing els
   );
 });
 
+/** The adopted prod topology as the cockpit's rebuild runs it: the adopted server's id removed (so its auth key is registered). */
+function rebuiltMesh(): Raw {
+  const m = adoptedProdMesh();
+  delete m.hetzner.adopt.serverId;
+  return m;
+}
+
 /** Names to URNs in prod, as the engine knows them. */
 const urnIn = (registrations: readonly Registration[]) => (name: string) =>
   engineUrns(
@@ -161,7 +168,7 @@ function stateOf(registrations: readonly Registration[], stack: string, project:
 
 test("runRebuild of the cockpit: config, device, state, the targeted replace, the pinned key, then everything", async () => {
   const registrations = planRegistrations(adoptedProdMesh(), "prod");
-  const urnOf = urnIn(registrations);
+  const urnOf = urnIn(planRegistrations(rebuiltMesh(), "prod"));
   const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
   const { ops, log, state } = recorder({ resources: stateOf(registrations, "prod", "optimal-mesh") });
   const said: string[] = [];
@@ -169,7 +176,8 @@ test("runRebuild of the cockpit: config, device, state, the targeted replace, th
   assert.deepEqual(log.slice(0, 3), ["config rm mesh.hetzner.adopt.serverId", "remove device hetzner-cockpit", log[2]]);
   assert.match(log[2]!, /^import \d+ resources$/);
   assert.deepEqual(log.slice(3), [
-    "up replace=tailnet-hetzner-cockpit-authkey,cockpit-server target=tailnet-hetzner-cockpit-authkey,cockpit-server",
+    // The adopted server had no auth key (it never boots from user data again): the rebuild creates one.
+    "up replace=cockpit-server target=tailnet-hetzner-cockpit-authkey,cockpit-server",
     "keyscan hetzner-cockpit",
     "config set mesh.nodes.hetzner-cockpit.ssh.hostKey ssh-ed25519 AAAAnewkey",
     "up replace= target=",
@@ -199,7 +207,7 @@ test("the real operations refuse to start a cockpit rebuild without a Tailscale 
 
 test("runRebuild on a state that still holds the previous names forgets what it holds under them", async () => {
   const registrations = planRegistrations(adoptedProdMesh(), "prod");
-  const urnsOf = urnIn(registrations);
+  const urnsOf = urnIn(planRegistrations(rebuiltMesh(), "prod"));
   // The stack as it was before the rename: every URN under its previous name.
   const renamed = new Map(registrations.map((r) => [urnsOf(r.name).urn, urnsOf(r.name).previous[0]!]));
   const old = stateOf(registrations, "prod", "optimal-mesh").map((r) => ({
@@ -240,7 +248,7 @@ test("the rebuild's config and state edits are accepted by the real Pulumi CLI",
   const plan = rebuildPlan(validateMesh(adoptedProdMesh()), "prod", "hetzner-cockpit");
   await runRebuild(
     plan,
-    urnIn(registrations),
+    urnIn(planRegistrations(rebuiltMesh(), "prod")),
     { ...ops, removeConfig: real.removeConfig, setConfig: real.setConfig, exportState: real.exportState, importState: real.importState },
     () => undefined,
   );

@@ -10,8 +10,8 @@ export interface HetznerCockpitArgs {
   readonly plan: CockpitPlan;
   /** The operator's public key, installed for root at creation. */
   readonly sshPublicKey: pulumi.Input<string>;
-  /** Single-use Tailscale auth key for the server's first boot; secret. */
-  readonly authKey: pulumi.Output<string>;
+  /** Single-use Tailscale auth key for the server's first boot; secret. None for the adopted running server, which never boots from user data again. */
+  readonly authKey?: pulumi.Output<string>;
 }
 
 /**
@@ -62,10 +62,13 @@ export class HetznerCockpit extends pulumi.ComponentResource {
     const firewall = new hcloud.Firewall(
       plan.firewall.name,
       { name: plan.firewall.firewallName, rules: plan.firewall.rules.map((r) => ({ ...r, sourceIps: [...r.sourceIps] })), labels },
-      { parent: this },
+      // The running server's firewall is adopted: a new one would be attached only after the
+      // provider detached the old, leaving the server a moment without any.
+      { parent: this, ...(plan.firewall.importId !== undefined ? { import: plan.firewall.importId } : {}) },
     );
 
-    const userData = pulumi.secret(args.authKey.apply((authKey) => plan.cloudInit(authKey)));
+    const authKey = args.authKey;
+    const userData = authKey === undefined ? undefined : pulumi.secret(authKey.apply((k) => plan.cloudInit(k)));
     const server = new hcloud.Server(
       plan.server.name,
       {
@@ -78,7 +81,7 @@ export class HetznerCockpit extends pulumi.ComponentResource {
         firewallIds: [firewall.id.apply(Number)],
         publicNets: [{ ipv4Enabled: true, ipv4: ip.id.apply(Number), ipv6Enabled: true }],
         sshKeys: [key.id],
-        userData,
+        ...(userData !== undefined ? { userData } : {}),
         labels,
       },
       {

@@ -34,7 +34,8 @@ export class Mesh extends pulumi.ComponentResource {
     this.tailnet = new Tailnet(plan.tailnet, { parent: this });
     const c = plan.cockpit;
     if (c !== undefined) {
-      this.cockpit = new HetznerCockpit({ plan: c, sshPublicKey: settings.sshPublicKey, authKey: this.tailnet.authKeys[c.node]! }, { parent: this });
+      const authKey = this.tailnet.authKeys[c.node];
+      this.cockpit = new HetznerCockpit({ plan: c, sshPublicKey: settings.sshPublicKey, ...(authKey !== undefined ? { authKey } : {}) }, { parent: this });
     }
     this.tunnels = {};
     for (const t of plan.tunnels) this.tunnels[t.key] = new Tunnel({ plan: t, accountId: settings.cloudflareAccountId }, { parent: this });

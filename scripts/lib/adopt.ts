@@ -314,6 +314,8 @@ export function adoptedIds(spec: MeshSpec, resources: readonly { readonly type: 
     if (h.adopt.primaryIpId !== undefined)
       wanted.push({ path: "mesh.hetzner.adopt.primaryIpId", type: "hcloud:index/primaryIp:PrimaryIp", id: h.adopt.primaryIpId });
     if (h.adopt.sshKeyId !== undefined) wanted.push({ path: "mesh.hetzner.adopt.sshKeyId", type: "hcloud:index/sshKey:SshKey", id: h.adopt.sshKeyId });
+    if (h.adopt.firewallId !== undefined)
+      wanted.push({ path: "mesh.hetzner.adopt.firewallId", type: "hcloud:index/firewall:Firewall", id: h.adopt.firewallId });
   }
   for (const [key, t] of Object.entries(spec.tunnels).sort(([a], [b]) => a.localeCompare(b))) {
     if (t.adoptId !== undefined)

@@ -30,8 +30,11 @@ export function rebuildPlan(spec: MeshSpec, stack: string, node: string): Rebuil
   // Own keys only: "toString" or "__proto__" are not nodes, whatever an object inherits.
   const n = Object.hasOwn(spec.nodes, node) ? spec.nodes[node] : undefined;
   if (n === undefined) throw new Error(`no node named ${JSON.stringify(node)}; the stack has ${Object.keys(spec.nodes).sort().join(", ")}`);
-  // Every name comes from the mesh plan: the rebuild acts on exactly what the program registers.
-  const mesh = planMesh(spec, stack);
+  // Every name comes from the mesh plan the rebuild's ups run with (the adopted server's id removed
+  // from it): the rebuild acts on exactly what the program registers then, the fresh auth key among it.
+  const h = spec.hetzner;
+  const rebuilt = h !== undefined && h.node === node && h.adopt.serverId !== undefined ? { ...spec, hetzner: { ...h, adopt: { ...h.adopt, serverId: undefined } } } : spec;
+  const mesh = planMesh(rebuilt, stack);
   const host = mesh.nodes.find((x) => x.node === node)!;
   const commands = [host.heartbeat.name, host.deploy.name, host.install.name, ...(host.bootstrap !== undefined ? [host.bootstrap.name] : [])];
   const trust = mesh.trusts.flatMap((t) => [...(t.from === node ? [t.client.name, t.keygen.name] : []), ...(t.to === node ? [t.authorize.name] : [])]).sort();
@@ -152,10 +155,13 @@ export async function runRebuild(plan: RebuildPlan, urnsOf: (name: string) => En
     for (const urn of dropped) say(`state: forget ${urn}`);
     await ops.importState(deployment);
   }
-  const replace = plan.replace.map((name) => urnsOf(name).urn);
+  const targets = plan.replace.map((name) => urnsOf(name).urn);
+  // What the state holds is replaced; what it does not (the auth key of a server that was adopted) is created.
+  const held = new Set((deployment.resources ?? []).map((r) => r.urn));
+  const replace = targets.filter((urn) => held.has(urn));
   if (plan.pinHostKey) {
-    say(`up: replace ${replace.join(", ")} (only those)`);
-    await ops.up({ replace, target: replace });
+    say(`up: replace ${replace.join(", ")}${targets.length > replace.length ? `, create ${targets.filter((u) => !held.has(u)).join(", ")}` : ""} (only those)`);
+    await ops.up({ replace, target: targets });
     const key = await ops.hostKeyOverTailnet(plan.node);
     say(`config: pin ${plan.node}'s new host key ${key}`);
     await ops.setConfig(`mesh.nodes.${plan.node}.ssh.hostKey`, key);
