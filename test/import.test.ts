@@ -27,6 +27,21 @@ const matching = () => ({
   public_net: { firewalls: [] as { id: number }[] },
 });
 let live = matching();
+/** The primary IP, the operator's key and the server's firewall as Hetzner describes them; tests change them to make them differ. */
+const LABELS = { "managed-by": "optimal-mesh", node: "hetzner-cockpit" };
+const matchingIp = () => ({ id: 815, name: "hetzner-cockpit-ipv4", labels: LABELS, auto_delete: false, protection: { delete: true } });
+let ip: Record<string, unknown> = matchingIp();
+const key = { id: 42, name: "hetzner-cockpit-operator", labels: LABELS };
+const handMadeFirewall = () => ({
+  id: 99,
+  name: "cockpit-fw",
+  labels: {},
+  rules: [
+    { direction: "in", protocol: "tcp", port: "22", source_ips: ["0.0.0.0/0", "::/0"] },
+    { direction: "in", protocol: "tcp", port: "80", source_ips: ["0.0.0.0/0"] },
+  ],
+});
+const firewall = handMadeFirewall();
 /** Set by the test of hostile answers: the fakes answer ids of the wrong shape. */
 let hostile = false;
 const COCKPIT_TUNNEL = "00633812-46c8-4e70-a001-0b151758c78b";
@@ -58,10 +73,12 @@ before(async () => {
     }
     if (url.pathname === "/hcloud/servers") return json({ servers: q("name") === "hetzner-cockpit" ? [live] : [] });
     if (url.pathname === "/hcloud/servers/4711") return json({ server: live });
-    if (url.pathname === "/hcloud/ssh_keys")
-      return json({ ssh_keys: q("fingerprint") === sshKeyFingerprint(OPERATOR_KEY) ? [{ id: 42, name: "carlos@laptop" }] : [] });
+    if (url.pathname === "/hcloud/ssh_keys") return json({ ssh_keys: q("fingerprint") === sshKeyFingerprint(OPERATOR_KEY) ? [key] : [] });
+    if (/^\/hcloud\/ssh_keys\/\d+$/.test(url.pathname)) return json({ ssh_key: key });
     if (url.pathname === "/hcloud/primary_ips")
-      return json({ primary_ips: q("ip") === "178.156.203.234" ? [{ id: hostile ? "815; touch /tmp/pwned" : 815, name: "cockpit-ip" }] : [] });
+      return json({ primary_ips: q("ip") === "178.156.203.234" ? [{ ...ip, id: hostile ? "815; touch /tmp/pwned" : 815 }] : [] });
+    if (/^\/hcloud\/primary_ips\/\d+$/.test(url.pathname)) return json({ primary_ip: ip });
+    if (url.pathname === "/hcloud/firewalls/99") return json({ firewall: firewall });
     if (url.pathname === "/cf/accounts/acc1/cfd_tunnel")
       return json({ result: q("name") === "pi" ? [{ id: hostile ? `${PI_TUNNEL}\u001b]0;pwned\u0007` : PI_TUNNEL }] : [] });
     const configuration = /^\/cf\/accounts\/acc1\/cfd_tunnel\/([^/]+)\/configurations$/.exec(url.pathname);
@@ -126,14 +143,15 @@ test("what cannot be found is reported with the reason", async () => {
   assert.match(missing[0]!.why, /set tunnels\.pi\.name to its name in Cloudflare/);
 });
 
-test("ids already in the topology are not looked up again; the known server is read to compare it", async () => {
+test("ids already in the topology are not looked up again; the known server, key and IP are read to compare them", async () => {
   requests.length = 0;
   const raw = prodMesh();
   raw.hetzner.adopt = { serverId: "4711", primaryIpId: "2", sshKeyId: "42" };
   await discover(validateMesh(raw), apis());
+  // Known ids are read by id (to compare what runs), never searched for.
   assert.deepEqual(
     requests.filter((r) => r.includes("/hcloud/")).map((r) => r.split(" ")[2]),
-    ["/hcloud/servers/4711"],
+    ["/hcloud/servers/4711", "/hcloud/ssh_keys/42", "/hcloud/primary_ips/2"],
   );
 });
 
@@ -146,6 +164,8 @@ test("the operator's key is found by its MD5 fingerprint, as Hetzner lists it an
 
 test("a running server that differs from the topology is listed with what the adoption up would do (point 5)", async () => {
   live = { ...matching(), server_type: { name: "cx22" }, backup_window: "", labels: { env: "prod" } as never, public_net: { firewalls: [{ id: 99 }] } };
+  ip = { ...matchingIp(), auto_delete: true, protection: { delete: false } };
+  key.name = "carlos@laptop";
   try {
     const { differences } = await discover(validateMesh(prodMesh()), apis());
     assert.deepEqual(
@@ -154,7 +174,18 @@ test("a running server that differs from the topology is listed with what the ad
         ["mesh.hetzner.serverType", "cx22", "ccx13"],
         ["mesh.hetzner.backups", "false", "true"],
         ["mesh.hetzner (labels)", "env=prod", "managed-by=optimal-mesh,node=hetzner-cockpit"],
-        ["mesh.hetzner.sshSources", "firewall 99 attached", "the program's own firewall"],
+        // The firewall it has is adopted, and each of its differences listed: the up changes it in place.
+        ["mesh.hetzner.adopt.firewallId (name)", "cockpit-fw", "hetzner-cockpit-inbound"],
+        ["mesh.hetzner.adopt.firewallId (labels)", "(none)", "managed-by=optimal-mesh,node=hetzner-cockpit"],
+        [
+          "mesh.hetzner.sshSources (firewall rules)",
+          "in tcp 22 from 0.0.0.0/0,::/0; in tcp 80 from 0.0.0.0/0",
+          "in icmp from 0.0.0.0/0,::/0; in tcp 22 from 0.0.0.0/0,::/0; in udp 41641 from 0.0.0.0/0,::/0",
+        ],
+        // And so are the primary IP's and the key's.
+        ["mesh.hetzner.adopt.sshKeyId (name)", "carlos@laptop", "hetzner-cockpit-operator"],
+        ["mesh.hetzner.adopt.primaryIpId (autoDelete)", "true", "false"],
+        ["mesh.hetzner.adopt.primaryIpId (delete protection)", "false", "true"],
       ],
     );
     assert.match(differences[0]!.effect, /powers the server off/);
@@ -163,8 +194,11 @@ test("a running server that differs from the topology is listed with what the ad
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /import: differs: mesh\.hetzner\.serverType: runs cx22, declared ccx13; the up powers the server off/);
     assert.match(r.stderr, /import: nothing written/);
+    assert.match(r.stderr, /import: found mesh\.hetzner\.adopt\.firewallId = 99 \(the firewall the running server has \("cockpit-fw"\)\)/);
   } finally {
     live = matching();
+    ip = matchingIp();
+    key.name = "hetzner-cockpit-operator";
   }
 });
 

@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { renderIngress, tunnelTarget, type IngressRule } from "../../render/cloudflare/ingress";
+import { firewallRules } from "../../render/hetzner/firewall";
 import { hetznerLabels } from "../../render/hetzner/labels";
 import { ID_SHAPES, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 import { openStack } from "./engine-stack";
@@ -90,13 +91,98 @@ export function serverDifferences(spec: MeshSpec, live: LiveServer): Difference[
       .join(",") || "(none)";
   add("mesh.hetzner (labels)", labels(live.labels ?? {}), labels(want), "the up replaces the server's labels");
   const firewalls = (live.public_net?.firewalls ?? []).map((f) => String(f.id));
-  if (firewalls.length > 0)
+  if (firewalls.length > 1)
     out.push({
-      path: "mesh.hetzner.sshSources",
-      live: `firewall ${firewalls.join(", ")} attached`,
-      declared: "the program's own firewall",
-      effect: "the up detaches those firewalls and attaches the program's (SSH from sshSources, Tailscale's UDP port, ICMP)",
+      path: "mesh.hetzner.adopt.firewallId",
+      live: `firewalls ${firewalls.join(", ")} attached`,
+      declared: "one firewall, the program's",
+      effect: `the up adopts none of them and attaches a new one after detaching them: detach all but one by hand first`,
     });
+  return out;
+}
+
+const labelsText = (l: Readonly<Record<string, string>> | undefined) =>
+  Object.keys(l ?? {})
+    .sort()
+    .map((k) => `${k}=${l![k]}`)
+    .join(",") || "(none)";
+
+/** What the adoption up changes on an adopted resource besides the server: each difference with its effect. */
+function differ(out: Difference[], path: string, live: string, declared: string, effect: string): void {
+  if (live !== declared) out.push({ path, live, declared, effect });
+}
+
+/** A primary IP as the Hetzner API describes it. */
+interface LivePrimaryIp {
+  readonly id: number;
+  readonly name: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly auto_delete?: boolean;
+  readonly protection?: { readonly delete?: boolean };
+}
+
+/** How the running primary IP differs from what the program declares (components/hetzner: name, labels, autoDelete false, delete protection). */
+export function primaryIpDifferences(spec: MeshSpec, live: LivePrimaryIp): Difference[] {
+  const h = spec.hetzner!;
+  const out: Difference[] = [];
+  const path = "mesh.hetzner.adopt.primaryIpId";
+  differ(out, `${path} (name)`, live.name, `${h.node}-ipv4`, `the up renames the primary IP ${h.node}-ipv4`);
+  differ(out, `${path} (labels)`, labelsText(live.labels), labelsText(hetznerLabels(h.node)), "the up replaces the primary IP's labels");
+  differ(out, `${path} (autoDelete)`, String(live.auto_delete ?? false), "false", "the up turns autoDelete off: the address outlives any server");
+  differ(out, `${path} (delete protection)`, String(live.protection?.delete ?? false), "true", "the up turns Hetzner's delete protection on");
+  return out;
+}
+
+/** An SSH key as the Hetzner API describes it. */
+interface LiveSshKey {
+  readonly id: number;
+  readonly name: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** How the operator's uploaded key differs from what the program declares (its name and labels; its text is never compared). */
+export function sshKeyDifferences(spec: MeshSpec, live: LiveSshKey): Difference[] {
+  const h = spec.hetzner!;
+  const out: Difference[] = [];
+  const path = "mesh.hetzner.adopt.sshKeyId";
+  differ(out, `${path} (name)`, live.name, `${h.node}-operator`, `the up renames the SSH key ${h.node}-operator`);
+  differ(out, `${path} (labels)`, labelsText(live.labels), labelsText(hetznerLabels(h.node)), "the up replaces the SSH key's labels");
+  return out;
+}
+
+/** A firewall as the Hetzner API describes it. */
+interface LiveFirewall {
+  readonly id: number;
+  readonly name: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly rules?: readonly {
+    readonly direction?: string;
+    readonly protocol?: string;
+    readonly port?: string | null;
+    readonly source_ips?: readonly string[];
+  }[];
+}
+
+const rulesOfFirewall = (rules: readonly { direction?: string; protocol?: string; port?: string | null; sourceIps?: readonly string[] }[]) =>
+  rules
+    .map((r) => `${r.direction ?? "?"} ${r.protocol ?? "?"}${r.port ? ` ${r.port}` : ""} from ${[...(r.sourceIps ?? [])].sort().join(",")}`)
+    .sort()
+    .join("; ") || "(none)";
+
+/** How the running server's firewall differs from the program's (name, labels, rules). */
+export function firewallDifferences(spec: MeshSpec, live: LiveFirewall): Difference[] {
+  const h = spec.hetzner!;
+  const out: Difference[] = [];
+  const path = "mesh.hetzner.adopt.firewallId";
+  differ(out, `${path} (name)`, live.name, `${h.node}-inbound`, `the up renames the firewall ${h.node}-inbound`);
+  differ(out, `${path} (labels)`, labelsText(live.labels), labelsText(hetznerLabels(h.node)), "the up replaces the firewall's labels");
+  differ(
+    out,
+    "mesh.hetzner.sshSources (firewall rules)",
+    rulesOfFirewall((live.rules ?? []).map((r) => ({ ...r, sourceIps: r.source_ips ?? [] }))),
+    rulesOfFirewall(firewallRules(h.sshSources, spec.nodes[h.node]!.ssh.port)),
+    "the up sets the declared rules on the attached firewall, in place (the server keeps a firewall throughout)",
+  );
   return out;
 }
 
@@ -191,26 +277,52 @@ export async function discover(
     if (servers.length === 1) {
       if (h.adopt.serverId === undefined) accept("mesh.hetzner.adopt.serverId", servers[0]!.id, "hcloud", `the running server ${h.node}`);
       differences.push(...serverDifferences(spec, servers[0]!));
+      // Its firewall is adopted, and compared with the program's: a new one would leave the server a moment without any.
+      const attached = servers[0]!.public_net?.firewalls ?? [];
+      const firewallId = h.adopt.firewallId ?? (attached.length === 1 ? attached[0]!.id : undefined);
+      if (firewallId !== undefined && shaped("mesh.hetzner.adopt.firewallId", firewallId, "hcloud")) {
+        progress(`hcloud: firewall ${firewallId}`);
+        const firewall = ((await hc(`/firewalls/${firewallId}`)) as { firewall: LiveFirewall }).firewall;
+        if (h.adopt.firewallId === undefined)
+          found.push({
+            path: "mesh.hetzner.adopt.firewallId",
+            value: String(firewallId),
+            why: `the firewall the running server has (${JSON.stringify(firewall.name)})`,
+          });
+        differences.push(...firewallDifferences(spec, firewall));
+      }
     } else missing.push({ what: `server ${h.node}`, why: `${servers.length} servers have that name` });
-    if (h.adopt.sshKeyId === undefined && apis.sshPublicKey !== undefined) {
-      const fingerprint = sshKeyFingerprint(apis.sshPublicKey);
-      progress(`hcloud: SSH key ${fingerprint}`);
-      const keys = ((await hc(`/ssh_keys?fingerprint=${encodeURIComponent(fingerprint)}`)) as { ssh_keys: { id: number; name: string }[] }).ssh_keys;
+    if (apis.sshPublicKey !== undefined || h.adopt.sshKeyId !== undefined) {
+      // A known key is read by its id; else it is looked up by the fingerprint of the operator's key.
+      const fingerprint = apis.sshPublicKey !== undefined ? sshKeyFingerprint(apis.sshPublicKey) : undefined;
+      progress(`hcloud: SSH key ${h.adopt.sshKeyId ?? fingerprint}`);
+      const keys =
+        h.adopt.sshKeyId !== undefined
+          ? [((await hc(`/ssh_keys/${h.adopt.sshKeyId}`)) as { ssh_key: LiveSshKey }).ssh_key]
+          : ((await hc(`/ssh_keys?fingerprint=${encodeURIComponent(fingerprint!)}`)) as { ssh_keys: LiveSshKey[] }).ssh_keys;
       // None is fine: the key is uploaded by the up. One is adopted: Hetzner refuses a second copy.
-      if (keys.length === 1)
-        accept("mesh.hetzner.adopt.sshKeyId", keys[0]!.id, "hcloud", `the operator's key, already in the project as ${JSON.stringify(keys[0]!.name)}`);
+      if (keys.length === 1) {
+        if (h.adopt.sshKeyId === undefined)
+          accept("mesh.hetzner.adopt.sshKeyId", keys[0]!.id, "hcloud", `the operator's key, already in the project as ${JSON.stringify(keys[0]!.name)}`);
+        differences.push(...sshKeyDifferences(spec, keys[0]!));
+      }
     }
-    if (h.adopt.primaryIpId === undefined && address !== undefined) {
-      progress(`hcloud: primary IP ${address}`);
-      const ips = ((await hc(`/primary_ips?ip=${encodeURIComponent(address)}`)) as { primary_ips: { id: number; name: string }[] }).primary_ips;
-      if (ips.length === 1)
-        accept(
-          "mesh.hetzner.adopt.primaryIpId",
-          ips[0]!.id,
-          "hcloud",
-          `primary IP ${address} (named ${JSON.stringify(ips[0]!.name)}; the program names it ${h.node}-ipv4)`,
-        );
-      else missing.push({ what: `primary IP ${address}`, why: "not found in this Hetzner project" });
+    if (address !== undefined || h.adopt.primaryIpId !== undefined) {
+      progress(`hcloud: primary IP ${h.adopt.primaryIpId ?? address}`);
+      const ips =
+        h.adopt.primaryIpId !== undefined
+          ? [((await hc(`/primary_ips/${h.adopt.primaryIpId}`)) as { primary_ip: LivePrimaryIp }).primary_ip]
+          : ((await hc(`/primary_ips?ip=${encodeURIComponent(address!)}`)) as { primary_ips: LivePrimaryIp[] }).primary_ips;
+      if (ips.length === 1) {
+        if (h.adopt.primaryIpId === undefined)
+          accept(
+            "mesh.hetzner.adopt.primaryIpId",
+            ips[0]!.id,
+            "hcloud",
+            `primary IP ${address} (named ${JSON.stringify(ips[0]!.name)}; the program names it ${h.node}-ipv4)`,
+          );
+        differences.push(...primaryIpDifferences(spec, ips[0]!));
+      } else missing.push({ what: `primary IP ${address}`, why: "not found in this Hetzner project" });
     }
   }
 

@@ -33,7 +33,8 @@ export function rebuildPlan(spec: MeshSpec, stack: string, node: string): Rebuil
   // Every name comes from the mesh plan the rebuild's ups run with (the adopted server's id removed
   // from it): the rebuild acts on exactly what the program registers then, the fresh auth key among it.
   const h = spec.hetzner;
-  const rebuilt = h !== undefined && h.node === node && h.adopt.serverId !== undefined ? { ...spec, hetzner: { ...h, adopt: { ...h.adopt, serverId: undefined } } } : spec;
+  const rebuilt =
+    h !== undefined && h.node === node && h.adopt.serverId !== undefined ? { ...spec, hetzner: { ...h, adopt: { ...h.adopt, serverId: undefined } } } : spec;
   const mesh = planMesh(rebuilt, stack);
   const host = mesh.nodes.find((x) => x.node === node)!;
   const commands = [host.heartbeat.name, host.deploy.name, host.install.name, ...(host.bootstrap !== undefined ? [host.bootstrap.name] : [])];
