@@ -300,6 +300,11 @@ function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan |
   };
 }
 
+/** The comment on each DNS record the program manages: what `npm run import` compares with a running record's. */
+export function recordComment(tunnelKey: string): string {
+  return `optimal-mesh: tunnel ${tunnelKey}`;
+}
+
 /** The tunnels, by key. */
 function planTunnels({ spec, names: n, artifact }: Context): TunnelPlan[] {
   return sorted(spec.tunnels).map((key) => {
@@ -322,7 +327,7 @@ function planTunnels({ spec, names: n, artifact }: Context): TunnelPlan[] {
           ...n.tunnelChild(key, `dns-${hostname}`),
           hostname,
           ...(recordId !== undefined && t.zoneId !== undefined && !spec.adopted ? { importId: `${t.zoneId}/${recordId}` } : {}),
-          comment: `optimal-mesh: tunnel ${key}`,
+          comment: recordComment(key),
         };
       }),
     };

@@ -87,7 +87,8 @@ before(async () => {
     if (url.pathname === `/cf/zones/${ZONE}/dns_records`) {
       const ids: Record<string, string> = { "fabric.optimal.miami": "fedcba9876543210fedcba9876543210", "optimal.miami": "00112233445566778899aabbccddeeff" };
       const host = q("name") ?? "";
-      return json({ result: ids[host] === undefined ? [] : [{ id: ids[host], content: pointed[host], proxied: true }] });
+      const comment = host === "fabric.optimal.miami" ? "optimal-mesh: tunnel cockpit" : "optimal-mesh: tunnel pi";
+      return json({ result: ids[host] === undefined ? [] : [{ id: ids[host], content: pointed[host], proxied: true, comment }] });
     }
     res.writeHead(404);
     res.end("{}");

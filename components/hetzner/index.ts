@@ -90,7 +90,11 @@ export class HetznerCockpit extends pulumi.ComponentResource {
         // The primary IP can be assigned to one server only: a rebuild deletes the old server first.
         deleteBeforeReplace: true,
         additionalSecretOutputs: ["userData"],
-        ...(plan.server.importId !== undefined ? { import: plan.server.importId } : {}),
+        // While it is being adopted, the running server is protected: pulumi 3.248 replaces an
+        // imported resource that needs it with only a warning (pkg/engine/lifecycletest
+        // TestImportDeleteBeforeReplace: the original is deleted), and this one deletes first.
+        // Protected, the replacement fails the preview instead (step_generator.go:1834-1846).
+        ...(plan.server.importId !== undefined ? { import: plan.server.importId, protect: true } : {}),
       },
     );
 

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { renderIngress, tunnelTarget, type IngressRule } from "../../render/cloudflare/ingress";
 import { firewallRules } from "../../render/hetzner/firewall";
 import { hetznerLabels } from "../../render/hetzner/labels";
+import { recordComment } from "../../plan";
 import { ID_SHAPES, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 import { openStack } from "./engine-stack";
 import { apiJson, apiRequest, type ApiOrigin } from "./web";
@@ -196,6 +197,7 @@ interface LiveRecord {
   readonly id: string;
   readonly content?: string;
   readonly proxied?: boolean;
+  readonly comment?: string | null;
 }
 
 const rulesText = (rules: readonly IngressRule[]) =>
@@ -225,9 +227,20 @@ export function tunnelDifferences(key: string, declared: readonly IngressRule[],
 export function recordDifferences(key: string, host: string, tunnelId: string | undefined, live: LiveRecord): Difference[] {
   const want = `${tunnelId === undefined ? "<the tunnel>" : tunnelTarget(tunnelId)} (proxied)`;
   const have = `${live.content ?? "?"} (${live.proxied === true ? "proxied" : "DNS only"})`;
-  return have === want || tunnelId === undefined
-    ? []
-    : [{ path: `mesh.tunnels.${key}.ingress (DNS ${host})`, live: have, declared: want, effect: `the up points ${host} at the tunnel, proxied` }];
+  const out: Difference[] =
+    have === want || tunnelId === undefined
+      ? []
+      : [{ path: `mesh.tunnels.${key}.ingress (DNS ${host})`, live: have, declared: want, effect: `the up points ${host} at the tunnel, proxied` }];
+  // The program marks each record it manages (plan/index.ts, the records' comment).
+  const comment = recordComment(key);
+  if ((live.comment ?? "") !== comment)
+    out.push({
+      path: `mesh.tunnels.${key}.ingress (DNS ${host} comment)`,
+      live: live.comment || "(none)",
+      declared: comment,
+      effect: "the up sets the record's comment",
+    });
+  return out;
 }
 
 /** The Hetzner Cloud API, pointed at by HCLOUD_ENDPOINT as the provider takes it. */
