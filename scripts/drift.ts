@@ -50,7 +50,8 @@ async function cloudDrift(dir: string, stack: string): Promise<{ text: string; c
   });
   if (changes.length === 0) return { text: `cloud drift: none (${r.changeSummary.same ?? 0} resources unchanged)\n`, clean: true };
   return {
-    text: `cloud drift: ${changes.length} resource(s) differ from the program; the next up would:\n${commentLines(changes)}\n`,
+    // A plain up compares the program with the state only: it repairs the drift after a refresh.
+    text: `cloud drift: ${changes.length} resource(s) differ from the program; \`pulumi up --refresh\` would:\n${commentLines(changes)}\n`,
     clean: false,
   };
 }

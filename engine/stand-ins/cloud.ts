@@ -1,6 +1,6 @@
 // The simulated cloud: a folder (OPTIMAL_MESH_CLOUD) that only the stand-ins write. Each provider
 // keeps its objects in <provider>.json; every write (create, update, delete, a command run) is
-// appended to journal.jsonl, so a test can count what a run changed; faults.json holds faults a
+// appended to journal.jsonl, so a test can count what a run changed; faults.<provider>.json holds faults a
 // test injects into the next matching calls. Tests read it, seed it (adoption) and edit it behind
 // the engine's back (drift). clock.json moves the cloud's clock ahead of the machine's (a test
 // of what a day changes: expired keys, timestamps).
@@ -66,9 +66,7 @@ export class Cloud {
   }
 
   private write(state: ProviderState): void {
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-    fs.renameSync(tmp, this.file);
+    writeAtomically(this.file, `${JSON.stringify(state, null, 2)}\n`);
   }
 
   /** The objects of one collection, by id. */
@@ -122,7 +120,8 @@ export class Cloud {
 
   /** The first injected fault matching a call, used up by one; undefined when none matches. */
   takeFault(op: string, type: string, name: string): Fault | undefined {
-    const file = path.join(this.dir, "faults.json");
+    // One file per provider: only this plugin's process reads and rewrites it (the plugins run at once).
+    const file = faultsFile(this.dir, this.provider);
     if (!fs.existsSync(file)) return undefined;
     const faults = JSON.parse(fs.readFileSync(file, "utf8")) as Fault[];
     const hit = faults.find(
@@ -131,7 +130,7 @@ export class Cloud {
     );
     if (hit === undefined) return undefined;
     hit.times -= 1;
-    fs.writeFileSync(file, `${JSON.stringify(faults, null, 2)}\n`);
+    writeAtomically(file, `${JSON.stringify(faults, null, 2)}\n`);
     return hit;
   }
 }
@@ -146,7 +145,7 @@ function cloudNow(dir: string): Date {
 export function advanceClock(dir: string, seconds: number): void {
   const file = path.join(dir, "clock.json");
   const ahead = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { aheadSeconds: number }).aheadSeconds : 0;
-  fs.writeFileSync(file, `${JSON.stringify({ aheadSeconds: ahead + seconds })}\n`);
+  writeAtomically(file, `${JSON.stringify({ aheadSeconds: ahead + seconds })}\n`);
 }
 
 /** What a test reads of a cloud folder: the journal's entries, in order. */
@@ -160,9 +159,20 @@ export function readJournal(dir: string): JournalEntry[] {
     .map((l) => JSON.parse(l) as JournalEntry);
 }
 
+const faultsFile = (dir: string, provider: string) => path.join(dir, `faults.${provider}.json`);
+
+/** Replaces a file in one step, so a reader in another process never sees it half written. */
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
 /** Adds faults for the stand-ins to inject (appended to those not used up yet). */
 export function injectFaults(dir: string, faults: readonly Fault[]): void {
-  const file = path.join(dir, "faults.json");
-  const current = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Fault[]) : [];
-  fs.writeFileSync(file, `${JSON.stringify([...current, ...faults], null, 2)}\n`);
+  for (const provider of new Set(faults.map((f) => f.provider))) {
+    const file = faultsFile(dir, provider);
+    const current = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Fault[]) : [];
+    writeAtomically(file, `${JSON.stringify([...current, ...faults.filter((f) => f.provider === provider)], null, 2)}\n`);
+  }
 }

@@ -68,11 +68,15 @@ describe("engine: operator commands against the engine's state and the stand-ins
 
     const drift = await operator("drift", "--cloud-only");
     assert.equal(drift.code, 1, `${drift.stdout}\n${drift.stderr}`);
-    assert.match(drift.stdout, /^cloud drift: 3 resource\(s\) differ from the program; the next up would:$/m);
+    assert.match(drift.stdout, /^cloud drift: 3 resource\(s\) differ from the program; `pulumi up --refresh` would:$/m);
     assert.match(drift.stdout, /^ {2}update cockpit-firewall \(hcloud:index\/firewall:Firewall\): rules/m);
     assert.match(drift.stdout, /^ {2}update tunnel-cockpit-dns-fabric\.optimal\.miami \(cloudflare:index\/dnsRecord:DnsRecord\): content$/m);
     assert.match(drift.stdout, /^ {2}update tailnet-policy \(tailscale:index\/acl:Acl\): acl$/m);
 
+    // A plain up compares the program with the state, which has not seen the edits: it repairs nothing.
+    const plain = await engine.up();
+    assert.ok(plain.ok, explain(plain));
+    assert.equal(cloudflare.get("dns_records", recordId)?.content, "attacker.example.net");
     const up = await engine.up({ refresh: true });
     assert.ok(up.ok, explain(up));
     const again = await operator("drift", "--cloud-only");
