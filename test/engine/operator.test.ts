@@ -7,7 +7,17 @@ import type { Engine, RunResult } from "../../engine/harness";
 import { advanceClock, Cloud, readJournal } from "../../engine/stand-ins/cloud";
 import type { Value } from "../../engine/stand-ins/wire";
 import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys, testEngine } from "./lab-stack";
-import { runScriptAsync, type Raw } from "../helpers";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { serveCloudApis, type CloudApis } from "../../engine/stand-ins/api";
+import { planMesh } from "../../plan";
+import { openStack } from "../../scripts/lib/engine-stack";
+import { engineUrns, evaluateOffline } from "../../scripts/lib/offline";
+import { renderPolicyPackConfig } from "../../scripts/lib/policy-config";
+import { rebuildPlan, runRebuild } from "../../scripts/lib/rebuild";
+import { automationOps } from "../../scripts/lib/rebuild-ops";
+import { readStackConfig, stackMesh } from "../../scripts/lib/stackfile";
+import { ROOT, runScriptAsync, tmpDir, type Raw } from "../helpers";
 
 const FAKE_HOST_KEYS = Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorTestHostKey${i}`]));
 
@@ -82,5 +92,91 @@ describe("engine: operator commands against the engine's state and the stand-ins
     const again = await operator("drift", "--cloud-only");
     assert.equal(again.code, 0, `${again.stdout}\n${again.stderr}`);
     assert.equal(cloudflare.get("dns_records", recordId)?.content, record.content);
+  });
+});
+
+describe("engine: dr-rebuild's own operations rebuild the cockpit against the engine's state", { timeout: 600_000 }, () => {
+  let engine: Engine;
+  let apis: CloudApis;
+  let skip: string | undefined;
+
+  before(async () => {
+    const e = testEngine();
+    if (typeof e === "string") {
+      skip = e;
+      return;
+    }
+    engine = e;
+    apis = await serveCloudApis(engine.cloud);
+    const keys = operatorKeys();
+    const mesh = labMesh(FAKE_HOST_KEYS);
+    seedEstate(engine.cloud);
+    // The cockpit is on the tailnet as a device the rebuild must remove (Tailscale's API, served by the stand-ins).
+    new Cloud(engine.cloud, "tailscale").seed("devices", "2001", {
+      id: "2001",
+      nodeId: "n2001CNTRL",
+      name: "hetzner-cockpit.tail0test.ts.net",
+      hostname: "hetzner-cockpit",
+      addresses: ["100.64.1.20"],
+      tags: [],
+      keyExpiryDisabled: false,
+    });
+    const config = labConfig(mesh, keys);
+    engine.setConfig({ ...config, strings: { ...config.strings, "tailscale:baseUrl": { value: apis.tailscale } } });
+    const r = await engine.up();
+    assert.ok(r.ok, explain(r));
+    // This process runs the program inline, as the command does: the CLI, backend and plugins are the harness's.
+    Object.assign(process.env, engine.environment());
+  });
+  after(async () => {
+    await apis?.close();
+    engine?.dispose();
+  });
+
+  it("rebuild: the device removed through Tailscale's API, what ran on the lost server forgotten, a new server on the same IPv4, a new auth key, the new host key pinned; a second up is a no-op", async (t) => {
+    if (skip) return t.skip(skip);
+    const hcloud = new Cloud(engine.cloud, "hcloud");
+    const [oldServer] = Object.keys(hcloud.list("servers"));
+    const [ipId, ip] = Object.entries(hcloud.list("primary_ips"))[0]!;
+    const oldKeys = Object.keys(new Cloud(engine.cloud, "tailscale").list("keys"));
+    const config = readStackConfig(engine.workDir, engine.stack);
+    const spec = stackMesh(config);
+    const plan = rebuildPlan(spec, engine.stack, "hetzner-cockpit");
+    const evaluation = await evaluateOffline(config);
+    assert.equal(evaluation.error, undefined);
+    const urnsOf = (name: string) =>
+      engineUrns(
+        evaluation.registrations,
+        evaluation.registrations.find((x) => x.name === name)!,
+        engine.stack,
+        config.project,
+      );
+    const packConfig = path.join(tmpDir("rebuild-pack"), "policy-config.json");
+    fs.writeFileSync(packConfig, renderPolicyPackConfig(planMesh(spec, engine.stack)));
+    const ops = automationOps(await openStack(engine.workDir, engine.stack), () => undefined, { pack: path.join(ROOT, "policy"), config: packConfig });
+    // The one operation that needs the real tailnet: the new machine's host key, read there with ssh-keyscan.
+    const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRebuiltCockpitHostKey0";
+    const said: string[] = [];
+    await runRebuild(plan, urnsOf, { ...ops, hostKeyOverTailnet: async () => NEW_KEY }, (l) => said.push(l));
+
+    assert.ok(said.includes("tailnet: removed device hetzner-cockpit"), said.join("\n"));
+    assert.equal(new Cloud(engine.cloud, "tailscale").get("devices", "2001"), undefined);
+    const servers = Object.keys(hcloud.list("servers"));
+    assert.equal(servers.length, 1);
+    assert.notEqual(servers[0], oldServer, "a new server");
+    assert.deepEqual([hcloud.get("primary_ips", ipId)?.assigneeId, hcloud.get("primary_ips", ipId)?.ipAddress], [Number(servers[0]), ip.ipAddress]);
+    const newKeys = Object.keys(new Cloud(engine.cloud, "tailscale").list("keys"));
+    assert.ok(
+      newKeys.some((k) => !oldKeys.includes(k)),
+      "a fresh auth key",
+    );
+    assert.equal(stackMesh(readStackConfig(engine.workDir, engine.stack)).nodes["hetzner-cockpit"]!.ssh.hostKey, NEW_KEY);
+    const runs = readJournal(engine.cloud)
+      .filter((j) => j.op === "run")
+      .map((j) => j.detail ?? "");
+    assert.ok(runs.some((d) => d.startsWith("node-hetzner-cockpit-deploy ")));
+    const again = await engine.up();
+    assert.ok(again.ok, explain(again));
+    assert.deepEqual(Object.keys(again.summary), ["same"]);
   });
 });
