@@ -69,14 +69,17 @@ test("forgetting a resource drops everything that depends on it, and nothing els
       r("e", { deletedWith: "d" }),
       r("f", { dependencies: ["z"] }),
       r("z"),
+      // A component depending on them by dependsOn only (the destroy guard): kept, the edges to what is forgotten removed.
+      r("guard", { custom: false, dependencies: ["a", "b", "z"] }),
     ],
   };
   const { deployment, dropped } = forgetResources(state, ["a", "missing"]);
   assert.deepEqual(dropped, ["a", "b", "c", "d", "e"]);
   assert.deepEqual(
     deployment.resources!.map((x) => x.urn),
-    ["f", "z"],
+    ["f", "z", "guard"],
   );
+  assert.deepEqual(deployment.resources!.find((x) => x.urn === "guard")?.dependencies, ["z"]);
 });
 
 /** The adopted prod topology as the cockpit's rebuild runs it: the adopted server's id removed (so its auth key is registered). */

@@ -89,6 +89,8 @@ export interface StateResource {
   readonly dependencies?: readonly string[];
   readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
   readonly deletedWith?: string;
+  /** False for a component (the state's `custom` field). */
+  readonly custom?: boolean;
   readonly [k: string]: unknown;
 }
 
@@ -100,18 +102,26 @@ export interface Deployment {
 /**
  * The state without `urns` and everything that depends on them (as a dependency, a property
  * dependency, a child or deletedWith), as `pulumi state delete --target-dependents` would leave it;
- * and what was dropped, in state order.
+ * and what was dropped, in state order. A component that depends on them only through dependsOn
+ * (the destroy guard depends on every resource) is kept, those edges removed: a component does
+ * nothing when it is created or deleted, and dropping it would drop it for nothing.
  */
 export function forgetResources(deployment: Deployment, urns: readonly string[]): { deployment: Deployment; dropped: string[] } {
   const resources = deployment.resources ?? [];
   const drop = new Set(urns.filter((u) => resources.some((r) => r.urn === u)));
+  const dropped = (u: string | undefined) => u !== undefined && drop.has(u);
   // State order puts every resource after what it depends on: one pass finds all dependents.
   for (const r of resources) {
-    const refs = [r.parent, r.deletedWith, ...(r.dependencies ?? []), ...Object.values(r.propertyDependencies ?? {}).flat()];
-    if (refs.some((u) => u !== undefined && drop.has(u))) drop.add(r.urn);
+    const hard = [r.parent, r.deletedWith, ...Object.values(r.propertyDependencies ?? {}).flat()];
+    if (hard.some(dropped) || (r.custom !== false && (r.dependencies ?? []).some(dropped))) drop.add(r.urn);
   }
   return {
-    deployment: { ...deployment, resources: resources.filter((r) => !drop.has(r.urn)) },
+    deployment: {
+      ...deployment,
+      resources: resources
+        .filter((r) => !drop.has(r.urn))
+        .map((r) => ((r.dependencies ?? []).some(dropped) ? { ...r, dependencies: r.dependencies!.filter((u) => !drop.has(u)) } : r)),
+    },
     dropped: resources.filter((r) => drop.has(r.urn)).map((r) => r.urn),
   };
 }
