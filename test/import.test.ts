@@ -205,11 +205,18 @@ test("a running server that differs from the topology is listed with what the ad
 
 test("ids of the wrong shape from the APIs are reported, never recorded, never put in a request path; their text reaches the terminal escaped", async () => {
   hostile = true;
-  live = { ...matching(), server_type: { name: "cx22\u001b[2J" } };
+  // A firewall id of the wrong shape, as the server lists it: never recorded, never put in a request path.
+  live = { ...matching(), server_type: { name: "cx22\u001b[2J" }, public_net: { firewalls: [{ id: "99/../../servers" as unknown as number }] } };
   requests.length = 0;
   try {
     const { found, missing } = await discover(validateMesh(prodMesh()), apis());
-    const refused = ["mesh.hetzner.adopt.primaryIpId", "mesh.tunnels.cockpit.zoneId", "mesh.tunnels.pi.adoptId", "mesh.tunnels.pi.zoneId"];
+    const refused = [
+      "mesh.hetzner.adopt.firewallId",
+      "mesh.hetzner.adopt.primaryIpId",
+      "mesh.tunnels.cockpit.zoneId",
+      "mesh.tunnels.pi.adoptId",
+      "mesh.tunnels.pi.zoneId",
+    ];
     for (const p of refused) assert.ok(!found.some((f) => f.path === p), `${p} recorded`);
     assert.deepEqual(missing.map((m) => m.what).sort(), refused);
     assert.match(missing.find((m) => m.what === "mesh.tunnels.pi.adoptId")!.why, /\\u001b\]0;pwned\\u0007", which is not a tunnel UUID: nothing is recorded/);

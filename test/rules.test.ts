@@ -260,6 +260,12 @@ describe("the Hetzner server", () => {
     const raw = prodMesh();
     raw.hetzner.adopt = { serverId: "cockpit" };
     assertProblem(raw, "mesh.hetzner.adopt.serverId", /numeric/);
+    // The firewall's id goes into an import option and a printed `pulumi config set` command.
+    for (const bad of ["99; rm -rf /", "99\n", "-1", "0x63"]) {
+      const hostile = prodMesh();
+      hostile.hetzner.adopt = { firewallId: bad };
+      assertProblem(hostile, "mesh.hetzner.adopt.firewallId", /numeric/);
+    }
   });
 });
 
