@@ -14,7 +14,7 @@ import { renderPolicyPackConfig } from "../../scripts/lib/policy-config";
 import { planMesh } from "../../plan";
 import { validateMesh } from "../../stacks/validate";
 import { prodMesh, ROOT, runScriptAsync, tmpDir, type Raw } from "../helpers";
-import { ACCOUNT_ID, labConfig, operatorKeys, seedEstate, ZONE, type OperatorKeys, testEngine } from "./lab-stack";
+import { ACCOUNT_ID, explain, labConfig, operatorKeys, seedEstate, ZONE, type OperatorKeys, testEngine } from "./lab-stack";
 import * as fs from "node:fs";
 
 const FAKE_HOST_KEYS = ["oracle", "pop-os", "hetzner-cockpit"].map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAdoptTestHostKey${i}`] as const);
@@ -122,10 +122,6 @@ function seedRunningEstate(cloudDir: string, mesh: Raw, keys: OperatorKeys, serv
       proxied: true,
       ttl: 1,
     });
-}
-
-function explain(r: RunResult): string {
-  return `${r.error ?? ""}\n${r.stdout.slice(-4000)}`;
 }
 
 describe("engine: adopt the running estate through npm run import, the up and --finish", { timeout: 900_000 }, () => {

@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Engine, RunResult } from "../../engine/harness";
 import { readJournal, type JournalEntry } from "../../engine/stand-ins/cloud";
-import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys, testEngine } from "./lab-stack";
+import { HOME_NODES, explain, labConfig, labEngine, type OperatorKeys } from "./lab-stack";
 import { newWorker, ROOT, type Raw } from "../helpers";
 import { deploysInState, revealExported, type StateCommand } from "../../scripts/lib/deploys";
 import { planMesh } from "../../plan";
@@ -15,15 +15,9 @@ import { DIAL_FIRST_BOOT } from "../../render/node/remote";
 import { validateMesh } from "../../stacks/validate";
 import * as path from "node:path";
 
-const FAKE_HOST_KEYS = Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEngineTestHostKey${i}`]));
-
 /** The steps of a run with an op other than `same`, as `op type name`. */
 function changes(r: RunResult): string[] {
   return r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").at(-1)}`);
-}
-
-function explain(r: RunResult): string {
-  return `${r.error ?? ""}\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`;
 }
 
 describe("engine: the real engine decides every step (machines: none)", { timeout: 600_000 }, () => {
@@ -32,17 +26,13 @@ describe("engine: the real engine decides every step (machines: none)", { timeou
   let mesh: Raw;
   let skip: string | undefined;
 
-  before(() => {
-    const e = testEngine();
-    if (typeof e === "string") {
-      skip = e;
+  before(async () => {
+    const f = await labEngine("Engine");
+    if (typeof f === "string") {
+      skip = f;
       return;
     }
-    engine = e;
-    keys = operatorKeys();
-    mesh = labMesh(FAKE_HOST_KEYS);
-    seedEstate(engine.cloud);
-    engine.setConfig(labConfig(mesh, keys));
+    ({ engine, keys, mesh } = f);
   });
   after(() => engine?.dispose());
 

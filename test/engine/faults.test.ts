@@ -6,12 +6,10 @@
 // or an object the state does not know.
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Engine, RunResult } from "../../engine/harness";
+import type { Engine } from "../../engine/harness";
 import { Cloud, injectFaults, readJournal, type Fault } from "../../engine/stand-ins/cloud";
-import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys, testEngine } from "./lab-stack";
+import { explain, labConfig, labEngine, type OperatorKeys } from "./lab-stack";
 import { newWorker, type Raw } from "../helpers";
-
-const FAKE_HOST_KEYS = Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFaultsTestHostKey${i}`]));
 
 /** The collections of objects a provider creates (and could leave behind). */
 const CREATED: Readonly<Record<string, readonly string[]>> = {
@@ -20,26 +18,19 @@ const CREATED: Readonly<Record<string, readonly string[]>> = {
   tailscale: ["keys"],
 };
 
-function explain(r: RunResult): string {
-  return `${r.error ?? ""}\n${r.stdout.slice(-3000)}`;
-}
-
 describe("engine: API faults during an up", { timeout: 900_000 }, () => {
   let engine: Engine;
   let keys: OperatorKeys;
   let mesh: Raw;
   let skip: string | undefined;
 
-  before(() => {
-    const e = testEngine();
-    if (typeof e === "string") {
-      skip = e;
+  before(async () => {
+    const f = await labEngine("Faults", { config: false });
+    if (typeof f === "string") {
+      skip = f;
       return;
     }
-    engine = e;
-    keys = operatorKeys();
-    mesh = labMesh(FAKE_HOST_KEYS);
-    seedEstate(engine.cloud);
+    ({ engine, keys, mesh } = f);
   });
   after(() => engine?.dispose());
 

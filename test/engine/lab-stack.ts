@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Engine, type StackConfig } from "../../engine/harness";
+import { Engine, type RunResult, type StackConfig } from "../../engine/harness";
 import { Cloud } from "../../engine/stand-ins/cloud";
 import { prodMesh, tmpDir, type Raw } from "../helpers";
 
@@ -89,4 +89,39 @@ export function testEngine(): Engine | string {
   const e = Engine.create({ machines: "none" });
   if (typeof e === "string" && process.env.CI) throw new Error(`the engine harness must run in CI: ${e}`);
   return e;
+}
+
+/** Made-up pinned host keys for the home nodes (a label keeps each test file's apart). */
+export function fakeHostKeys(label: string): Record<string, string> {
+  return Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${label}HostKey${i}`]));
+}
+
+/** What a run printed, for an assertion's message. */
+export function explain(r: RunResult): string {
+  return `${r.error ?? ""}\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`;
+}
+
+export interface LabEngine {
+  readonly engine: Engine;
+  readonly keys: OperatorKeys;
+  /** The lab topology, the test's to change. */
+  readonly mesh: Raw;
+}
+
+/**
+ * A test file's harness (machines: none) with the fresh estate seeded and the lab stack's config
+ * pending (`config: false`: not set); `up`: converged by a first up. Or why the CLI cannot be had here.
+ */
+export async function labEngine(label: string, opts: { up?: boolean; config?: boolean } = {}): Promise<LabEngine | string> {
+  const engine = testEngine();
+  if (typeof engine === "string") return engine;
+  const keys = operatorKeys();
+  const mesh = labMesh(fakeHostKeys(label));
+  seedEstate(engine.cloud);
+  if (opts.config !== false) engine.setConfig(labConfig(mesh, keys));
+  if (opts.up) {
+    const r = await engine.up();
+    if (!r.ok) throw new Error(`the first up failed:\n${explain(r)}`);
+  }
+  return { engine, keys, mesh };
 }

@@ -3,10 +3,10 @@
 // simulated cloud the harness's ups wrote. The program runs inline in the command's process.
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Engine, RunResult } from "../../engine/harness";
+import type { Engine } from "../../engine/harness";
 import { advanceClock, Cloud, readJournal } from "../../engine/stand-ins/cloud";
 import type { Value } from "../../engine/stand-ins/wire";
-import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys, testEngine } from "./lab-stack";
+import { explain, fakeHostKeys, labConfig, labEngine, labMesh, operatorKeys, seedEstate, testEngine } from "./lab-stack";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { serveCloudApis, type CloudApis } from "../../engine/stand-ins/api";
@@ -17,18 +17,10 @@ import { renderPolicyPackConfig } from "../../scripts/lib/policy-config";
 import { rebuildPlan, runRebuild } from "../../scripts/lib/rebuild";
 import { automationOps } from "../../scripts/lib/rebuild-ops";
 import { readStackConfig, stackMesh } from "../../scripts/lib/stackfile";
-import { ROOT, runScriptAsync, tmpDir, type Raw } from "../helpers";
-
-const FAKE_HOST_KEYS = Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorTestHostKey${i}`]));
-
-function explain(r: RunResult): string {
-  return `${r.error ?? ""}\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`;
-}
+import { ROOT, runScriptAsync, tmpDir } from "../helpers";
 
 describe("engine: operator commands against the engine's state and the stand-ins' cloud", { timeout: 600_000 }, () => {
   let engine: Engine;
-  let keys: OperatorKeys;
-  let mesh: Raw;
   let skip: string | undefined;
 
   /** `npm run <command> -- ARGS --stack lab --cwd <the harness's project>` with the harness's environment. */
@@ -36,18 +28,12 @@ describe("engine: operator commands against the engine's state and the stand-ins
     runScriptAsync(command, [...args, "--stack", engine.stack, "--cwd", engine.workDir], engine.environment());
 
   before(async () => {
-    const e = testEngine();
-    if (typeof e === "string") {
-      skip = e;
+    const f = await labEngine("Operator", { up: true });
+    if (typeof f === "string") {
+      skip = f;
       return;
     }
-    engine = e;
-    keys = operatorKeys();
-    mesh = labMesh(FAKE_HOST_KEYS);
-    seedEstate(engine.cloud);
-    engine.setConfig(labConfig(mesh, keys));
-    const r = await engine.up();
-    assert.ok(r.ok, explain(r));
+    ({ engine } = f);
   });
   after(() => engine?.dispose());
 
@@ -109,7 +95,7 @@ describe("engine: dr-rebuild's own operations rebuild the cockpit against the en
     engine = e;
     apis = await serveCloudApis(engine.cloud);
     const keys = operatorKeys();
-    const mesh = labMesh(FAKE_HOST_KEYS);
+    const mesh = labMesh(fakeHostKeys("OperatorRebuild"));
     seedEstate(engine.cloud);
     // The cockpit is on the tailnet as a device the rebuild must remove (Tailscale's API, served by the stand-ins).
     new Cloud(engine.cloud, "tailscale").seed("devices", "2001", {

@@ -2,12 +2,10 @@
 // what the program and the workflows add so that a destroy or a protected delete changes nothing.
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Engine, RunResult } from "../../engine/harness";
+import type { Engine } from "../../engine/harness";
 import { readJournal } from "../../engine/stand-ins/cloud";
-import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys, testEngine } from "./lab-stack";
+import { explain, labConfig, labEngine, type OperatorKeys } from "./lab-stack";
 import type { Raw } from "../helpers";
-
-const FAKE_HOST_KEYS = Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProtectTestHostKey${i}`]));
 
 interface StateResource {
   readonly urn: string;
@@ -15,10 +13,6 @@ interface StateResource {
   readonly custom?: boolean;
   readonly protect?: boolean;
   readonly dependencies?: readonly string[];
-}
-
-function explain(r: RunResult): string {
-  return `${r.error ?? ""}\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`;
 }
 
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
@@ -37,18 +31,12 @@ describe("engine: protect", { timeout: 600_000 }, () => {
       .map((j) => `${j.provider} ${j.op} ${j.collection} ${j.detail ?? ""}`);
 
   before(async () => {
-    const e = testEngine();
-    if (typeof e === "string") {
-      skip = e;
+    const f = await labEngine("Protect", { up: true });
+    if (typeof f === "string") {
+      skip = f;
       return;
     }
-    engine = e;
-    keys = operatorKeys();
-    mesh = labMesh(FAKE_HOST_KEYS);
-    seedEstate(engine.cloud);
-    engine.setConfig(labConfig(mesh, keys));
-    const r = await engine.up();
-    assert.ok(r.ok, explain(r));
+    ({ engine, keys, mesh } = f);
   });
   after(() => engine?.dispose());
 

@@ -9,10 +9,8 @@ import { after, before, describe, it } from "node:test";
 import * as yaml from "js-yaml";
 import type { Engine, RunResult } from "../../engine/harness";
 import { advanceClock, readJournal } from "../../engine/stand-ins/cloud";
-import { labConfig, labMesh, operatorKeys, seedEstate, HOME_NODES, type OperatorKeys, testEngine } from "./lab-stack";
+import { labConfig, labEngine, type OperatorKeys } from "./lab-stack";
 import { newWorker, ROOT, runScriptAsync, tmpDir, type Raw } from "../helpers";
-
-const FAKE_HOST_KEYS = Object.fromEntries(HOME_NODES.map((n, i) => [n, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIWorkflowTestHostKey${i}`]));
 
 interface WorkflowStep {
   readonly name?: string;
@@ -51,16 +49,13 @@ describe("engine: the workflows' steps, run in order against the harness", { tim
   let skip: string | undefined;
   let out: string;
 
-  before(() => {
-    const e = testEngine();
-    if (typeof e === "string") {
-      skip = e;
+  before(async () => {
+    const f = await labEngine("Workflow", { config: false });
+    if (typeof f === "string") {
+      skip = f;
       return;
     }
-    engine = e;
-    keys = operatorKeys();
-    mesh = labMesh(FAKE_HOST_KEYS);
-    seedEstate(engine.cloud);
+    ({ engine, keys, mesh } = f);
     out = tmpDir("workflow-out");
   });
   after(() => engine?.dispose());
