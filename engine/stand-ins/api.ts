@@ -5,10 +5,17 @@
 // until it is served here. Writes (a device's removal) go through the cloud folder and its journal
 // like the plugins' writes.
 //   Hetzner:    GET /hcloud/servers?name=, /servers/ID, /ssh_keys?fingerprint=, /ssh_keys/ID,
-//               /primary_ips?ip=, /primary_ips/ID, /firewalls/ID          (docs.hetzner.cloud)
+//               /primary_ips?ip=, /primary_ips/ID, /firewalls/ID. Field names as hcloud-go
+//               v2.47.0 decodes them: hcloud/schema/server.go:6-43 (server_type, backup_window
+//               null when off, public_net.firewalls), primary_ip.go:6-16 (assignee_id null when
+//               unassigned, auto_delete, protection.delete), firewall.go:6-18 (rules' source_ips),
+//               ssh_key.go:6-9 (fingerprint).
 //   Cloudflare: GET /cloudflare/accounts/A/cfd_tunnel?name=, .../cfd_tunnel/ID/configurations,
-//               /zones?name=, /zones/Z/dns_records?name=&type=, /zones/Z/dns_records/ID
-//   Tailscale:  GET /tailscale/api/v2/tailnet/T/devices, DELETE /tailscale/api/v2/device/ID
+//               /zones?name=, /zones/Z/dns_records?name=&type=, /zones/Z/dns_records/ID, each in
+//               the `{success, result}` envelope; a record's `comment` as cloudflare-go v7.7.0
+//               dns/record.go:379 reads it.
+//   Tailscale:  GET /tailscale/api/v2/tailnet/T/devices, DELETE /tailscale/api/v2/device/ID, as
+//               tailscale-client-go-v2 devices.go:76 (Device), 250 (List), 303 (Delete) call them.
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Cloud } from "./cloud";

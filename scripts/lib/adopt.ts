@@ -113,6 +113,19 @@ function differ(out: Difference[], path: string, live: string, declared: string,
   if (live !== declared) out.push({ path, live, declared, effect });
 }
 
+/** The name and labels the program gives an adopted Hetzner resource (`what`, named `name`), against what runs. */
+function nameAndLabels(
+  out: Difference[],
+  spec: MeshSpec,
+  path: string,
+  what: string,
+  name: string,
+  live: { name: string; labels?: Readonly<Record<string, string>> },
+): void {
+  differ(out, `${path} (name)`, live.name, name, `the up renames the ${what} ${name}`);
+  differ(out, `${path} (labels)`, labelsText(live.labels), labelsText(hetznerLabels(spec.hetzner!.node)), `the up replaces the ${what}'s labels`);
+}
+
 /** A primary IP as the Hetzner API describes it. */
 interface LivePrimaryIp {
   readonly id: number;
@@ -127,8 +140,7 @@ export function primaryIpDifferences(spec: MeshSpec, live: LivePrimaryIp): Diffe
   const h = spec.hetzner!;
   const out: Difference[] = [];
   const path = "mesh.hetzner.adopt.primaryIpId";
-  differ(out, `${path} (name)`, live.name, `${h.node}-ipv4`, `the up renames the primary IP ${h.node}-ipv4`);
-  differ(out, `${path} (labels)`, labelsText(live.labels), labelsText(hetznerLabels(h.node)), "the up replaces the primary IP's labels");
+  nameAndLabels(out, spec, path, "primary IP", `${h.node}-ipv4`, live);
   differ(out, `${path} (autoDelete)`, String(live.auto_delete ?? false), "false", "the up turns autoDelete off: the address outlives any server");
   differ(out, `${path} (delete protection)`, String(live.protection?.delete ?? false), "true", "the up turns Hetzner's delete protection on");
   return out;
@@ -145,9 +157,7 @@ interface LiveSshKey {
 export function sshKeyDifferences(spec: MeshSpec, live: LiveSshKey): Difference[] {
   const h = spec.hetzner!;
   const out: Difference[] = [];
-  const path = "mesh.hetzner.adopt.sshKeyId";
-  differ(out, `${path} (name)`, live.name, `${h.node}-operator`, `the up renames the SSH key ${h.node}-operator`);
-  differ(out, `${path} (labels)`, labelsText(live.labels), labelsText(hetznerLabels(h.node)), "the up replaces the SSH key's labels");
+  nameAndLabels(out, spec, "mesh.hetzner.adopt.sshKeyId", "SSH key", `${h.node}-operator`, live);
   return out;
 }
 
@@ -174,9 +184,7 @@ const rulesOfFirewall = (rules: readonly { direction?: string; protocol?: string
 export function firewallDifferences(spec: MeshSpec, live: LiveFirewall): Difference[] {
   const h = spec.hetzner!;
   const out: Difference[] = [];
-  const path = "mesh.hetzner.adopt.firewallId";
-  differ(out, `${path} (name)`, live.name, `${h.node}-inbound`, `the up renames the firewall ${h.node}-inbound`);
-  differ(out, `${path} (labels)`, labelsText(live.labels), labelsText(hetznerLabels(h.node)), "the up replaces the firewall's labels");
+  nameAndLabels(out, spec, "mesh.hetzner.adopt.firewallId", "firewall", `${h.node}-inbound`, live);
   differ(
     out,
     "mesh.hetzner.sshSources (firewall rules)",
