@@ -11,8 +11,8 @@ import * as path from "node:path";
 import { POLICY_CONFIG_FILE, renderPolicyPackConfig } from "./lib/policy-config";
 import { planMesh } from "../plan";
 import { automationOps } from "./lib/rebuild-ops";
-import { rebuildPlan, runRebuild } from "./lib/rebuild";
-import { PROJECT_ROOT, readStackConfig, stackMesh, type StackConfig } from "./lib/stackfile";
+import { rebuildPlan, runRebuild, withoutMeshPaths } from "./lib/rebuild";
+import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
 
 const USAGE = `usage: npm run dr-rebuild -- <node> [--stack NAME] [--cwd DIR] [--yes] [--timeout SECONDS]
 
@@ -27,19 +27,6 @@ Exit status: 0 rebuilt (or, without --yes, planned), 1 the rebuild failed, 2 cou
 
 const t0 = Date.now();
 const say = (line: string) => process.stderr.write(`dr-rebuild [${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
-
-/** `config` with the mesh paths removed (as `pulumi config rm --path` would), e.g. mesh.hetzner.adopt.serverId. */
-function withoutPaths(config: StackConfig, paths: readonly string[]): StackConfig {
-  if (paths.length === 0) return config;
-  const mesh = JSON.parse(config.values["optimal-mesh:mesh"] ?? "{}") as Record<string, unknown>;
-  for (const p of paths) {
-    const keys = p.split(".").slice(1);
-    let at: Record<string, unknown> | undefined = mesh;
-    for (const k of keys.slice(0, -1)) at = at?.[k] as Record<string, unknown> | undefined;
-    if (at !== undefined) delete at[keys.at(-1)!];
-  }
-  return { ...config, values: { ...config.values, "optimal-mesh:mesh": JSON.stringify(mesh) } };
-}
 
 async function main(): Promise<number> {
   const { values, positionals } = parseCommandLine(
@@ -68,7 +55,8 @@ async function main(): Promise<number> {
 
   // The URNs the rebuild acts on, as the program registers them in the rebuild's ups: with the
   // config it removes already removed (an adopted server's id: its fresh auth key is registered then).
-  const evaluation = await evaluateOffline(withoutPaths(config, plan.clearConfig));
+  const mesh = withoutMeshPaths(JSON.parse(config.values["optimal-mesh:mesh"] ?? "{}") as object, plan.clearConfig);
+  const evaluation = await evaluateOffline({ ...config, values: { ...config.values, "optimal-mesh:mesh": JSON.stringify(mesh) } });
   if (evaluation.error !== undefined) throw new ProgramBug("the offline evaluation of a validated stack failed", { cause: evaluation.error });
   const urnsOf = (name: string) => {
     const r = evaluation.registrations.find((x) => x.name === name);

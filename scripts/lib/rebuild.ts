@@ -26,6 +26,27 @@ export interface RebuildPlan {
   readonly phases: readonly string[];
 }
 
+/** The config paths a cockpit rebuild removes first: the adopted server's id (Pulumi refuses to replace an imported resource). */
+function clearedByRebuild(spec: MeshSpec): string[] {
+  return spec.hetzner?.adopt.serverId !== undefined ? ["mesh.hetzner.adopt.serverId"] : [];
+}
+
+/**
+ * The topology with `mesh.`-rooted config paths removed, as `pulumi config rm --path` leaves it:
+ * what the rebuild's ups run with. For the validated spec and for the stack file's raw value alike.
+ */
+export function withoutMeshPaths<T extends object>(mesh: T, paths: readonly string[]): T {
+  if (paths.length === 0) return mesh;
+  const copy = structuredClone(mesh) as Record<string, unknown>;
+  for (const p of paths) {
+    const keys = p.split(".").slice(1);
+    let at: Record<string, unknown> | undefined = copy;
+    for (const k of keys.slice(0, -1)) at = at?.[k] as Record<string, unknown> | undefined;
+    if (at !== undefined) delete at[keys.at(-1)!];
+  }
+  return copy as T;
+}
+
 export function rebuildPlan(spec: MeshSpec, stack: string, node: string): RebuildPlan {
   // Own keys only: "toString" or "__proto__" are not nodes, whatever an object inherits.
   const n = Object.hasOwn(spec.nodes, node) ? spec.nodes[node] : undefined;
@@ -33,9 +54,7 @@ export function rebuildPlan(spec: MeshSpec, stack: string, node: string): Rebuil
   // Every name comes from the mesh plan the rebuild's ups run with (the adopted server's id removed
   // from it): the rebuild acts on exactly what the program registers then, the fresh auth key among it.
   const h = spec.hetzner;
-  const rebuilt =
-    h !== undefined && h.node === node && h.adopt.serverId !== undefined ? { ...spec, hetzner: { ...h, adopt: { ...h.adopt, serverId: undefined } } } : spec;
-  const mesh = planMesh(rebuilt, stack);
+  const mesh = planMesh(withoutMeshPaths(spec, h !== undefined && h.node === node ? clearedByRebuild(spec) : []), stack);
   const host = mesh.nodes.find((x) => x.node === node)!;
   const commands = [host.heartbeat.name, host.deploy.name, host.install.name, ...(host.bootstrap !== undefined ? [host.bootstrap.name] : [])];
   const trust = mesh.trusts.flatMap((t) => [...(t.from === node ? [t.client.name, t.keygen.name] : []), ...(t.to === node ? [t.authorize.name] : [])]).sort();
@@ -46,7 +65,7 @@ export function rebuildPlan(spec: MeshSpec, stack: string, node: string): Rebuil
     return {
       node,
       kind: "cloud-server",
-      clearConfig: spec.hetzner.adopt.serverId !== undefined ? ["mesh.hetzner.adopt.serverId"] : [],
+      clearConfig: clearedByRebuild(spec),
       forget: [...commands, ...trust, ...(device !== undefined ? [device.tags.name, device.key.name] : [])],
       replace: [key!, mesh.cockpit.server.name],
       pinHostKey: true,
