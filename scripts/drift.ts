@@ -6,8 +6,10 @@ import * as fs from "node:fs";
 import { oneOf, parseCommandLine, pathOption, projectOption, runCommand, stackName, UsageError } from "./lib/cli";
 import { deploysFromPlan, deploysFromState, sshExec, type NodeTarget } from "./lib/deploys";
 import { openStack } from "./lib/engine-stack";
-import { nodeDrift, renderNodeDrift } from "./lib/node-drift";
-import { PROJECT_ROOT } from "./lib/stackfile";
+import { nodeDrift, renderNodeDrift, undeployed } from "./lib/node-drift";
+import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
+import { planMesh } from "../plan";
+import { shq } from "../render/shell/script";
 import { commentText } from "../render/text/escape";
 
 const USAGE = `usage: npm run drift -- [options]
@@ -21,6 +23,10 @@ const USAGE = `usage: npm run drift -- [options]
                       Pulumi CLI, logged in) or the offline plan (secret files are then not compared)
   --identity FILE     SSH private key, with --source plan (from state the stack's key is used)
   --report FILE       also append the report (markdown) to FILE, e.g. "$GITHUB_STEP_SUMMARY"
+
+When anything drifted, the report ends with the one up that repairs it: --refresh for the cloud (a
+plain up compares the program with the state only), --replace of each drifted node's deploy (its
+inputs have not changed; it runs the remove script, then deploys again, restarting its services).
 
 Exit status: 0 no drift, 1 drift found, 2 could not check.`;
 
@@ -80,19 +86,32 @@ async function main(): Promise<number> {
   if (values["cloud-only"] && values["nodes-only"])
     throw new UsageError("--cloud-only and --nodes-only exclude each other", "give one of them, or neither for both checks");
   const sections: { text: string; clean: boolean }[] = [];
+  let cloudDrifted = false;
+  let replace: readonly string[] = [];
 
-  if (!values["nodes-only"]) sections.push(await cloudDrift(dir, stack));
+  if (!values["nodes-only"]) {
+    const cloud = await cloudDrift(dir, stack);
+    cloudDrifted = !cloud.clean;
+    sections.push(cloud);
+  }
   if (!values["cloud-only"]) {
     progress(`nodes: reading the expected files from the ${source === "state" ? "stack's last deploy" : "offline plan"}`);
     const targets: NodeTarget[] = source === "state" ? deploysFromState(dir, stack) : await deploysFromPlan(dir, stack);
     const { exec, cleanup } = sshExec(targets, identity);
     try {
-      sections.push(renderNodeDrift(nodeDrift(targets, exec, progress)));
+      const declared = planMesh(stackMesh(readStackConfig(dir, stack)), stack).nodes.map((n) => n.node);
+      const reports = [...nodeDrift(targets, exec, progress), ...undeployed(declared, targets)].sort((a, b) => a.node.localeCompare(b.node));
+      const nodes = renderNodeDrift(reports);
+      replace = nodes.replace;
+      sections.push(nodes);
     } finally {
       cleanup();
     }
   }
-  const text = sections.map((s) => s.text).join("\n");
+  let text = sections.map((s) => s.text).join("\n");
+  // One up repairs both: the refresh takes in the cloud's changes, each drifted node's deploy runs again.
+  if (cloudDrifted || replace.length > 0)
+    text += `\nrepair: pulumi up${cloudDrifted ? " --refresh" : ""}${replace.map((u) => ` --replace ${shq(u)}`).join("")} --stack ${stack}\n`;
   process.stdout.write(text);
   if (report !== undefined) fs.appendFileSync(report, `### Drift of ${stack}\n\n${text}\n`);
   return sections.every((s) => s.clean) ? 0 : 1;

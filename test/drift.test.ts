@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { test } from "node:test";
 import { bundleReaderBash, parseBundle, renderBundle } from "../render/node/bundle";
-import { compareBundle, nodeDrift, renderNodeDrift, type NodeExec } from "../scripts/lib/node-drift";
+import { compareBundle, nodeDrift, renderNodeDrift, undeployed, type NodeExec } from "../scripts/lib/node-drift";
 import { planMesh } from "../plan";
 import { deploysInState } from "../scripts/lib/deploys";
 import { validateMesh } from "../stacks/validate";
@@ -45,6 +45,31 @@ test("a node that cannot be reached is reported, not passed", () => {
   const report = renderNodeDrift(nodeDrift([{ node: "x", bundle }], down));
   assert.equal(report.clean, false);
   assert.match(report.text, /- x: not checked: ssh: connect to host x port 22: Connection refused/);
+});
+
+test("the repair replaces the deploy of each node that drifted, not of one that could not be checked", () => {
+  const exec =
+    (observed: string): NodeExec =>
+    (node, cmd) => {
+      if (node === "down") return { code: 255, stdout: "", stderr: "ssh: connect to host down port 22: Connection refused" };
+      if (cmd.startsWith("tailscale ip")) return { code: 0, stdout: "100.64.0.9\n", stderr: "" };
+      if (cmd.startsWith("for f in")) return { code: 0, stdout: observed, stderr: "" };
+      return { code: 0, stdout: "a active enabled\n", stderr: "" };
+    };
+  const good = `${sha("HOST=100.64.0.9\n")} 640 /etc/a.env\n${sha("[Service]\nExecStart=/bin/a\n")} 644 /etc/systemd/system/a.service\n`;
+  const deploys = ["drifted", "clean", "down"].map((node) => ({ node, bundle, urn: `urn:${node}` }));
+  const drifted = renderNodeDrift(nodeDrift(deploys, (node, cmd) => exec(node === "drifted" ? good.replace(" 644 ", " 600 ") : good)(node, cmd)));
+  assert.equal(drifted.clean, false);
+  assert.deepEqual(drifted.replace, ["urn:drifted"]);
+  assert.deepEqual(renderNodeDrift(nodeDrift(deploys.slice(1, 2), exec(good))).replace, []);
+});
+
+test("a node the topology declares but the state holds no deploy for is reported as not checked, and counts as drift", () => {
+  const report = renderNodeDrift(undeployed(["oracle", "pop-os"], [{ node: "oracle", bundle: "" }]));
+  assert.equal(report.clean, false);
+  assert.match(report.text, /^- pop-os: not checked: the stack's state holds no deploy for it: the next `pulumi up` deploys it$/m);
+  assert.doesNotMatch(report.text, /oracle/);
+  assert.deepEqual(report.replace, [], "nothing to replace: an up creates it");
 });
 
 test("npm run drift -- --help documents the command; without the Pulumi CLI it says so and exits 2", () => {

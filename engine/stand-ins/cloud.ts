@@ -16,7 +16,8 @@ export interface ProviderState {
 
 export interface JournalEntry {
   readonly provider: string;
-  readonly op: "create" | "update" | "delete" | "run";
+  /** `dial`: a remote command's failed SSH dial (the command stand-in), not a write. */
+  readonly op: "create" | "update" | "delete" | "run" | "dial";
   readonly collection: string;
   readonly id: string;
   /** What the entry concerns in words (an object's name, a command's script). */

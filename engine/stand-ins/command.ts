@@ -70,6 +70,8 @@ async function dial(ctx: CallContext, conn: Connection, machines: Machines & { k
     const host = labHost(machines, conn.host);
     const err = host === undefined ? `dial tcp: lookup ${conn.host}: no such host` : await openMaster(conn, host, control, files);
     if (err === undefined) return host!;
+    // Each failed attempt is journaled (not a cloud write): a test sees a dial fail while it happens.
+    ctx.cloud.journal({ provider: "command", op: "dial", collection: "commands", id: ctx.urn, detail: `${ctx.name} attempt ${attempt + 1}: ${err}` });
     if (conn.dialErrorLimit > -1 && attempt + 1 > conn.dialErrorLimit) throw new ProviderError(`after ${attempt} failed attempts: ${err}`);
     process.stderr.write(`stand-in command ${ctx.name}: Dial ${attempt + 1}/${conn.dialErrorLimit < 0 ? "inf" : conn.dialErrorLimit} failed: retrying\n`);
     await sleep(delay);
@@ -260,6 +262,10 @@ export const command: ProviderModel = {
   acceptSecrets: true,
   // No web API: a command's retries are its SSH dials (the connection's dialErrorLimit, modeled in the dial).
   retryDelay: () => undefined,
+  // A command that never ends is not stopped: the session's Run does not watch the context that
+  // customTimeouts set (pulumi-go-provider v1.3.0 middleware/cancel/cancel.go:44-50; PC
+  // remote/commandOutputs.go:88). Injected faults are API faults; this provider has no API.
+  hangDeadline: () => undefined,
   resources: { "command:remote:Command": remoteCommand },
   functions: {},
 };

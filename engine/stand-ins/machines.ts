@@ -4,7 +4,8 @@
 //   FILE        a JSON file of lab hosts: { "hosts": { "<name a connection dials>": { "netns":
 //               "<network namespace>", "address": "<address in it>" } } }. A command dials its
 //               host inside that namespace over real OpenSSH; a name not in the file does not
-//               resolve, as a name missing from DNS.
+//               resolve, as a name missing from DNS. Its "serverHook" is the Unix socket that
+//               boots and removes a server's host (servers.ts).
 import * as fs from "node:fs";
 
 export interface LabHost {

@@ -75,7 +75,7 @@ export function deploysInState(resources: readonly StateCommand[], plan: MeshPla
       const i = revealExported(res.inputs ?? {}) as Record<string, unknown>;
       const connection = connectionOf(i.connection);
       const node = byName.get(name) ?? (name.endsWith("-deploy") ? connection.host : undefined);
-      return node === undefined ? [] : [{ node, bundle: String(i.stdin ?? ""), connection }];
+      return node === undefined ? [] : [{ node, urn: res.urn, bundle: String(i.stdin ?? ""), connection }];
     })
     .sort((a, b) => a.node.localeCompare(b.node));
 }

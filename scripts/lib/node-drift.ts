@@ -42,10 +42,14 @@ export interface NodeDeploy {
   readonly bundle: string;
   /** Paths not to compare (secret files when the bundle came from an offline plan). */
   readonly skip?: readonly string[];
+  /** The deploy command's URN, when read from the state: what a repair replaces. */
+  readonly urn?: string;
 }
 
 export interface NodeReport {
   readonly node: string;
+  /** The deploy command's URN, when known. */
+  readonly urn?: string;
   readonly files: number;
   readonly drift: readonly Drift[];
   /** Units that are not active or not enabled: `unit: active/enabled`. */
@@ -57,8 +61,9 @@ export interface NodeReport {
 
 /** Compares each node's deployed files and unit states with its deploy bundle. */
 export function nodeDrift(deploys: readonly NodeDeploy[], exec: NodeExec, progress: (line: string) => void = () => undefined): NodeReport[] {
-  return deploys.map((d) => {
+  return deploys.map((d): NodeReport => {
     progress(`checking ${d.node}`);
+    const urn = d.urn === undefined ? {} : { urn: d.urn };
     const bundle = parseBundle(d.bundle);
     const entries = bundle.filter((e) => !(d.skip ?? []).includes(e.path));
     const units = [...new Set(bundle.map((e) => e.unit))];
@@ -66,7 +71,7 @@ export function nodeDrift(deploys: readonly NodeDeploy[], exec: NodeExec, progre
     const addr = exec(d.node, "tailscale ip -4 2>/dev/null | head -n 1 || true");
     const observed = exec(d.node, observeCommand(entries.map((e) => e.path)));
     if (observed.code !== 0 || addr.code !== 0)
-      return { node: d.node, files: entries.length, drift: [], units: [], skipped, error: (observed.stderr || addr.stderr).trim() || "unreachable" };
+      return { node: d.node, ...urn, files: entries.length, drift: [], units: [], skipped, error: (observed.stderr || addr.stderr).trim() || "unreachable" };
     const states = exec(
       d.node,
       `for u in ${units.join(" ")}; do printf '%s %s %s\\n' "$u" "$(systemctl is-active "$u.service" || true)" "$(systemctl is-enabled "$u.service" || true)"; done`,
@@ -77,14 +82,30 @@ export function nodeDrift(deploys: readonly NodeDeploy[], exec: NodeExec, progre
       .map((l) => l.split(" "))
       .filter(([, active, enabled]) => active !== "active" || enabled !== "enabled")
       .map(([u, active, enabled]) => `${u}: ${active}/${enabled}`);
-    return { node: d.node, files: entries.length, drift: compareBundle(entries, observed.stdout, addr.stdout.trim()), units: badUnits, skipped };
+    return { node: d.node, ...urn, files: entries.length, drift: compareBundle(entries, observed.stdout, addr.stdout.trim()), units: badUnits, skipped };
   });
+}
+
+/**
+ * The nodes the topology declares that the state holds no deploy for (never deployed, or dropped
+ * by a rebuild that stopped halfway): reported as not checked, so they count as drift.
+ */
+export function undeployed(nodes: readonly string[], deploys: readonly NodeDeploy[]): NodeReport[] {
+  const have = new Set(deploys.map((d) => d.node));
+  return nodes
+    .filter((n) => !have.has(n))
+    .map((node) => ({ node, files: 0, drift: [], units: [], skipped: [], error: "the stack's state holds no deploy for it: the next `pulumi up` deploys it" }));
 }
 
 const WHAT: Record<Drift["what"], string> = { missing: "missing", content: "content differs from the deploy", mode: "mode differs from the deploy" };
 
-/** The report as text (markdown-friendly), and whether anything drifted or could not be checked. */
-export function renderNodeDrift(reports: readonly NodeReport[]): { text: string; clean: boolean } {
+/**
+ * The report as text (markdown-friendly), whether anything drifted or could not be checked, and
+ * the deploys a repair replaces: a plain up leaves a node's drift alone (the deploy's inputs have
+ * not changed), so the repair is `pulumi up --replace` of each drifted node's deploy, which runs
+ * its remove script and then deploys again (its services restart).
+ */
+export function renderNodeDrift(reports: readonly NodeReport[]): { text: string; clean: boolean; replace: readonly string[] } {
   const findings = reports.reduce((n, r) => n + r.drift.length + r.units.length + (r.error ? 1 : 0), 0);
   const lines = [
     `node drift: ${findings} finding${findings === 1 ? "" : "s"} on ${reports.filter((r) => r.drift.length + r.units.length > 0 || r.error).length} of ${reports.length} nodes`,
@@ -99,5 +120,6 @@ export function renderNodeDrift(reports: readonly NodeReport[]): { text: string;
     }
     if (r.skipped.length > 0) lines.push(`  - not compared (secret, unknown offline): ${r.skipped.join(", ")}`);
   }
-  return { text: `${lines.join("\n")}\n`, clean: findings === 0 };
+  const replace = reports.flatMap((r) => (r.drift.length + r.units.length > 0 && r.urn !== undefined ? [r.urn] : []));
+  return { text: `${lines.join("\n")}\n`, clean: findings === 0, replace };
 }

@@ -3,11 +3,13 @@
 // simulated cloud the harness's ups wrote. The program runs inline in the command's process.
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Engine } from "../../engine/harness";
+import type { Engine, StackConfig } from "../../engine/harness";
 import { advanceClock, Cloud, readJournal } from "../../engine/stand-ins/cloud";
 import type { Value } from "../../engine/stand-ins/wire";
 import { explain, fakeHostKeys, labConfig, labEngine, labMesh, operatorKeys, seedEstate, testEngine } from "./lab-stack";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { serveCloudApis, type CloudApis } from "../../engine/stand-ins/api";
 import { planMesh } from "../../plan";
@@ -85,6 +87,8 @@ describe("engine: dr-rebuild's own operations rebuild the cockpit against the en
   let engine: Engine;
   let apis: CloudApis;
   let skip: string | undefined;
+  /** The stack's config as the first up set it (without the Tailscale API's base URL). */
+  let config: StackConfig;
 
   before(async () => {
     const e = testEngine();
@@ -107,7 +111,7 @@ describe("engine: dr-rebuild's own operations rebuild the cockpit against the en
       tags: [],
       keyExpiryDisabled: false,
     });
-    const config = labConfig(mesh, keys);
+    config = labConfig(mesh, keys);
     engine.setConfig({ ...config, strings: { ...config.strings, "tailscale:baseUrl": { value: apis.tailscale } } });
     const r = await engine.up();
     assert.ok(r.ok, explain(r));
@@ -117,6 +121,37 @@ describe("engine: dr-rebuild's own operations rebuild the cockpit against the en
   after(async () => {
     await apis?.close();
     engine?.dispose();
+  });
+
+  it("dr-rebuild --yes with Tailscale's API unreachable (not a URL, refused) stops before anything changes and says which setting to fix, never a bug", async (t) => {
+    if (skip) return t.skip(skip);
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const stateBefore = JSON.stringify(((await engine.exportStack()) as { deployment: { resources?: unknown[] } }).deployment.resources);
+    const cloudBefore = readJournal(engine.cloud).length;
+    try {
+      for (const [baseUrl, cause] of [
+        ["not a url", /^dr-rebuild: tailscale:baseUrl does not give a URL \("not a url"\): set it to the API's base/m],
+        [`http://127.0.0.1:${port}`, new RegExp(`^dr-rebuild: .*the Tailscale API.*127\\.0\\.0\\.1:${port}.*(ECONNREFUSED|refused)`, "m")],
+      ] as const) {
+        engine.setConfig({ ...config, strings: { ...config.strings, "tailscale:baseUrl": { value: baseUrl } } });
+        await engine.writeConfig();
+        const stackFile = fs.readFileSync(path.join(engine.workDir, `Pulumi.${engine.stack}.yaml`), "utf8");
+        const r = await runScriptAsync("dr-rebuild", ["hetzner-cockpit", "--yes", "--stack", engine.stack, "--cwd", engine.workDir], engine.environment());
+        assert.equal(r.code, 2, `${baseUrl}: ${r.stderr}`);
+        assert.match(r.stderr, cause, r.stderr);
+        assert.match(r.stderr, /tailscale:baseUrl/);
+        assert.doesNotMatch(r.stderr, /this is a bug|TypeError|\n {4}at /, "no trace, not a bug");
+        assert.equal(fs.readFileSync(path.join(engine.workDir, `Pulumi.${engine.stack}.yaml`), "utf8"), stackFile, "the stack file is unchanged");
+      }
+      assert.equal(JSON.stringify(((await engine.exportStack()) as { deployment: { resources?: unknown[] } }).deployment.resources), stateBefore, "the state is unchanged");
+      assert.deepEqual(readJournal(engine.cloud).slice(cloudBefore), [], "nothing in the cloud changed");
+    } finally {
+      engine.setConfig({ ...config, strings: { ...config.strings, "tailscale:baseUrl": { value: apis.tailscale } } });
+      await engine.writeConfig();
+    }
   });
 
   it("rebuild: the device removed through Tailscale's API, what ran on the lost server forgotten, a new server on the same IPv4, a new auth key, the new host key pinned; a second up is a no-op", async (t) => {

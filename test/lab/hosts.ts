@@ -21,6 +21,14 @@ const STANDINS = path.join(__dirname, "standins");
 /** Programs that cannot run here, replaced by the recording stand-in (test/lab/standins/service). */
 const SERVICE_STANDINS = ["/usr/bin/cloudflared", "/usr/local/bin/n8n", "/usr/local/bin/ollama", "/usr/bin/npm", "/usr/bin/python3", "/usr/bin/docker"];
 const REGISTRY_PORT = 4873;
+/**
+ * The operator's machine: a namespace on the lab's network, from which operator commands run as
+ * from a laptop on the tailnet. Its /etc/hosts (bind-mounted by `ip netns exec` from /etc/netns)
+ * plays MagicDNS: the names of the hosts on the tailnet, nothing else.
+ */
+const OPERATOR_NETNS = `${NETNS_PREFIX}operator`;
+const OPERATOR_ADDRESS = `${SUBNET}.2`;
+const OPERATOR_ETC = path.join("/etc/netns", OPERATOR_NETNS);
 
 const started = Date.now();
 export function log(message: string): void {
@@ -124,6 +132,8 @@ export class Lab {
   private readonly operatorKey = path.join(RUN_DIR, "operator");
   private readonly packageTgz = path.join(RUN_DIR, "optimalos-0.0.0-lab.tgz");
   private bridgeUp = false;
+  /** Processes started in the operator's namespace, stopped by teardown(). */
+  private readonly operatorProcesses = new Set<ChildProcess>();
 
   constructor(
     private readonly base: string,
@@ -144,6 +154,16 @@ export class Lab {
     run("ip", ["-n", `${NETNS_PREFIX}net`, "link", "add", "br0", "type", "bridge"]);
     run("ip", ["-n", `${NETNS_PREFIX}net`, "link", "set", "br0", "up"]);
     this.bridgeUp = true;
+    run("ip", ["netns", "add", OPERATOR_NETNS]);
+    run("ip", ["-n", OPERATOR_NETNS, "link", "set", "lo", "up"]);
+    run("ip", ["link", "add", "lab0", "netns", OPERATOR_NETNS, "type", "veth", "peer", "name", "po", "netns", `${NETNS_PREFIX}net`]);
+    run("ip", ["-n", OPERATOR_NETNS, "addr", "add", `${OPERATOR_ADDRESS}/24`, "dev", "lab0"]);
+    run("ip", ["-n", OPERATOR_NETNS, "link", "set", "lab0", "up"]);
+    run("ip", ["-n", `${NETNS_PREFIX}net`, "link", "set", "po", "master", "br0", "up"]);
+    fs.mkdirSync(OPERATOR_ETC, { recursive: true });
+    // No name server: a name not on the tailnet does not resolve.
+    fs.writeFileSync(path.join(OPERATOR_ETC, "resolv.conf"), "# the lab's operator machine: names come from /etc/hosts only\n");
+    this.setOperatorNames([]);
     for (const spec of this.specs) if (!spec.server && !spec.later) await this.startHost(spec.node);
   }
 
@@ -282,6 +302,54 @@ export class Lab {
     return Object.fromEntries([...this.hosts.values()].map((h) => [h.node, { netns: h.netns, address: "127.0.0.1" }]));
   }
 
+  /**
+   * The names the operator's machine resolves: each entry an address and its names. Written in
+   * place (same inode), so a process already running there sees a name appear or go.
+   */
+  setOperatorNames(entries: readonly (readonly [string, ...string[]])[]): void {
+    if (!fs.existsSync(OPERATOR_ETC)) return;
+    const lines = ["127.0.0.1 localhost", ...entries.map((e) => e.join(" "))];
+    fs.writeFileSync(path.join(OPERATOR_ETC, "hosts"), `${lines.join("\n")}\n`);
+  }
+
+  /**
+   * Runs a command on the operator's machine (as root, in the lab's network, its names resolved by
+   * the lab's MagicDNS), from this checkout; each line it writes to stderr is logged as progress.
+   */
+  operatorRun(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, label: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const child = this.operatorSpawn(cmd, args, env);
+    let stdout = "";
+    let stderr = "";
+    let pending = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      pending += d.toString();
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      for (const l of lines) if (l.trim() !== "") log(`  ${label}: ${l}`);
+    });
+    return new Promise((resolve) => child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  }
+
+  /** Starts a process on the operator's machine; teardown() stops it if it still runs. */
+  operatorSpawn(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
+    const child = spawn("ip", ["netns", "exec", OPERATOR_NETNS, cmd, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    this.operatorProcesses.add(child);
+    child.on("exit", () => this.operatorProcesses.delete(child));
+    return child;
+  }
+
+  /** Stops a host's sshd (it refuses connections) or starts it again, from outside the host. */
+  setSshd(node: string, running: boolean): void {
+    const host = this.hosts.get(node);
+    if (host === undefined) throw new Error(`no lab host ${node}`);
+    // Through the host's own systemd, entered from outside: with sshd stopped, SSH cannot start it again.
+    const leader = run("pgrep", ["-P", String(host.nspawn?.pid ?? 0)], { allowFail: true }).stdout.trim().split("\n")[0];
+    if (!leader) throw new Error(`${node}: its systemd (the container's first process) was not found`);
+    run("nsenter", ["-t", leader, "-m", "-u", "-i", "-n", "-p", "systemctl", running ? "start" : "stop", "ssh.service"]);
+  }
+
   /** A file inside a host's root, read from outside (undefined when absent). */
   readFile(node: string, rel: string): string | undefined {
     const host = this.hosts.get(node);
@@ -341,8 +409,12 @@ export class Lab {
   }
 
   async teardown(): Promise<void> {
+    for (const child of this.operatorProcesses) child.kill("SIGTERM");
+    this.operatorProcesses.clear();
     for (const host of [...this.hosts.values()]) await stopHost(host);
     this.hosts.clear();
+    run("ip", ["netns", "del", OPERATOR_NETNS], { allowFail: true });
+    fs.rmSync(OPERATOR_ETC, { recursive: true, force: true });
     if (this.bridgeUp) run("ip", ["netns", "del", `${NETNS_PREFIX}net`], { allowFail: true });
     this.bridgeUp = false;
     fs.rmSync(RUN_DIR, { recursive: true, force: true });
@@ -396,6 +468,8 @@ export function sweepLeftovers(): string[] {
       run("ip", ["netns", "del", name], { allowFail: true });
     }
   }
+  if (fs.existsSync(OPERATOR_ETC)) left.push(OPERATOR_ETC);
+  fs.rmSync(OPERATOR_ETC, { recursive: true, force: true });
   fs.rmSync(RUN_DIR, { recursive: true, force: true });
   return left;
 }
@@ -407,5 +481,6 @@ export function leftovers(): string[] {
   if (run("pgrep", ["-f", path.join(__dirname, "registry.ts")], { allowFail: true }).stdout.trim()) out.push("a registry stand-in process");
   if (fs.readFileSync("/proc/mounts", "utf8").includes(RUN_DIR)) out.push("an overlay mount");
   for (const ns of run("ip", ["netns", "list"], { allowFail: true }).stdout.split("\n")) if (ns.startsWith(NETNS_PREFIX)) out.push(`netns ${ns.split(" ")[0]}`);
+  if (fs.existsSync(OPERATOR_ETC)) out.push(OPERATOR_ETC);
   return out;
 }

@@ -1,12 +1,13 @@
 // Lab test tooling: the lab's hosts as the machines of the stand-in plugins. Writes the machines
-// file (OPTIMAL_MESH_MACHINES) naming the host each connection dials, and serves the hook on
-// loopback through which the hcloud stand-in boots a server's host (its real cloud-init runs the
+// file (OPTIMAL_MESH_MACHINES) naming the host each connection dials, and serves the hook on a
+// Unix socket beside it, through which the hcloud stand-in boots a server's host (its real cloud-init runs the
 // user data) and throws it away. It also plays Tailscale's control server for new servers: once a
 // server's `tailscale up` has used a valid auth key, the device is registered in the simulated
-// tailnet, and only then does the server's name resolve for the stand-ins (as MagicDNS).
+// tailnet, and only then does the server's name resolve for the stand-ins and on the operator's
+// machine (as MagicDNS).
 import * as fs from "node:fs";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import * as path from "node:path";
 import { Cloud } from "../../engine/stand-ins/cloud";
 import { log, type Lab } from "./hosts";
 
@@ -22,7 +23,7 @@ export const TAILNET_SUFFIX = "tail0test.ts.net";
 
 export class LabMachines {
   private server?: http.Server;
-  private url = "";
+  private socket = "";
   private readonly watchers = new Map<string, NodeJS.Timeout>();
   /** Servers booting that have not joined the tailnet yet: their name does not resolve (MagicDNS) until they have. */
   private readonly joining = new Set<string>();
@@ -39,8 +40,9 @@ export class LabMachines {
 
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.socket = path.join(path.dirname(this.file), "server-hook.sock");
+    fs.rmSync(this.socket, { force: true });
+    await new Promise<void>((resolve) => this.server!.listen(this.socket, resolve));
     this.write();
   }
 
@@ -51,7 +53,13 @@ export class LabMachines {
       ...Object.fromEntries(Object.entries(map).filter(([node]) => !this.joining.has(node))),
       ...Object.fromEntries([...this.aliases].flatMap(([alias, node]) => (map[node] === undefined ? [] : [[alias, map[node]]]))),
     };
-    fs.writeFileSync(this.file, JSON.stringify({ hosts, serverHook: this.url }, null, 2));
+    fs.writeFileSync(this.file, JSON.stringify({ hosts, serverHook: this.socket }, null, 2));
+    // The operator's machine resolves a node's name once it is on the tailnet, as MagicDNS does.
+    this.lab.setOperatorNames(
+      Object.keys(map)
+        .filter((node) => !this.joining.has(node))
+        .map((node) => [this.lab.addressOfHost(node)!, node, `${node}.${TAILNET_SUFFIX}`]),
+    );
   }
 
   /**

@@ -13,12 +13,12 @@ import { isDeepStrictEqual } from "node:util";
 import { Engine, type RunResult } from "../../engine/harness";
 import { Cloud, readJournal } from "../../engine/stand-ins/cloud";
 import { planMesh, type MeshPlan } from "../../plan";
-import { asRoot } from "../../render/node/remote";
 import { ROOT_PATH } from "../../render/shell/steps";
-import { deploysInState, revealExported, type StateCommand } from "../../scripts/lib/deploys";
+import { DIAL_RUNNING } from "../../render/node/remote";
+import { revealExported, type StateCommand } from "../../scripts/lib/deploys";
 import { runDoctor, type Probe } from "../../scripts/lib/doctor";
-import { nodeDrift, renderNodeDrift } from "../../scripts/lib/node-drift";
-import { rebuildPlan, runRebuild, type Deployment, type RebuildOps } from "../../scripts/lib/rebuild";
+import { rebuildPlan, type Deployment } from "../../scripts/lib/rebuild";
+import { readStackConfig } from "../../scripts/lib/stackfile";
 import type { MeshSpec } from "../../stacks/schema";
 import { validateMesh } from "../../stacks/validate";
 import { COCKPIT, HOME_NODES, labConfig, labMesh, seedEstate } from "../engine/lab-stack";
@@ -51,6 +51,24 @@ const changes = (r: RunResult) => r.steps.filter((s) => s.op !== "same").map((s)
 
 function explain(r: RunResult): string {
   return `${r.error ?? ""}\n${r.stdout.slice(-6000)}`;
+}
+
+/**
+ * Serves the simulated cloud as the providers' web APIs on the operator's machine (its loopback),
+ * as `npm run stand-ins -- serve-apis` does; stopped by the lab's teardown.
+ */
+async function operatorApis(lab: Lab, engine: Engine): Promise<{ tailscale: string }> {
+  const child = lab.operatorSpawn(path.join(ROOT, "node_modules/.bin/tsx"), ["engine/cli.ts", "serve-apis", engine.cloud], engine.environment());
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]!) as { tailscale: string });
+    });
+    child.once("exit", (code) => reject(new Error(`the operator's API stand-ins exited (${code}): ${err}`)));
+  });
 }
 
 async function main(): Promise<number> {
@@ -104,7 +122,11 @@ async function main(): Promise<number> {
   process.once("SIGTERM", onSignal);
 
   const results: ScenarioResult[] = [];
+  // LAB_SCENARIOS=agf runs only those scenarios (by letter), for working on one; a later scenario
+  // builds on the earlier ones' estate, so keep a.
+  const only = process.env.LAB_SCENARIOS;
   const scenario = async (name: string, body: () => Promise<string> | string) => {
+    if (only !== undefined && !only.includes(name[0]!)) return;
     const t0 = Date.now();
     log(`scenario ${name}: start`);
     try {
@@ -120,18 +142,26 @@ async function main(): Promise<number> {
   try {
     await lab.start();
     await machines.start();
+    // The providers' web APIs over the simulated cloud, on the operator's machine, for the commands that call them.
+    const apis = await operatorApis(lab, engine);
     seedEstate(engine.cloud, Object.fromEntries(HOME_NODES.map((n) => [n, lab.addressOfHost(n)!])));
     // The one step an operator does by hand: pinning each home machine's host key.
     mesh = labMesh(lab.hostKeys());
     const keys = lab.operatorKeys();
     let spec: MeshSpec = validateMesh(mesh);
     let meshPlan: MeshPlan = planMesh(spec, STACK);
-    /** Runs `pulumi up` of `m` (which becomes the lab's topology) through the engine. */
-    const up = async (m: Raw, opts: Parameters<Engine["up"]>[0] = {}): Promise<RunResult> => {
+    /** Makes `m` the lab's topology, the config of the next run (or of the stack file, with writeConfig). */
+    const setMesh = (m: Raw) => {
       mesh = m;
       spec = validateMesh(mesh);
       meshPlan = planMesh(spec, STACK);
-      engine.setConfig(labConfig(mesh, keys));
+      const config = labConfig(mesh, keys);
+      // dr-rebuild removes a lost machine's device through the Tailscale API the stack names.
+      engine.setConfig({ ...config, strings: { ...config.strings, "tailscale:baseUrl": { value: apis.tailscale } } });
+    };
+    /** Runs `pulumi up` of `m` (which becomes the lab's topology) through the engine. */
+    const up = async (m: Raw, opts: Parameters<Engine["up"]>[0] = {}): Promise<RunResult> => {
+      setMesh(m);
       return engine.up(opts);
     };
     const sh = (node: string, cmd: string) => lab.ssh(node, "root", cmd, { allowFail: true });
@@ -259,27 +289,6 @@ async function main(): Promise<number> {
       assert.ok(again.ok, explain(again));
       assert.deepEqual(changes(again), [], "the good topology is still what the host runs");
       return "deploy failed with the journal, previous n8n serving";
-    });
-
-    await scenario("f node drift: a hand-edited unit file and a disabled unit are found against the last deploy", async () => {
-      sh("oracle", "echo '# hand edit' >> /etc/systemd/system/n8n.service");
-      sh("pop-os", "systemctl disable --quiet ollama.service");
-      // The drift check of `npm run drift`, on each node's deploy as the engine's state holds it.
-      const deploys = deploysInState((await exported()).resources, meshPlan);
-      const user = (node: string) => spec.nodes[node]!.ssh.user;
-      const reports = nodeDrift(deploys, (node, cmd) => lab.ssh(node, user(node), asRoot(user(node), cmd), { allowFail: true }));
-      const drift = reports.flatMap((r) => [
-        ...r.drift.map((d) => `${r.node}:${d.path}:${d.what}`),
-        ...r.units.map((u) => `${r.node}:unit ${u}`),
-        ...(r.error ? [`${r.node}:${r.error}`] : []),
-      ]);
-      assert.deepEqual(drift, ["oracle:/etc/systemd/system/n8n.service:content", "pop-os:unit ollama: active/disabled"]);
-      const report = renderNodeDrift(reports);
-      assert.equal(report.clean, false);
-      assert.match(report.text, /- oracle:\n {2}- \/etc\/systemd\/system\/n8n\.service: content differs from the deploy/);
-      sh("pop-os", "systemctl enable --quiet ollama.service");
-      sh("oracle", "sed -i '/# hand edit/d' /etc/systemd/system/n8n.service");
-      return drift.join(", ");
     });
 
     await scenario("h oracle deploys to carlos@pop-os with the declared key and pinned host key; pop-os cannot SSH to oracle", () => {
@@ -472,62 +481,37 @@ async function main(): Promise<number> {
       return `${detail}, ${await restore()}`;
     });
 
-    /** The rebuild's operations on the lab: the engine's state and ups, the simulated tailnet, the new host's key. */
-    const rebuildOps: RebuildOps = {
-      ready: async () => undefined,
-      removeConfig: async (at) => {
-        const parts = at.split(".").slice(1);
-        const next = structuredClone(mesh);
-        let o = next;
-        for (const p of parts.slice(0, -1)) o = o[p];
-        delete o[parts.at(-1)!];
-        mesh = next;
-      },
-      setConfig: async (at, value) => {
-        const parts = at.split(".").slice(1);
-        const next = structuredClone(mesh);
-        let o = next;
-        for (const p of parts.slice(0, -1)) o = o[p];
-        o[parts.at(-1)!] = value;
-        mesh = next;
-      },
-      exportState: exported,
-      importState: async (deployment) => engine.importStack({ version: 3, deployment }),
-      removeDevice: async (node) => {
-        // As Tailscale's API: the lost machine's device leaves the tailnet.
-        const cloud = new Cloud(engine.cloud, "tailscale");
-        const mine = Object.entries(cloud.list("devices")).filter(([, d]) => d.hostname === node);
-        for (const [id] of mine) cloud.remove("devices", id, `${node} removed by dr-rebuild`);
-        return mine.length > 0;
-      },
-      up: async ({ replace, target }) => {
-        const r = await up(mesh, { ...(replace ? { replace } : {}), ...(target ? { target } : {}) });
-        if (!r.ok) throw new Error(`up failed: ${explain(r)}`);
-      },
-      hostKeyOverTailnet: async (node) => {
-        await lab.waitUntilUp(node, 180);
-        return lab.hostKeys()[node]!;
-      },
+    /**
+     * An operator command (`npm run NAME -- ARGS --stack lab --cwd <the harness's project>`), run on
+     * the operator's machine: in the lab's network, node names resolved as MagicDNS would, with the
+     * engine's environment (the CLI, its backend, the stand-ins) and the stack file the ups wrote.
+     */
+    const operator = (name: string, ...args: string[]) =>
+      lab.operatorRun("npm", ["run", "--silent", name, "--", ...args, "--stack", STACK, "--cwd", engine.workDir], engine.environment(), name);
+    /** After a command changed the stack file, its topology is the lab's. */
+    const reloadMesh = () => {
+      mesh = JSON.parse(readStackConfig(engine.workDir, STACK).values["optimal-mesh:mesh"]!) as Raw;
+      spec = validateMesh(mesh);
+      meshPlan = planMesh(spec, STACK);
     };
-    const urnsOf = async () => {
-      const urns = (await exported()).resources.map((r) => r.urn);
-      return (name: string) => {
-        const urn = urns.find((u) => u.endsWith(`::${name}`));
-        if (urn === undefined) throw new Error(`the state has no ${name}`);
-        return { urn, previous: [] };
-      };
-    };
+    /** The rebuild's steps as `npm run dr-rebuild` prints them: `forget URN`, `replace URN`. */
+    const printed = (stderr: string, what: "forget" | "replace") =>
+      [...stderr.matchAll(new RegExp(`^dr-rebuild \\[[ .0-9]+s\\] phase: state: ${what} \\S*::([^:\\s]+)$`, "gm"))].map((m) => m[1]!);
 
-    await scenario("g disaster recovery: the cockpit's machine is lost; dr-rebuild's steps through the engine bring a new server back", async () => {
+    await scenario("g disaster recovery: the cockpit's machine is lost; `npm run dr-rebuild -- hetzner-cockpit --yes` from the operator's machine brings a new server back", async () => {
       const servers = () => Object.keys(new Cloud(engine.cloud, "hcloud").list("servers"));
       const [oldServer] = servers();
       const ip = Object.entries(new Cloud(engine.cloud, "hcloud").list("primary_ips"))[0]!;
-      // The machine is gone (its disk too); the cloud still lists the server.
+      const oldKeys = Object.keys(new Cloud(engine.cloud, "tailscale").list("keys"));
+      // The machine is gone (its disk too); the cloud still lists the server and the tailnet its device.
       await lab.destroyHost(COCKPIT);
       machines.write();
       const t0 = Date.now();
-      const plan = rebuildPlan(spec, STACK, COCKPIT);
-      await runRebuild(plan, await urnsOf(), rebuildOps, (line) => log(`  dr-rebuild: ${line}`));
+      const r = await operator("dr-rebuild", COCKPIT, "--yes", "--timeout", "300");
+      assert.equal(r.code, 0, `dr-rebuild failed:\n${r.stderr.slice(-6000)}`);
+      const seconds = (Date.now() - t0) / 1000;
+      assert.match(r.stderr, /done: hetzner-cockpit is healthy/);
+      reloadMesh();
       const now = servers();
       assert.equal(now.length, 1, "one server");
       assert.notEqual(now[0], oldServer, "a new server replaced the lost one");
@@ -536,36 +520,39 @@ async function main(): Promise<number> {
       assert.equal(String(ipAfter.assigneeId), now[0], "assigned to the new server");
       assert.ok(healthy(COCKPIT));
       for (const u of units(COCKPIT)) assert.equal(sh(COCKPIT, `systemctl is-active ${u}.service`).stdout.trim(), "active");
+      assert.match(sh(COCKPIT, "cat /var/lib/lab/services.log").stdout, /^cloudflared --no-autoupdate tunnel run$/m, "the tunnel's connector runs");
       assert.equal(sh(COCKPIT, "cat /var/lib/lab/optimalos/heartbeats.log").stdout, `${COCKPIT}\n`, "re-registered once");
-      assert.equal(spec.nodes[COCKPIT]!.ssh.hostKey, lab.hostKeys()[COCKPIT], "the new host key is pinned");
+      assert.equal(spec.nodes[COCKPIT]!.ssh.hostKey, lab.hostKeys()[COCKPIT], "the new host key, read over the tailnet, is pinned in the stack file");
       assert.deepEqual(firstBootErrors(), LAB_FIRST_BOOT_ERRORS);
       const devices = Object.values(new Cloud(engine.cloud, "tailscale").list("devices")).filter((d) => d.hostname === COCKPIT);
-      assert.equal(devices.length, 1, "the new server joined the tailnet (with a fresh key: a used one is refused)");
-      const seconds = (Date.now() - t0) / 1000;
+      assert.equal(devices.length, 1, "the old device was removed and the new server joined (with a fresh key: a used one is refused)");
+      const keysNow = Object.keys(new Cloud(engine.cloud, "tailscale").list("keys"));
+      assert.ok(keysNow.every((k) => !oldKeys.includes(k)) && keysNow.length > 0, `the auth key was replaced: ${oldKeys.join(",")} -> ${keysNow.join(",")}`);
       const second = await up(mesh);
       assert.deepEqual(changes(second), [], "a second up after the rebuild is a no-op");
-      console.log(`recovery time: ${seconds.toFixed(1)}s from the lost machine to a new server healthy and re-registered`);
+      console.log(`recovery time: ${seconds.toFixed(1)}s from the lost machine to a new server healthy and re-registered (npm run dr-rebuild)`);
       return `recovered in ${seconds.toFixed(1)}s`;
     });
 
     await scenario(
-      "i disaster recovery of a home node: pop-os reinstalled, what ran on it and what depends on it created again, nothing on the cockpit",
+      "i disaster recovery of a home node: pop-os reinstalled; `npm run dr-rebuild -- pop-os --yes` runs again what ran on it and what depends on it, nothing on the cockpit",
       async () => {
         const plan = rebuildPlan(spec, STACK, "pop-os");
         await lab.destroyHost("pop-os");
         const t0 = Date.now();
         await lab.startHost("pop-os");
         machines.write();
-        // The operator pins the reinstalled machine's host key (runbook), then rebuilds.
-        await rebuildOps.setConfig("mesh.nodes.pop-os.ssh.hostKey", lab.hostKeys()["pop-os"]!);
+        // The operator pins the reinstalled machine's host key by hand, read on the machine itself (runbook).
+        const pinned = structuredClone(mesh);
+        pinned.nodes["pop-os"].ssh.hostKey = lab.hostKeys()["pop-os"];
+        setMesh(pinned);
+        await engine.writeConfig();
         const before = sessions();
         const journal = readJournal(engine.cloud).length;
-        const forgotten: string[] = [];
-        await runRebuild(plan, await urnsOf(), rebuildOps, (line) => {
-          log(`  dr-rebuild: ${line}`);
-          const m = /^state: forget .*::([^:]+)$/.exec(line);
-          if (m !== null) forgotten.push(m[1]!);
-        });
+        const r = await operator("dr-rebuild", "pop-os", "--yes", "--timeout", "300");
+        assert.equal(r.code, 0, `dr-rebuild failed:\n${r.stderr.slice(-6000)}`);
+        reloadMesh();
+        const forgotten = printed(r.stderr, "forget");
         const ran = readJournal(engine.cloud)
           .slice(journal)
           .filter((j) => j.op === "run")
@@ -573,7 +560,7 @@ async function main(): Promise<number> {
           .sort();
         // What ran on the lost installation, and what the state edit dropped with it as its dependents
         // (the trust's key and client on oracle come after pop-os's deploy), ran again; nothing else.
-        for (const name of plan.forget) assert.ok(forgotten.includes(name), `${name} was forgotten`);
+        for (const name of plan.forget) assert.ok(forgotten.includes(name), `${name} was forgotten: ${forgotten.join(", ")}`);
         assert.deepEqual(ran, [...forgotten].sort(), "exactly what the rebuild forgot ran again");
         const after = ranOn(before, sessions());
         assert.equal(after["hetzner-cockpit"], 0, "nothing ran on the cockpit");
@@ -581,7 +568,113 @@ async function main(): Promise<number> {
         assert.equal(sh("pop-os", "cat /var/lib/lab/optimalos/heartbeats.log").stdout, "pop-os\n");
         const trust = lab.ssh("oracle", "carlos", "ssh -o BatchMode=yes pop-os whoami", { allowFail: true });
         assert.equal(trust.stdout.trim(), "carlos", `the trust works again, pinned to the new host key: ${trust.stderr}`);
+        assert.deepEqual(changes(await up(mesh)), [], "a second up is a no-op");
         return `${ran.length} commands, recovered in ${((Date.now() - t0) / 1000).toFixed(1)}s`;
+      },
+    );
+
+    await scenario(
+      "f drift from the operator's machine: `npm run drift` finds none on the converged lab, names a hand-edited unit, a stopped service and a changed DNS target (exit 1), and the up it prints repairs them",
+      async () => {
+        const drift = () => operator("drift");
+        const clean = await drift();
+        assert.equal(clean.code, 0, `${clean.stdout}\n${clean.stderr.slice(-4000)}`);
+        assert.match(clean.stdout, /^cloud drift: none \(\d+ resources unchanged\)$/m);
+        assert.match(clean.stdout, new RegExp(`^node drift: 0 findings on 0 of ${nodes().length} nodes$`, "m"));
+        const pids = { oracle: sh("oracle", "systemctl show -p MainPID --value docs.service").stdout.trim() };
+
+        sh("oracle", "echo '# hand edit' >> /etc/systemd/system/n8n.service");
+        sh("pop-os", "systemctl disable --now --quiet ollama.service");
+        const cloudflare = new Cloud(engine.cloud, "cloudflare");
+        const [recordId, record] = Object.entries(cloudflare.list("dns_records")).find(([, x]) => x.name === "fabric.optimal.miami")!;
+        cloudflare.seed("dns_records", recordId, { ...record, content: "attacker.example.net" });
+        const found = await drift();
+        assert.equal(found.code, 1, `${found.stdout}\n${found.stderr.slice(-4000)}`);
+        assert.match(found.stdout, /^ {2}update tunnel-cockpit-dns-fabric\.optimal\.miami \(cloudflare:index\/dnsRecord:DnsRecord\): content$/m);
+        assert.match(found.stdout, /^node drift: 2 findings on 2 of \d+ nodes$/m);
+        assert.match(found.stdout, /^- oracle:\n {2}- \/etc\/systemd\/system\/n8n\.service: content differs from the deploy$/m);
+        assert.match(found.stdout, /^- pop-os:\n {2}- unit ollama: inactive\/disabled \(expected active\/enabled\)$/m);
+        const repair = /^repair: pulumi up (.*) --stack lab$/m.exec(found.stdout);
+        assert.ok(repair, found.stdout);
+        const replace = [...repair[1]!.matchAll(/--replace '([^']+)'/g)].map((m) => m[1]!);
+        assert.ok(repair[1]!.startsWith("--refresh "), repair[1]);
+        assert.deepEqual(
+          replace.map((u) => u.slice(u.lastIndexOf("::") + 2)),
+          ["node-oracle-deploy", "node-pop-os-deploy"],
+        );
+
+        // The repair as printed: one up with a refresh, each drifted node's deploy replaced.
+        const before = sessions();
+        const r = await up(mesh, { refresh: true, replace });
+        assert.ok(r.ok, explain(r));
+        // The refresh reads every resource; the replacements run delete-before-replace (the remove script, then the deploy).
+        assert.deepEqual(
+          changes(r)
+            .filter((c) => !c.startsWith("refresh "))
+            .sort(),
+          [
+            "create-replacement node-oracle-deploy",
+            "create-replacement node-pop-os-deploy",
+            "delete-replaced node-oracle-deploy",
+            "delete-replaced node-pop-os-deploy",
+            "replace node-oracle-deploy",
+            "replace node-pop-os-deploy",
+            "update tunnel-cockpit-dns-fabric.optimal.miami",
+          ],
+        );
+        const ran = ranOn(before, sessions());
+        assert.equal(ran[COCKPIT], 0, "nothing ran on the cockpit");
+        assert.equal(cloudflare.get("dns_records", recordId)?.content, record.content, "the record's target is back");
+        assert.equal(sh("pop-os", "systemctl is-active ollama.service").stdout.trim(), "active");
+        assert.doesNotMatch(sh("oracle", "cat /etc/systemd/system/n8n.service").stdout, /hand edit/);
+        assert.notEqual(sh("oracle", "systemctl show -p MainPID --value docs.service").stdout.trim(), pids.oracle, "the replaced deploy restarted oracle's services");
+        const again = await drift();
+        assert.equal(again.code, 0, `${again.stdout}\n${again.stderr.slice(-4000)}`);
+        return "3 findings, repaired by one up";
+      },
+    );
+
+    await scenario(
+      "n an SSH host that refuses connections, then comes back: within the dial budget the up converges; past it the up fails naming the command and the cause, and a rerun converges",
+      async () => {
+        const failedDials = (from: number) => readJournal(engine.cloud).slice(from).filter((j) => j.op === "dial" && j.detail!.startsWith("node-oracle-deploy "));
+        const docs = (exec: string) => {
+          const next = structuredClone(mesh);
+          next.nodes.oracle.services.docs.exec = exec;
+          return next;
+        };
+        // Within the budget: sshd comes back after the third refused dial.
+        lab.setSshd("oracle", false);
+        let from = readJournal(engine.cloud).length;
+        const pending = up(docs(DOCS_V2.replace("docs-v2", "docs-v3")));
+        const deadline = Date.now() + 180_000;
+        while (failedDials(from).length < 3) {
+          if (Date.now() > deadline) throw new Error("the deploy never dialled oracle");
+          await new Promise((done) => setTimeout(done, 200));
+        }
+        lab.setSshd("oracle", true);
+        const r = await pending;
+        assert.ok(r.ok, explain(r));
+        assert.deepEqual(changes(r), ["update node-oracle-deploy"]);
+        assert.match(failedDials(from)[0]!.detail!, /Connection refused/);
+        assert.match(sh("oracle", "systemctl cat docs.service").stdout, /docs-v3/);
+        const within = failedDials(from).length;
+
+        // Past the budget: sshd stays down for every dial the program allows.
+        lab.setSshd("oracle", false);
+        from = readJournal(engine.cloud).length;
+        const failed = await up(docs(DOCS_V2));
+        lab.setSshd("oracle", true);
+        assert.equal(failed.ok, false, "the up fails once the dials are used up");
+        assert.equal(failedDials(from).length, DIAL_RUNNING.dialErrorLimit + 1, "every dial the program allows, then no more");
+        assert.match(failed.stdout, /node-oracle-deploy/);
+        assert.match(failed.stdout, new RegExp(`after ${DIAL_RUNNING.dialErrorLimit} failed attempts: .*Connection refused`));
+        assert.match(sh("oracle", "systemctl cat docs.service").stdout, /docs-v3/, "nothing half-applied");
+        const again = await up(mesh);
+        assert.ok(again.ok, explain(again));
+        assert.deepEqual(changes(again), ["update node-oracle-deploy"]);
+        assert.match(sh("oracle", "systemctl cat docs.service").stdout, /docs-v2/);
+        return `${within} refused dials survived; ${DIAL_RUNNING.dialErrorLimit + 1} failed the up`;
       },
     );
 
