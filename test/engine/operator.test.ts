@@ -146,7 +146,11 @@ describe("engine: dr-rebuild's own operations rebuild the cockpit against the en
         assert.doesNotMatch(r.stderr, /this is a bug|TypeError|\n {4}at /, "no trace, not a bug");
         assert.equal(fs.readFileSync(path.join(engine.workDir, `Pulumi.${engine.stack}.yaml`), "utf8"), stackFile, "the stack file is unchanged");
       }
-      assert.equal(JSON.stringify(((await engine.exportStack()) as { deployment: { resources?: unknown[] } }).deployment.resources), stateBefore, "the state is unchanged");
+      assert.equal(
+        JSON.stringify(((await engine.exportStack()) as { deployment: { resources?: unknown[] } }).deployment.resources),
+        stateBefore,
+        "the state is unchanged",
+      );
       assert.deepEqual(readJournal(engine.cloud).slice(cloudBefore), [], "nothing in the cloud changed");
     } finally {
       engine.setConfig({ ...config, strings: { ...config.strings, "tailscale:baseUrl": { value: apis.tailscale } } });

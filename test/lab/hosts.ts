@@ -345,7 +345,9 @@ export class Lab {
     const host = this.hosts.get(node);
     if (host === undefined) throw new Error(`no lab host ${node}`);
     // Through the host's own systemd, entered from outside: with sshd stopped, SSH cannot start it again.
-    const leader = run("pgrep", ["-P", String(host.nspawn?.pid ?? 0)], { allowFail: true }).stdout.trim().split("\n")[0];
+    const leader = run("pgrep", ["-P", String(host.nspawn?.pid ?? 0)], { allowFail: true })
+      .stdout.trim()
+      .split("\n")[0];
     if (!leader) throw new Error(`${node}: its systemd (the container's first process) was not found`);
     run("nsenter", ["-t", leader, "-m", "-u", "-i", "-n", "-p", "systemctl", running ? "start" : "stop", "ssh.service"]);
   }
