@@ -30,6 +30,13 @@ export interface OpOptions {
   readonly target?: readonly string[];
   readonly refresh?: boolean;
   readonly expectNoChanges?: boolean;
+  /** For a refresh: drop the pending creates an interrupted up left in the state (`--clear-pending-creates`). */
+  readonly clearPendingCreates?: boolean;
+}
+
+/** How a test stops a run from outside: aborting kills the engine's processes at once, as a runner's job timeout does. */
+export interface RunControl {
+  readonly signal?: AbortSignal;
 }
 
 const PASSPHRASE = "optimal-mesh engine harness (test only)";
@@ -96,11 +103,15 @@ export class Engine {
   preview(opts: OpOptions = {}): Promise<RunResult> {
     return this.run("preview", opts);
   }
-  up(opts: OpOptions = {}): Promise<RunResult> {
-    return this.run("up", opts);
+  up(opts: OpOptions = {}, control: RunControl = {}): Promise<RunResult> {
+    return this.run("up", opts, undefined, control);
   }
   refresh(opts: OpOptions = {}): Promise<RunResult> {
     return this.run("refresh", opts);
+  }
+  /** `pulumi cancel`: removes the lock an interrupted operation left on the stack. */
+  cancel(): Promise<RunResult> {
+    return this.run("cancel", {});
   }
   destroy(): Promise<RunResult> {
     return this.run("destroy", {});
@@ -126,7 +137,7 @@ export class Engine {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private async run(op: Operation, opts: OpOptions, deployment?: unknown): Promise<RunResult> {
+  private async run(op: Operation, opts: OpOptions, deployment?: unknown, control: RunControl = {}): Promise<RunResult> {
     const id = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const requestFile = path.join(this.dir, `request-${id}.json`);
     const resultFile = path.join(this.dir, `result-${id}.json`);
@@ -146,11 +157,18 @@ export class Engine {
       cwd: ROOT,
       env: this.env,
       stdio: ["ignore", "inherit", "pipe"],
+      // Its own process group: an interruption kills the CLI and the plugins with it.
+      detached: control.signal !== undefined,
     });
     let stderr = "";
     child.stderr.on("data", (b: Buffer) => void (stderr += b.toString()));
+    const interrupt = () => process.kill(-child.pid!, "SIGKILL");
+    control.signal?.addEventListener("abort", interrupt, { once: true });
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    control.signal?.removeEventListener("abort", interrupt);
     fs.rmSync(requestFile, { force: true });
+    if (control.signal?.aborted)
+      return { ok: false, summary: {}, steps: [], stdout: "", stderr, diagnostics: [], error: "interrupted: the engine's processes were killed" };
     if (code !== 0 || !fs.existsSync(resultFile)) throw new Error(`engine ${op} process failed (exit ${code}):\n${stderr}`);
     const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as RunResult;
     fs.rmSync(resultFile, { force: true });

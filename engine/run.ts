@@ -15,7 +15,7 @@ export interface StackConfig {
   readonly objects: Readonly<Record<string, unknown>>;
 }
 
-export type Operation = "preview" | "up" | "refresh" | "destroy" | "export" | "import" | "config";
+export type Operation = "preview" | "up" | "refresh" | "destroy" | "export" | "import" | "config" | "cancel";
 
 export interface RunRequest {
   readonly op: Operation;
@@ -34,6 +34,7 @@ export interface RunRequest {
   readonly target?: readonly string[];
   readonly refresh?: boolean;
   readonly expectNoChanges?: boolean;
+  readonly clearPendingCreates?: boolean;
   /** For `import`: a deployment (stack export) to load. */
   readonly deployment?: unknown;
 }
@@ -154,7 +155,11 @@ async function run(req: RunRequest): Promise<RunResult> {
         return { ok: true, summary: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs, ...base, stdout, stderr };
       }
       case "refresh": {
-        const r = await stack.refresh({ ...common, ...(req.expectNoChanges ? { expectNoChanges: true } : {}) });
+        const r = await stack.refresh({
+          ...common,
+          ...(req.expectNoChanges ? { expectNoChanges: true } : {}),
+          ...(req.clearPendingCreates ? { clearPendingCreates: true } : {}),
+        });
         return { ok: true, summary: (r.summary.resourceChanges ?? {}) as Record<string, number>, ...base, stdout, stderr };
       }
       case "destroy": {
@@ -163,6 +168,9 @@ async function run(req: RunRequest): Promise<RunResult> {
       }
       case "export":
         return { ok: true, summary: {}, ...base, deployment: await stack.exportStack() };
+      case "cancel":
+        await stack.cancel();
+        return { ok: true, summary: {}, ...base };
       case "import":
         await stack.importStack(req.deployment as Parameters<typeof stack.importStack>[0]);
         return { ok: true, summary: {}, ...base };

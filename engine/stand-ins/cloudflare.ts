@@ -299,6 +299,11 @@ export const cloudflare: ProviderModel = {
   // the defaults (terraform-provider-cloudflare v5.22.0 sets no retry option).
   retryDelay: (fault, retry) =>
     retry >= 10 ? undefined : fault.retryAfter !== undefined ? fault.retryAfter * 1000 : Math.min(2000 * 2 ** retry, 30_000) * (1 - Math.random() / 4),
+  // Nothing bounds a call that never answers: the client is http.DefaultClient with no request
+  // timeout unless one is configured (requestconfig.go:175, 187-191, 455-456), the provider
+  // configures none, and the bridge ignores customTimeouts for a plugin-framework provider
+  // (pulumi-terraform-bridge v3.135.0 pkg/pf/tfbridge/provider_create.go:32).
+  hangDeadline: () => undefined,
   resources: {
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": tunnel,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": tunnelConfig,

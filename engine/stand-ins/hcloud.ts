@@ -318,6 +318,21 @@ export const hcloud: ProviderModel = {
   // (client.go:71-87, 279-284); Retry-After is not read. The provider keeps these defaults
   // (terraform-provider-hcloud v1.68.0 hcloud/provider.go:119-147).
   retryDelay: (fault, retry) => (fault.kind === "429" && retry < 5 ? (1 + (Math.min(2 ** retry, 60) - 1) * Math.random()) * 1000 : undefined),
+  // hcloud-go's http.Client has no timeout (client.go:277); only a context ends a call. The SDKv2
+  // resources (server, firewall) run under a deadline: the resource's declared timeout (the server's
+  // create, 90 min: internal/server/resource.go:41-43) or the SDK's 20 min (terraform-plugin-sdk
+  // v2 helper/schema/resource_data.go:552-582, applied in resource.go:847, 881, 898). customTimeouts
+  // override it where the resource declares that timeout, and always for a delete (bridge
+  // pkg/tfbridge/provider.go:2116-2121, tfshim/sdk-v2/provider2.go:211-254, 422-429). The framework
+  // resources (primary IP, SSH key: hcloud/plugin_provider.go:248, 251) have no deadline: the bridge
+  // ignores customTimeouts there (pkg/pf/tfbridge/provider_create.go:32).
+  hangDeadline: (op, type, customTimeout) => {
+    const sdkV2 = type === "hcloud:index/server:Server" || type === "hcloud:index/firewall:Firewall";
+    if (!sdkV2) return undefined;
+    const declared = type === "hcloud:index/server:Server" && op === "create" ? 90 * 60 : undefined;
+    const honoured = customTimeout > 0 && (op === "delete" || declared !== undefined);
+    return { seconds: honoured ? customTimeout : (declared ?? 20 * 60), error: "context deadline exceeded" };
+  },
   resources: {
     "hcloud:index/server:Server": server,
     "hcloud:index/primaryIp:PrimaryIp": primaryIp,

@@ -61,6 +61,14 @@ export interface ProviderModel {
    * undefined when it gives up. `retry` is how many retries it has made already.
    */
   readonly retryDelay: (fault: Fault, retry: number) => number | undefined;
+  /**
+   * When the upstream provider gives up on an API call that never answers (an injected hang):
+   * after `seconds`, failing with `error`; undefined when nothing bounds it (the call waits until
+   * the process is stopped). `customTimeout` is what the engine sent for the call (the resource's
+   * customTimeouts, in seconds; 0 when unset: pulumi v3.248.0 pkg/resource/deploy/step.go:342,
+   * 663, 980 and plugin/provider_plugin.go:1432, 1735, 1851).
+   */
+  readonly hangDeadline: (op: string, type: string, customTimeout: number) => { readonly seconds: number; readonly error: string } | undefined;
 }
 
 /** The calls that reach the provider's web API (and that the API client retries); check and diff do not. */
@@ -114,7 +122,13 @@ export async function serve(model: ProviderModel, version: string): Promise<numb
         for (let retry = 0; ; retry++) {
           const fault = cloud.takeFault(op, type, name);
           if (fault === undefined) break;
-          if (fault.kind === "hang") await new Promise(() => undefined);
+          if (fault.kind === "hang") {
+            const timeout = (call.request as { getTimeout?: () => number }).getTimeout?.() ?? 0;
+            const deadline = API_CALLS.has(op) ? model.hangDeadline(op, type, timeout) : undefined;
+            if (deadline === undefined) await new Promise(() => undefined);
+            await new Promise((done) => setTimeout(done, deadline!.seconds * 1000));
+            throw new ProviderError(`${op} of ${name}: ${deadline!.error}`, grpc.status.DEADLINE_EXCEEDED);
+          }
           const delay = API_CALLS.has(op) ? model.retryDelay(fault, retry) : undefined;
           if (delay !== undefined) {
             await new Promise((done) => setTimeout(done, delay));

@@ -282,6 +282,11 @@ export const tailscale: ProviderModel = {
   // tailscale-client-go-v2 retries nothing: a plain http.Client with a one-minute timeout
   // (client.go:84, 107-108), so a 429 or a 500 fails the call.
   retryDelay: () => undefined,
+  // That minute bounds every call, whatever the customTimeouts: the bridge ignores them for a
+  // plugin-framework provider (pulumi-terraform-bridge v3.135.0 pkg/pf/tfbridge/provider_create.go:32,
+  // provider_update.go:36, provider_delete.go:34), and terraform-provider-tailscale v0.29 leaves
+  // the client's timeout as it is (tailscale/provider_framework.go:277).
+  hangDeadline: () => ({ seconds: 60, error: "context deadline exceeded (Client.Timeout exceeded while awaiting headers)" }),
   resources: {
     "tailscale:index/acl:Acl": acl,
     "tailscale:index/dnsPreferences:DnsPreferences": dnsPreferences,

@@ -1,10 +1,12 @@
-// API faults during ups, through the real engine: 429s (with Retry-After) and 500s injected into
-// the stand-ins' create, update and delete calls. Where the upstream API client retries (hcloud-go
+// API faults during ups, through the real engine: 429s (with Retry-After), 500s and a hang injected
+// into the stand-ins' create, update and delete calls. Where the upstream API client retries (hcloud-go
 // on its 429s, cloudflare-go on 429 and 5xx), the stand-in retries as it does (cited in each model)
 // and the up succeeds; where it does not (hcloud-go on 500, Tailscale's client on anything), the up
 // fails naming the resource and the cause. A rerun converges, and the cloud never holds a duplicate
 // or an object the state does not know.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Engine } from "../../engine/harness";
 import { Cloud, injectFaults, readJournal, type Fault } from "../../engine/stand-ins/cloud";
@@ -119,6 +121,81 @@ describe("engine: API faults during an up", { timeout: 900_000 }, () => {
     assert.ok(rerun.ok, explain(rerun));
     assert.ok(rerun.steps.some((s) => s.op === "update" && s.urn.endsWith("::tailnet-policy")));
     mesh = changed;
+  });
+
+  it("hang: Tailscale's API never answers the policy's update: its client's one-minute timeout fails the call, the up fails naming the policy and the deadline; a rerun converges", async (t) => {
+    if (skip) return t.skip(skip);
+    const changed = structuredClone(mesh);
+    changed.access.flows.llm.from = ["oracle"];
+    injectFaults(engine.cloud, [fault({ provider: "tailscale", op: "update", type: "tailscale:index/acl:Acl", kind: "hang" })]);
+    engine.setConfig(labConfig(changed, keys));
+    const t0 = Date.now();
+    const failed = await engine.up();
+    const seconds = (Date.now() - t0) / 1000;
+    assert.equal(failed.ok, false);
+    assert.match(
+      failed.stdout,
+      /tailscale:index:Acl tailnet-policy .*error: .*update of tailnet-policy: context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)/,
+    );
+    assert.ok(seconds >= 60, `the call was given its minute (${seconds.toFixed(1)} s)`);
+    const rerun = await engine.up();
+    assert.ok(rerun.ok, explain(rerun));
+    assert.ok(rerun.steps.some((s) => s.op === "update" && s.urn.endsWith("::tailnet-policy")));
+    mesh = changed;
+  });
+
+  it("hang: Cloudflare's API never answers a new record's create and nothing bounds it; the killed up (a job's timeout) leaves the stack locked with a pending create: cancel, refresh --clear-pending-creates, and an up creates it once", async (t) => {
+    if (skip) return t.skip(skip);
+    const changed = structuredClone(mesh);
+    changed.tunnels.pi.ingress.push({ hostname: "wiki.optimal.miami", service: "http://localhost:3000" });
+    injectFaults(engine.cloud, [fault({ provider: "cloudflare", op: "create", type: "cloudflare:index/dnsRecord:DnsRecord", kind: "hang" })]);
+    engine.setConfig(labConfig(changed, keys));
+    const abort = new AbortController();
+    let settled = false;
+    const pending = engine.up({}, { signal: abort.signal }).finally(() => (settled = true));
+    const hung = () => (JSON.parse(fs.readFileSync(path.join(engine.cloud, "faults.cloudflare.json"), "utf8")) as Fault[]).every((f) => f.times === 0);
+    const deadline = Date.now() + 240_000;
+    while (!hung()) {
+      assert.ok(Date.now() < deadline && !settled, "the up reached the record's create");
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    // Well past every bounded case (Tailscale's minute is the shortest): still waiting.
+    await new Promise((done) => setTimeout(done, 75_000));
+    assert.equal(settled, false, "the up still waits on the hung call");
+    abort.abort();
+    const killed = await pending;
+    assert.equal(killed.ok, false);
+    const pendingOps = async () =>
+      ((await engine.exportStack()) as { deployment: { pending_operations?: { type: string; resource: { urn: string } }[] } }).deployment.pending_operations ??
+      [];
+    assert.deepEqual(
+      (await pendingOps()).map((o) => `${o.type} ${o.resource.urn.split("::").at(-1)}`),
+      ["creating tunnel-pi-dns-wiki.optimal.miami"],
+      "the state remembers the create that never finished",
+    );
+    // The runbook (docs/interrupted-up.md): the next up is refused while the killed one's lock stands.
+    const locked = await engine.up();
+    assert.equal(locked.ok, false);
+    assert.match(
+      locked.error ?? "",
+      /the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`/,
+    );
+    const cancel = await engine.cancel();
+    assert.ok(cancel.ok, explain(cancel));
+    // The hung call never reached the zone: nothing to import, so the pending create is cleared.
+    assert.deepEqual(
+      Object.values(new Cloud(engine.cloud, "cloudflare").list("dns_records")).filter((r) => r.name === "wiki.optimal.miami"),
+      [],
+    );
+    const refreshed = await engine.refresh({ clearPendingCreates: true });
+    assert.ok(refreshed.ok, explain(refreshed));
+    assert.deepEqual(await pendingOps(), []);
+    const rerun = await engine.up();
+    assert.ok(rerun.ok, explain(rerun));
+    const wiki = Object.values(new Cloud(engine.cloud, "cloudflare").list("dns_records")).filter((r) => r.name === "wiki.optimal.miami");
+    assert.equal(wiki.length, 1);
+    mesh = changed;
+    await assertCloudMatchesState();
   });
 
   it("fault: Cloudflare answers 500 to a new record's create eleven times: cloudflare-go gives up after 10 retries, the up fails naming the record; a rerun creates it once", async (t) => {
