@@ -54,9 +54,6 @@ const envMap = () =>
     str(GRAMMAR.envValue),
   );
 
-/** The name a node reaches OptimalOS's peers by; also the Tailscale `target_host`. */
-export type NodeName = string;
-
 const port = () =>
   z.number({ error: "must be a port number (1-65535)" }).int("must be a whole number").min(1, "must be at least 1").max(65535, "must be at most 65535");
 const capability = () => str(GRAMMAR.capability);
@@ -286,10 +283,7 @@ export function meshSchema(strict: boolean) {
 
 export type MeshSpec = z.output<ReturnType<typeof meshSchema>>;
 export type NodeSpec = MeshSpec["nodes"][string];
-export type ServiceSpec = NodeSpec["services"][string];
 export type TunnelSpec = MeshSpec["tunnels"][string];
-export type HetznerSpec = NonNullable<MeshSpec["hetzner"]>;
-export type FlowSpec = MeshSpec["access"]["flows"][string];
 export type TrustSpec = MeshSpec["sshTrust"][string];
 
 /** An SSH trust's trusting user and the name it uses for the target, defaults filled in. */

@@ -236,25 +236,29 @@ export async function evaluateProgram(program: string, config: StackConfig, opti
   // position, lifting the limit for that itself.
   const { stackTraceLimit } = Error;
   if (!options.stacks) Error.stackTraceLimit = 0;
-  try {
-    await pulumi.runtime.runInPulumiStack(async () => {
-      pulumi.runtime.registerStackTransformation(record);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program may run only once the mocks are set
-      exported = require(program) as Record<string, unknown>;
-      return exported;
-    });
-  } catch (err) {
-    error = err;
-  }
   // A stack output as the engine records it: each Output in it on its own (an unknown one does not
   // hide the known values beside it), secrets masked.
   const outputs: { [k: string]: PlainValue } = {};
-  if (error === undefined) {
-    const wire = await pulumi.runtime.serializeProperties("outputs", exported);
-    for (const key of Object.keys(wire).sort()) if (typeof exported[key] !== "function") outputs[key] = maskWire(wire[key], "[unknown until apply]");
+  try {
+    try {
+      await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation(record);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program may run only once the mocks are set
+        exported = require(program) as Record<string, unknown>;
+        return exported;
+      });
+    } catch (err) {
+      error = err;
+    }
+    if (error === undefined) {
+      const wire = await pulumi.runtime.serializeProperties("outputs", exported);
+      for (const key of Object.keys(wire).sort()) if (typeof exported[key] !== "function") outputs[key] = maskWire(wire[key], "[unknown until apply]");
+    }
+    await pulumi.runtime.disconnect();
+  } finally {
+    // Whatever failed, the process gets its stack traces back.
+    Error.stackTraceLimit = stackTraceLimit;
   }
-  await pulumi.runtime.disconnect();
-  Error.stackTraceLimit = stackTraceLimit;
   registrations.sort((a, b) => a.urn.localeCompare(b.urn));
   const result = { registrations, outputs, realInputs };
   return error === undefined ? result : { ...result, error };
