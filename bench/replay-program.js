@@ -6,7 +6,7 @@
 "use strict";
 const fs = require("node:fs");
 const pulumi = require("@pulumi/pulumi");
-const { SECRET_MASK } = require("../dist/scripts/lib/offline");
+const { SECRET_MASK } = require("../dist/offline/evaluate");
 
 const PACKAGES = {
   command: require("@pulumi/command"),

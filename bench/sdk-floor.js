@@ -5,7 +5,7 @@
 "use strict";
 const path = require("node:path");
 process.env.OPTIMAL_MESH_REPLAY = path.resolve(process.argv[2]);
-const { evaluateProgram } = require("../dist/scripts/lib/offline");
+const { evaluateProgram } = require("../dist/offline/evaluate");
 evaluateProgram(path.join(__dirname, "replay-program.js"), { project: "optimal-mesh", stack: "replay", values: {}, encrypted: [] }).then(
   (evaluation) => {
     if (evaluation.error !== undefined) throw evaluation.error;

@@ -9,7 +9,7 @@ import { oneOf, parseCommandLine, pathOption, runCommand, stackName } from "./li
 import { deploysFromPlan, deploysFromState, sshExec } from "./lib/deploys";
 import { renderFindings, runDoctor, type Probe } from "./lib/doctor";
 import { planMesh } from "../plan";
-import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig, stackMesh } from "../stacks/stackfile";
 
 const ROOT = PROJECT_ROOT;
 const USAGE = `usage: npm run doctor -- [--stack NAME] [--source state|plan] [--identity FILE]

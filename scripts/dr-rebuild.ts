@@ -4,7 +4,7 @@
 // each phase with its time. Without --yes it only prints what it would do.
 import { parseCommandLine, positiveInteger, ProgramBug, projectOption, runCommand, stackName, UsageError } from "./lib/cli";
 import { openStack } from "./lib/engine-stack";
-import { engineUrns, evaluateOffline } from "./lib/offline";
+import { engineUrns, evaluateOffline } from "../offline/evaluate";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -12,7 +12,7 @@ import { POLICY_CONFIG_FILE, renderPolicyPackConfig } from "./lib/policy-config"
 import { planMesh } from "../plan";
 import { automationOps } from "./lib/rebuild-ops";
 import { rebuildPlan, runRebuild, withoutMeshPaths } from "./lib/rebuild";
-import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig, stackMesh } from "../stacks/stackfile";
 
 const USAGE = `usage: npm run dr-rebuild -- <node> [--stack NAME] [--cwd DIR] [--yes] [--timeout SECONDS]
 

@@ -7,10 +7,10 @@ import { oneOf, parseCommandLine, pathOption, projectOption, runCommand, stackNa
 import { deploysFromPlan, deploysFromState, sshExec, type NodeTarget } from "./lib/deploys";
 import { openStack } from "./lib/engine-stack";
 import { nodeDrift, renderNodeDrift, undeployed } from "./lib/node-drift";
-import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
+import { PROJECT_ROOT, readStackConfig, stackMesh } from "../stacks/stackfile";
 import { planMesh } from "../plan";
 import { shq } from "../render/shell/script";
-import { commentText } from "../render/text/escape";
+import { commentText } from "../text/escape";
 
 const USAGE = `usage: npm run drift -- [options]
 

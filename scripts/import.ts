@@ -6,8 +6,8 @@
 import { spawnSync } from "node:child_process";
 import { configArgs, configCommands, discover, finishAdoption } from "./lib/adopt";
 import { parseCommandLine, projectOption, runCommand, stackName, UsageError } from "./lib/cli";
-import { commentText } from "../render/text/escape";
-import { PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
+import { commentText } from "../text/escape";
+import { PROJECT_ROOT, readStackConfig, stackMesh } from "../stacks/stackfile";
 
 const USAGE = `usage: npm run import -- [--stack NAME] [--cwd DIR] [--write] [--accept-differences]
        npm run import -- [--stack NAME] [--cwd DIR] --finish | --check

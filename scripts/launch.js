@@ -8,7 +8,20 @@ const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
 const stamp = path.join(root, "dist", ".tsbuildinfo");
-const sources = ["index.ts", "plan", "render", "stacks", "components", "scripts", "policy", "tsconfig.json", "tsconfig.build.json"];
+const sources = [
+  "index.ts",
+  "program.ts",
+  "plan",
+  "render",
+  "text",
+  "stacks",
+  "offline",
+  "components",
+  "scripts",
+  "policy",
+  "tsconfig.json",
+  "tsconfig.build.json",
+];
 
 function newest(p) {
   const st = fs.statSync(p);

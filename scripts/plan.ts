@@ -6,13 +6,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { MeshConfigError } from "../stacks/validate";
 import { parseCommandLine, pathOption, ProgramBug, quote, runCommand, stackName, UsageError } from "./lib/cli";
-import { evaluateOffline } from "./lib/offline";
+import { evaluateOffline } from "../offline/evaluate";
 import { planMesh } from "../plan";
-import { commentText } from "../render/text/escape";
+import { commentText } from "../text/escape";
 import { adoptionProblems } from "../stacks/rules";
 import { renderPlan, type PlanReport } from "./lib/render-plan";
 import { POLICY_CONFIG_FILE, renderPolicyPackConfig } from "./lib/policy-config";
-import { plaintextSecrets, PROJECT_ROOT, readStackConfig, stackMesh } from "./lib/stackfile";
+import { plaintextSecrets, PROJECT_ROOT, readStackConfig, stackMesh } from "../stacks/stackfile";
 import { checkOutDir, writePlanFiles } from "./lib/write-plan";
 
 const ROOT = PROJECT_ROOT;

@@ -2,11 +2,11 @@
 // Tailscale's own check of the rendered tailnet policy, before it is merged: posts the plan's
 // policy file to the tailnet's validate endpoint (which runs its syntax checks and its `tests`)
 // and changes nothing. Exit 0 accepted, 1 rejected (with Tailscale's reasons), 2 could not run.
-import { commentText } from "../render/text/escape";
+import { commentText } from "../text/escape";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseCommandLine, pathOption, runCommand, stackName } from "./lib/cli";
-import { PROJECT_ROOT } from "./lib/stackfile";
+import { PROJECT_ROOT } from "../stacks/stackfile";
 import { tailscaleApi } from "./lib/tailscale-api";
 import { apiRequest } from "./lib/web";
 

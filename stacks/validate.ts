@@ -1,7 +1,7 @@
 // Raw config -> validated MeshSpec, or one MeshConfigError naming every problem.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { commentText } from "../render/text/escape";
+import { commentText } from "../text/escape";
 import { checkRules, type Problem } from "./rules";
 import { meshSchema, type MeshSpec } from "./schema";
 

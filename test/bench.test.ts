@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import type { Registration } from "../scripts/lib/offline";
+import type { Registration } from "../offline/evaluate";
 import { ROOT, tmpDir } from "./helpers";
 
 test("the SDK floor replays the prod plan's registrations, all of them and nothing else", () => {

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { renderCloudflaredEnv } from "../render/node/units";
-import type { StackConfig } from "../scripts/lib/stackfile";
+import type { StackConfig } from "../stacks/stackfile";
 import { prodMesh, runPlan, tmpDir, writeStackFile } from "./helpers";
 import { runMocked } from "./mocked-program";
 

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import type { Registration } from "../scripts/lib/offline";
+import type { Registration } from "../offline/evaluate";
 import { MeshConfigError, validateMesh, type Problem } from "../stacks/validate";
 
 export const ROOT = path.resolve(__dirname, "..");

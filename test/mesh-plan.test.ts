@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { planMesh, type MeshPlan, type Named } from "../plan";
 import { validateMesh } from "../stacks/validate";
 import { adoptedProdMesh, newWorker, planRegistrations, prodMesh } from "./helpers";
-import { engineUrns } from "../scripts/lib/offline";
+import { engineUrns } from "../offline/evaluate";
 
 /** Every Named in a plan: objects with a name and the name it had before. */
 function namesIn(value: unknown, out: Named[] = []): Named[] {

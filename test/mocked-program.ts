@@ -3,8 +3,8 @@
 // provider to answer something the offline plan never would (a canary secret, listed devices).
 // Once per process: Pulumi's runtime state is global.
 import * as path from "node:path";
-import { OFFLINE_INVOKES, OFFLINE_STATE, offlineId } from "../scripts/lib/offline-answers";
-import type { StackConfig } from "../scripts/lib/stackfile";
+import { OFFLINE_INVOKES, OFFLINE_STATE, offlineId } from "../offline/answers";
+import type { StackConfig } from "../stacks/stackfile";
 
 export interface MockedAnswers {
   /** Extra outputs of a resource, given its inputs (secrets as the SDK's mocks hand them over). */

@@ -9,7 +9,7 @@ import { HARDENING_DEFAULTS, nodeUnits, OFFLINE_SECRETS, renderUnit, type UnitSp
 import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../render/node/scripts";
 import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
 import { nodeTags } from "../render/tailnet/intent";
-import type { Registration } from "../scripts/lib/offline";
+import type { Registration } from "../offline/evaluate";
 import type { MeshSpec } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
 import { verificationRoot, verifyUnits } from "./artifacts";

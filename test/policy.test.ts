@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import * as yaml from "js-yaml";
 import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { exactlyOneHub, noPublicInbound, resourcePolicies, secretsNeverPlain, stackPolicies, statefulProtected } from "../policy/rules";
-import type { Registration } from "../scripts/lib/offline";
+import type { Registration } from "../offline/evaluate";
 import { planRegistrations, planStack, prodMesh, ROOT, type Raw } from "./helpers";
 
 function resourceArgs(

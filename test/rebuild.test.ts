@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { automationOps } from "../scripts/lib/rebuild-ops";
-import { engineUrn, engineUrns, type Registration } from "../scripts/lib/offline";
+import { engineUrn, engineUrns, type Registration } from "../offline/evaluate";
 import { forgetResources, rebuildPlan, runRebuild, type Deployment, type RebuildOps, type StateResource } from "../scripts/lib/rebuild";
 import { validateMesh } from "../stacks/validate";
 import { adoptedProdMesh, planRegistrations, prodMesh, ROOT, runScript, type Raw } from "./helpers";

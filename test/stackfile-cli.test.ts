@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { configArgs, type Found } from "../scripts/lib/adopt";
-import { cliYamlDivergence, readStackConfig, StackFileError } from "../scripts/lib/stackfile";
+import { cliYamlDivergence, readStackConfig, StackFileError } from "../stacks/stackfile";
 import { MESH_KEY, validateMesh } from "../stacks/validate";
 import { assertProblem, ROOT, tmpDir, type Raw } from "./helpers";
 import { pulumiCli, type PulumiCli } from "./pulumi-cli";

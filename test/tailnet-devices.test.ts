@@ -3,7 +3,7 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { deviceFinder, type TailnetDevice } from "../components/tailnet/devices";
-import type { StackConfig } from "../scripts/lib/stackfile";
+import type { StackConfig } from "../stacks/stackfile";
 import { prodMesh } from "./helpers";
 import { runMocked } from "./mocked-program";
 

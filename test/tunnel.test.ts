@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { renderIngress } from "../render/cloudflare/ingress";
-import type { Registration } from "../scripts/lib/offline";
+import type { Registration } from "../offline/evaluate";
 import { validateMesh } from "../stacks/validate";
 import { adoptedProdMesh, assertProblem, only, planRegistrations, prodMesh } from "./helpers";
 

@@ -17,7 +17,7 @@ import { accessIntent } from "../render/tailnet/intent";
 import { grantEntries, renderPolicy } from "../render/tailnet/policy";
 import { renderDockerEnvFile, renderEnvFile } from "../render/node/env";
 import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
-import { envFileValue, RenderError, shq, unitCommand, unitValue } from "../render/text/escape";
+import { envFileValue, RenderError, shq, unitCommand, unitValue } from "../text/escape";
 import { formatProblems, MeshConfigError, validateMesh } from "../stacks/validate";
 import type { MeshSpec } from "../stacks/schema";
 import { renderAll, verifyUnits, type Rendered } from "./artifacts";

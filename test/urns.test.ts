@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { engineUrn, engineUrns, type Registration } from "../scripts/lib/offline";
+import { engineUrn, engineUrns, type Registration } from "../offline/evaluate";
 import { planRegistrations, prodMesh, ROOT } from "./helpers";
 
 const PINNED = path.join(ROOT, "test/prod-urns.txt");

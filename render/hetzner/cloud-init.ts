@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import type { MeshSpec } from "../../stacks/schema";
 import { optimalosEnvExports, renderOptimalosEnv } from "../node/env";
 import { renderScript } from "../shell/script";
-import { commentText } from "../text/escape";
+import { commentText } from "../../text/escape";
 import { installBun, installCloudflared, installOptimalos, installTailscale, joinTailnet, OPTIMALOS_ENV_FILE, TAILSCALE_AUTH_KEY_FILE } from "../shell/steps";
 
 export const FIRST_BOOT_SCRIPT = "/usr/local/sbin/optimal-mesh-first-boot";

@@ -2,7 +2,7 @@
 // flows the tailnet policy allows.
 import type { MeshSpec } from "../../stacks/schema";
 import { accessIntent, type Principal } from "../tailnet/intent";
-import { commentText, mermaidText as label } from "../text/escape";
+import { commentText, mermaidText as label } from "../../text/escape";
 
 const id = (name: string) => name.replace(/[^A-Za-z0-9]/g, "_");
 /** Above this many source-target pairs a flow is drawn through a node of its own. */

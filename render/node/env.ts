@@ -1,6 +1,6 @@
 // Environment files of a node's services: systemd's EnvironmentFile= format, and Docker's --env-file.
 import type { MeshSpec } from "../../stacks/schema";
-import { commentText, dockerEnvValue, envFileValue, envName, shq } from "../text/escape";
+import { commentText, dockerEnvValue, envFileValue, envName, shq } from "../../text/escape";
 
 /** Stands in for the node's Tailscale IPv4 where the topology does not record it; the deploy step fills it in. */
 export const TAILNET_IPV4_TOKEN = "@TAILNET_IPV4@";

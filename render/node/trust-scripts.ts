@@ -1,7 +1,7 @@
 // Pure renderers for the SSH trust between nodes: the key pair on the trusting node, its client
 // entry with the pinned host key, and the public key in the trusted user's authorized_keys.
 import { renderScript, shq } from "../shell/script";
-import { bareName } from "../text/escape";
+import { bareName } from "../../text/escape";
 
 function homeOf(user: string): string {
   return `"$(getent passwd ${shq(user)} | cut -d: -f6)"`;

@@ -3,7 +3,7 @@
 import { SERVICE_CATALOG } from "../../stacks/catalog";
 import type { MeshSpec } from "../../stacks/schema";
 import { BUN_INSTALL, OPTIMALOS_ENV_FILE } from "../shell/steps";
-import { unitCommand, unitValue } from "../text/escape";
+import { unitCommand, unitValue } from "../../text/escape";
 import { renderDockerEnvFile, renderEnvFile, renderOptimalosEnv } from "./env";
 
 export interface UnitSpec {

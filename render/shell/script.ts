@@ -1,9 +1,9 @@
 // Building blocks for the bash that runs on the machines. Every script is rendered by a pure
 // function, starts with `set -euo pipefail`, is safe to run twice, and is shellcheck-clean.
 
-import { commentText } from "../text/escape";
+import { commentText } from "../../text/escape";
 
-export { shq } from "../text/escape";
+export { shq } from "../../text/escape";
 
 /** A titled step of a script: a comment line and its bash. */
 export interface Step {

@@ -1,6 +1,6 @@
 // HuJSON as the policy uses it: JSON plus // comments. A small, stable writer and a reader.
 // Strings and keys are written by JSON.stringify; a comment never holds a line break.
-import { commentText } from "../text/escape";
+import { commentText } from "../../text/escape";
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

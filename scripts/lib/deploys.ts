@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { asRoot } from "../../render/node/remote";
 import { planMesh, type MeshPlan } from "../../plan";
 import type { NodeDeploy, NodeExec } from "./node-drift";
-import { evaluateOffline } from "./offline";
+import { evaluateOffline } from "../../offline/evaluate";
 import { NeedsPulumiCli } from "./engine-stack";
-import { readStackConfig, stackMesh } from "./stackfile";
+import { readStackConfig, stackMesh } from "../../stacks/stackfile";
 
 export interface Connection {
   readonly host: string;

@@ -1,6 +1,6 @@
 // The operators' troubleshooting table as checks: each failure says what to fix.
 import type { MeshPlan } from "../../plan";
-import { shq } from "../../render/text/escape";
+import { shq } from "../../text/escape";
 import { trustEnds, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 
 /** How the doctor looks at the mesh; the CLI uses the tailnet, the lab its own hosts. */

@@ -3,7 +3,7 @@
 // machine's SSH host key read over the tailnet with ssh-keyscan.
 import { spawnSync } from "node:child_process";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { commentText } from "../../render/text/escape";
+import { commentText } from "../../text/escape";
 import { GRAMMAR } from "../../stacks/grammar";
 import type { Deployment, RebuildOps } from "./rebuild";
 import { tailscaleApi, type TailscaleApi } from "./tailscale-api";

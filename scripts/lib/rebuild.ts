@@ -2,7 +2,7 @@
 // state edit it needs. The machine is lost, so nothing may need it: what ran on it is forgotten
 // (dropped from the state, not deleted over SSH), and the up creates it again on the new machine.
 import { planMesh } from "../../plan";
-import type { EngineUrns } from "./offline-urn";
+import type { EngineUrns } from "../../offline/urn";
 import type { MeshSpec } from "../../stacks/schema";
 
 export interface RebuildPlan {

@@ -2,8 +2,8 @@
 import { createHash } from "node:crypto";
 import { OPERATOR_SETTINGS } from "../../stacks/settings";
 import type { CheckResult, PlannedArtifact } from "../../plan";
-import type { PlainValue, Registration } from "./offline";
-import { plaintextSecrets, type StackConfig } from "./stackfile";
+import type { PlainValue, Registration } from "../../offline/evaluate";
+import { plaintextSecrets, type StackConfig } from "../../stacks/stackfile";
 
 const INLINE_LIMIT = 100;
 

@@ -14,11 +14,11 @@ import * as path from "node:path";
 import { serveCloudApis, type CloudApis } from "../../engine/stand-ins/api";
 import { planMesh } from "../../plan";
 import { openStack } from "../../scripts/lib/engine-stack";
-import { engineUrns, evaluateOffline } from "../../scripts/lib/offline";
+import { engineUrns, evaluateOffline } from "../../offline/evaluate";
 import { renderPolicyPackConfig } from "../../scripts/lib/policy-config";
 import { rebuildPlan, runRebuild } from "../../scripts/lib/rebuild";
 import { automationOps } from "../../scripts/lib/rebuild-ops";
-import { readStackConfig, stackMesh } from "../../scripts/lib/stackfile";
+import { readStackConfig, stackMesh } from "../../stacks/stackfile";
 import { ROOT, runScriptAsync, tmpDir } from "../helpers";
 
 describe("engine: operator commands against the engine's state and the stand-ins' cloud", { timeout: 600_000 }, () => {

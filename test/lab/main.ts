@@ -18,7 +18,7 @@ import { DIAL_RUNNING } from "../../render/node/remote";
 import { revealExported, type StateCommand } from "../../scripts/lib/deploys";
 import { runDoctor, type Probe } from "../../scripts/lib/doctor";
 import { rebuildPlan, type Deployment } from "../../scripts/lib/rebuild";
-import { readStackConfig } from "../../scripts/lib/stackfile";
+import { readStackConfig } from "../../stacks/stackfile";
 import type { MeshSpec } from "../../stacks/schema";
 import { validateMesh } from "../../stacks/validate";
 import { COCKPIT, HOME_NODES, labConfig, labMesh, seedEstate } from "../engine/lab-stack";

@@ -1,5 +1,5 @@
 // The URNs the Pulumi engine gives the offline plan's registrations.
-import type { Registration } from "./offline";
+import type { Registration } from "./registration";
 
 /**
  * The URN the Pulumi engine gives a registration: its type qualified by every ancestor's type

@@ -2,10 +2,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import type { MeshSpec } from "../../stacks/schema";
-import { ESC_ENVIRONMENT } from "../../stacks/grammar";
-import { SECRET_KEYS } from "../../stacks/settings";
-import { MESH_KEY, validateMesh } from "../../stacks/validate";
+import type { MeshSpec } from "./schema";
+import { ESC_ENVIRONMENT } from "./grammar";
+import { SECRET_KEYS } from "./settings";
+import { MESH_KEY, validateMesh } from "./validate";
 
 export interface StackConfig {
   readonly project: string;

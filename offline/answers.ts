@@ -1,7 +1,7 @@
 // Offline answers: what the providers would return for the functions the program calls and the
 // outputs they compute on create, as visibly fake values, and the ids resources get offline.
-import { MESH_KEY } from "../../stacks/validate";
-import type { StackConfig } from "./stackfile";
+import { MESH_KEY } from "../stacks/validate";
+import type { StackConfig } from "../stacks/stackfile";
 
 /** The mesh's node names in a stack's config, for offline answers about its machines (none if the config is unreadable: validation reports that). */
 function meshNodeNames(config: StackConfig): string[] {

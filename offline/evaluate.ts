@@ -1,39 +1,18 @@
 // Evaluates the real index.ts in-process under Pulumi's mock runtime and records every
 // registration as the engine would receive it (type, name, parent, options, inputs with secrets marked).
 import * as path from "node:path";
-import { OFFLINE_INVOKES, OFFLINE_STATE, offlineId } from "./offline-answers";
-import { maskWire, unwrapSecrets, type PlainValue } from "./offline-wire";
-import type { StackConfig } from "./stackfile";
+import { OFFLINE_INVOKES, OFFLINE_STATE, offlineId } from "./answers";
+import type { Registration } from "./registration";
+import { maskWire, unwrapSecrets, type PlainValue } from "./wire";
+import type { StackConfig } from "../stacks/stackfile";
 
 // The pieces of the offline plan other tools read, from where they live.
-export { engineUrn, engineUrns, type EngineUrns } from "./offline-urn";
-export { SECRET_MASK, type PlainValue } from "./offline-wire";
+export { engineUrn, engineUrns, type EngineUrns } from "./urn";
+export { SECRET_MASK, type PlainValue } from "./wire";
+export type { Registration } from "./registration";
 
 /** Stand-in for a remote command's stdout in an evaluated (non-preview) run: `<offline:stdout:NAME>`. */
 export const STDOUT_PREFIX = "<offline:stdout:";
-
-export interface Registration {
-  readonly urn: string;
-  readonly type: string;
-  readonly name: string;
-  readonly parent: string | null;
-  readonly custom: boolean;
-  readonly protect: boolean;
-  readonly importId: string | null;
-  readonly deleteBeforeReplace: boolean;
-  /** The engine drops it from the state instead of asking the provider to delete it. */
-  readonly retainOnDelete: boolean;
-  readonly ignoreChanges: readonly string[];
-  readonly replaceOnChanges: readonly string[];
-  readonly additionalSecretOutputs: readonly string[];
-  readonly dependsOn: readonly string[];
-  /** Earlier names and types the engine also knows this resource by (under the same parent); a provider's own renamed types among them. */
-  readonly aliases: readonly { readonly name?: string; readonly type?: string }[];
-  /** For each input that takes another resource's output: the URNs it comes from. */
-  readonly inputSources: { readonly [k: string]: readonly string[] };
-  /** Inputs as sent to the engine, secrets replaced by SECRET_MASK. */
-  readonly inputs: { readonly [k: string]: PlainValue };
-}
 
 export interface OfflineOptions {
   /** Evaluate as `pulumi up` would (ids known) instead of as a preview. Default true (preview). */
@@ -74,7 +53,7 @@ interface Constructed {
 }
 
 /** The program: index.ts under tsx, dist/index.js when this file runs compiled. */
-const PROGRAM = path.join(__dirname, "..", "..", "index");
+const PROGRAM = path.join(__dirname, "..", "index");
 
 /**
  * Runs the program (index.ts) with `config` under the mock runtime. Must be called once per
