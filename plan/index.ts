@@ -3,21 +3,22 @@
 // writes out/ from it; drift, dr-rebuild and the lab read resource names from it.
 import type { MeshSpec } from "../stacks/schema";
 import { trustEnds, tunnelHostnames } from "../stacks/schema";
-import { OFFLINE_AUTH_KEY, renderCloudInit } from "../render/hetzner/cloud-init";
+import { OFFLINE_AUTH_KEY, renderCloudInit, renderCloudInitTemplate } from "../render/hetzner/cloud-init";
 import { firewallRules, type FirewallRule } from "../render/hetzner/firewall";
 import { hetznerLabels } from "../render/hetzner/labels";
 import { renderMermaid } from "../render/mesh/diagram";
-import { inventoryEntry, renderInventory, renderInventoryJson, type InventoryEntry } from "../render/mesh/inventory";
-import { renderBundle } from "../render/node/bundle";
+import { fallbackBaseUrlTemplate, renderInventory, renderInventoryJson, type InventoryEntry } from "../render/mesh/inventory";
+import { renderBundle, renderBundleTemplate } from "../render/node/bundle";
 import { renderBootstrapScript, renderDeployScript, renderHeartbeatScript, renderInstallScript, renderRemoveScript } from "../render/node/scripts";
 import { DIAL_FIRST_BOOT, DIAL_RUNNING, type DialPatience } from "../render/node/remote";
 import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
-import { bundleFiles, nodeUnits, OFFLINE_SECRETS, unitPath, type NodeSecrets } from "../render/node/units";
+import { bundleFiles, nodeUnits, OFFLINE_SECRETS, TUNNEL_TOKEN_HOLE, unitPath } from "../render/node/units";
 import { describeFailures, evaluatePolicy } from "../render/tailnet/evaluate";
 import { nodeTags, policyInventory } from "../render/tailnet/intent";
 import { renderPolicy } from "../render/tailnet/policy";
 import { renderIngress, renderIngressJson, type IngressRule } from "../render/cloudflare/ingress";
 import { placeholderFor } from "../stacks/settings";
+import { holeMarker, type Template } from "../text/template";
 import { names, type Named } from "./names";
 
 export type { Named } from "./names";
@@ -88,8 +89,8 @@ export interface CockpitPlan extends Named {
     readonly backups: boolean;
     readonly importId?: string;
   };
-  /** The server's cloud-init, with the real single-use auth key. */
-  readonly cloudInit: (authKey: string) => string;
+  /** The server's cloud-init, its single-use auth key a hole (filled when the key is minted). */
+  readonly userData: Template;
 }
 
 export interface TunnelPlan extends Named {
@@ -119,8 +120,8 @@ export interface NodePlan extends Named {
     readonly removeScript: string;
     /** The units it deploys, OptimalOS first. */
     readonly units: readonly string[];
-    /** The bundle the deploy reads on stdin: as it is, or rendered with the node's secrets. */
-    readonly bundle: { readonly text: string } | { readonly withSecrets: (secrets: NodeSecrets) => string };
+    /** The bundle the deploy reads on stdin: as it is, or with the node's secrets as holes. */
+    readonly bundle: { readonly text: string } | { readonly template: Template };
     /** Its files that hold secrets (the bundle must be rendered with the real ones). */
     readonly secretFiles: readonly string[];
   };
@@ -140,8 +141,8 @@ export interface TrustPlan extends Named {
 
 export interface InventoryPlan {
   readonly entry: InventoryEntry;
-  /** The entry with the address the tailnet lists, where the topology records none. */
-  readonly withListed?: (address: string | undefined) => InventoryEntry;
+  /** Where the topology records no address: the entry's fallback URL with the address the tailnet lists as a hole. */
+  readonly listed?: { readonly fallbackBaseUrl: Template };
 }
 
 export interface MeshPlan extends Named {
@@ -191,7 +192,7 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
   // The inventory: addresses the topology does not record come from the devices the tailnet lists.
   const inventory = renderInventory(spec).map((entry) => ({
     entry,
-    ...(entry.tailnetAddress === null ? { withListed: (address: string | undefined) => inventoryEntry(spec, entry.name, address) } : {}),
+    ...(entry.tailnetAddress === null ? { listed: { fallbackBaseUrl: fallbackBaseUrlTemplate(spec, entry.name) } } : {}),
   }));
   ctx.artifact("inventory.json", renderInventoryJson(spec));
   ctx.artifact("mesh.mmd", renderMermaid(spec, stack));
@@ -263,8 +264,7 @@ function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan |
   // Adoption ids are import options only until the estate is adopted: Pulumi refuses to replace
   // a resource that still carries one (a rebuild), and re-imports one whose stored id differs.
   const adopt = spec.adopted ? {} : h.adopt;
-  const cloudInit = (authKey: string) => renderCloudInit({ spec, node: h.node, tags: tags.get(h.node)!, authKey });
-  artifact("hetzner/cloud-init.yaml", cloudInit(OFFLINE_AUTH_KEY));
+  artifact("hetzner/cloud-init.yaml", renderCloudInit({ spec, node: h.node, tags: tags.get(h.node)!, authKey: OFFLINE_AUTH_KEY }));
   return {
     ...n.cockpit(),
     node: h.node,
@@ -296,7 +296,7 @@ function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan |
       backups: h.backups,
       ...(adopt.serverId !== undefined ? { importId: adopt.serverId } : {}),
     },
-    cloudInit,
+    userData: renderCloudInitTemplate({ spec, node: h.node, tags: tags.get(h.node)! }),
   };
 }
 
@@ -387,7 +387,9 @@ function planNode({ spec, names: n, tags, hetznerNode, artifact }: Context, node
       units: unitNames,
       // Only a node with secret files renders its bundle again, with them.
       bundle:
-        secretFiles.length === 0 ? { text: renderBundle(files) } : { withSecrets: (secrets) => renderBundle(bundleFiles(nodeUnits(spec, node, secrets))) },
+        secretFiles.length === 0
+          ? { text: renderBundle(files) }
+          : { template: renderBundleTemplate(bundleFiles(nodeUnits(spec, node, { tunnelToken: holeMarker(TUNNEL_TOKEN_HOLE) })), [TUNNEL_TOKEN_HOLE]) },
       secretFiles,
     },
     heartbeat: { ...n.nodeChild(node, "heartbeat"), script: heartbeat },

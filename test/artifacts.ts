@@ -11,6 +11,7 @@ import { nodeTags, type Grant } from "../render/tailnet/intent";
 import { grantEntries } from "../render/tailnet/policy";
 import type { MeshSpec } from "../stacks/schema";
 import { tmpDir } from "./helpers";
+import { fillTemplate } from "../text/template";
 
 /** Everything rendered for `spec`, by kind; names are stable so two topologies can be compared file by file. */
 export interface Rendered {
@@ -53,7 +54,7 @@ export function renderAll(spec: MeshSpec): Rendered {
     units,
     files,
     policy: plan.tailnet.policy.text,
-    cloudInit: plan.cockpit?.cloudInit("tskey-auth-test"),
+    cloudInit: plan.cockpit === undefined ? undefined : fillTemplate(plan.cockpit.userData, { authKey: "tskey-auth-test" }),
     diagram: artifact("mesh.mmd"),
     ingress: Object.fromEntries(plan.tunnels.map((t) => [t.key, JSON.stringify(t.config.ingress)])),
   };

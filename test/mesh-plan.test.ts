@@ -3,10 +3,21 @@
 // topology always gives the same plan, without touching it.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { planMesh, type MeshPlan, type Named } from "../plan";
+import { planMesh, type Named } from "../plan";
 import { validateMesh } from "../stacks/validate";
-import { adoptedProdMesh, newWorker, planRegistrations, prodMesh } from "./helpers";
+import { adoptedProdMesh, newWorker, planRegistrations, prodMesh, ROOT } from "./helpers";
 import { engineUrns } from "../offline/evaluate";
+import * as fc from "fast-check";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { renderCloudInit } from "../render/hetzner/cloud-init";
+import { renderBundle } from "../render/node/bundle";
+import { bundleFiles, nodeUnits, TUNNEL_TOKEN_HOLE } from "../render/node/units";
+import { TAILSCALE_AUTH_KEY_FILE } from "../render/shell/steps";
+import { envFileValue } from "../text/escape";
+import { fillTemplate, HoleError } from "../text/template";
 
 /** Every Named in a plan: objects with a name and the name it had before. */
 function namesIn(value: unknown, out: Named[] = []): Named[] {
@@ -27,18 +38,17 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** What each of the plan's functions is given, to compare plans by what they render. */
-const ARGUMENTS: Record<string, unknown> = { cloudInit: "tskey-auth-K", withSecrets: { tunnelToken: "T" }, withListed: "100.64.0.9" };
+const REVIEWED_PLAN = path.join(ROOT, "test/prod-plan.yaml");
 
-/** The plan as data: each function replaced by what it renders for a fixed argument. */
-function asData(plan: MeshPlan): unknown {
-  return JSON.parse(
-    JSON.stringify(plan, (k, v: unknown) => {
-      if (typeof v !== "function") return v;
-      assert.ok(k in ARGUMENTS, `a plan function ${k} the test does not know`);
-      return (v as (a: unknown) => unknown)(ARGUMENTS[k]);
-    }),
-  ) as unknown;
+/** Where a value is not plain data (a function, a Map, a class instance), by its path in the plan. */
+function notPlain(value: unknown, at = "plan"): string[] {
+  if (value === null || ["string", "number", "boolean"].includes(typeof value)) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => notPlain(v, `${at}[${i}]`));
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => notPlain(v, `${at}.${k}`));
+  return [
+    `${at}: ${typeof value === "object" ? (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name : typeof value}`,
+  ];
 }
 
 describe("planMesh", () => {
@@ -61,19 +71,84 @@ describe("planMesh", () => {
       const spec = deepFreeze(validateMesh(raw));
       const a = planMesh(spec, "prod");
       const b = planMesh(validateMesh(raw), "prod");
-      assert.deepEqual(asData(a), asData(b));
+      assert.deepEqual(a, b);
       assert.ok(a.artifacts.length > 30);
     }
   });
 
-  test("only a node with secret files renders its bundle with them; the others carry theirs as text", () => {
+  test("the plan is plain data: no function, Map or class instance anywhere, and it reads back from JSON as it was", () => {
+    for (const raw of [prodMesh(), adoptedProdMesh()]) {
+      const plan = planMesh(validateMesh(raw), "prod");
+      assert.deepEqual(notPlain(plan), []);
+      assert.deepEqual(JSON.parse(JSON.stringify(plan)), plan);
+    }
+    // The walk finds what it looks for.
+    assert.deepEqual(notPlain({ a: [1, { f: () => 1 }], m: new Map() }), ["plan.a[1].f: function", "plan.m: Map"]);
+  });
+
+  test("the prod plan, printed, is the reviewed copy in test/prod-plan.yaml (a change to it is a change to review)", () => {
     const plan = planMesh(validateMesh(prodMesh()), "prod");
+    // The rendered files are the plan's scripts and texts again: pinned by their digests here, read in out/prod/.
+    const printed = yaml.dump(
+      { ...plan, artifacts: plan.artifacts.map((a) => `${a.path} sha256:${createHash("sha256").update(a.text).digest("hex")}`) },
+      { lineWidth: -1, noRefs: true, sortKeys: false },
+    );
+    if (process.env.UPDATE_PLAN === "1") fs.writeFileSync(REVIEWED_PLAN, printed);
+    assert.equal(
+      printed,
+      fs.readFileSync(REVIEWED_PLAN, "utf8"),
+      "the prod plan changed: review the difference, then run UPDATE_PLAN=1 node --import tsx --test test/mesh-plan.test.ts",
+    );
+  });
+
+  test("only a node with secret files carries its bundle as a template; filled, it is the bundle rendered with the secret; a token outside its grammar is refused by name", () => {
+    const spec = validateMesh(prodMesh());
+    const plan = planMesh(spec, "prod");
     const byNode = Object.fromEntries(plan.nodes.map((n) => [n.node, n.deploy]));
-    assert.ok("withSecrets" in byNode.oracle!.bundle && byNode.oracle!.secretFiles.length === 1);
+    assert.ok("template" in byNode.oracle!.bundle && byNode.oracle!.secretFiles.length === 1);
     assert.ok("text" in byNode["pop-os"]!.bundle && byNode["pop-os"]!.secretFiles.length === 0);
     const cockpit = byNode["hetzner-cockpit"]!.bundle;
-    assert.ok("withSecrets" in cockpit);
-    assert.notEqual(cockpit.withSecrets({ tunnelToken: "TOKEN-1" }), cockpit.withSecrets({ tunnelToken: "TOKEN-2" }));
+    assert.ok("template" in cockpit);
+    const token = Buffer.from(JSON.stringify({ a: "acct", t: "tunnel", s: "c2VjcmV0" })).toString("base64");
+    assert.equal(fillTemplate(cockpit.template, { tunnelToken: token }), renderBundle(bundleFiles(nodeUnits(spec, "hetzner-cockpit", { tunnelToken: token }))));
+    for (const bad of ["a\nTUNNEL_TOKEN=x", 'a"b', "a b", "$(id)", ""]) {
+      assert.throws(
+        () => fillTemplate(cockpit.template, { tunnelToken: bad }),
+        (err: unknown) => err instanceof HoleError && /tunnelToken/.test(err.message) && (bad === "" || !err.message.includes(bad)),
+      );
+    }
+  });
+
+  test("the cockpit's user data, filled with a key, is the cloud-init rendered with it; a key outside its grammar is refused", () => {
+    const spec = validateMesh(prodMesh());
+    const cockpit = planMesh(spec, "prod").cockpit!;
+    const tags = planMesh(spec, "prod").tailnet.nodes.find((n) => n.node === "hetzner-cockpit")!.tags;
+    fc.assert(
+      fc.property(fc.stringMatching(/^tskey-[A-Za-z0-9-]{1,60}$/), (key) => {
+        const filled = fillTemplate(cockpit.userData, { authKey: key });
+        assert.equal(filled, renderCloudInit({ spec, node: "hetzner-cockpit", tags, authKey: key }));
+        const doc = yaml.load(filled) as { write_files: { path: string; content: string }[] };
+        assert.equal(doc.write_files.find((f) => f.path === TAILSCALE_AUTH_KEY_FILE)!.content, `${key}\n`);
+      }),
+    );
+    assert.throws(() => fillTemplate(cockpit.userData, { authKey: "tskey-auth-x\nruncmd: [id]" }), HoleError);
+  });
+
+  test("every tunnel token the hole takes is written bare by the env file's escape, so filling needs none", () => {
+    fc.assert(
+      fc.property(fc.stringMatching(new RegExp(TUNNEL_TOKEN_HOLE.pattern)), (token) => {
+        assert.equal(envFileValue(token), token);
+      }),
+    );
+  });
+
+  test("a node without an address in the topology gets its fallback URL from the listed address", () => {
+    const mesh = prodMesh();
+    delete mesh.nodes["pop-os"].tailnet.address;
+    const entry = planMesh(validateMesh(mesh), "prod").inventory.find((i) => i.entry.name === "pop-os")!;
+    assert.equal(entry.entry.fallbackBaseUrl, null);
+    assert.equal(fillTemplate(entry.listed!.fallbackBaseUrl, { address: "100.64.0.9" }), "http://100.64.0.9:3000");
+    assert.throws(() => fillTemplate(entry.listed!.fallbackBaseUrl, { address: "evil.example/x" }), HoleError);
   });
 
   test("a node that runs cloudflared without a tunnel is refused by the plan itself", () => {

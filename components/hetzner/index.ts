@@ -2,6 +2,7 @@
 // creation, and the server with its first-boot cloud-init.
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import { fillTemplate } from "../../text/template";
 import type { CockpitPlan } from "../../plan";
 import { aliasOf } from "../names";
 
@@ -68,7 +69,7 @@ export class HetznerCockpit extends pulumi.ComponentResource {
     );
 
     const authKey = args.authKey;
-    const userData = authKey === undefined ? undefined : pulumi.secret(authKey.apply((k) => plan.cloudInit(k)));
+    const userData = authKey === undefined ? undefined : pulumi.secret(authKey.apply((k) => fillTemplate(plan.userData, { authKey: k })));
     const server = new hcloud.Server(
       plan.server.name,
       {

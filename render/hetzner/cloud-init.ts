@@ -6,6 +6,7 @@ import type { MeshSpec } from "../../stacks/schema";
 import { optimalosEnvExports, renderOptimalosEnv } from "../node/env";
 import { renderScript } from "../shell/script";
 import { commentText } from "../../text/escape";
+import { holeMarker, templateParts, type Hole, type Template } from "../../text/template";
 import { installBun, installCloudflared, installOptimalos, installTailscale, joinTailnet, OPTIMALOS_ENV_FILE, TAILSCALE_AUTH_KEY_FILE } from "../shell/steps";
 
 export const FIRST_BOOT_SCRIPT = "/usr/local/sbin/optimal-mesh-first-boot";
@@ -21,6 +22,12 @@ export const SSHD_HARDENING = [
 
 /** What the review copy of the cloud-init holds in place of the auth key: visibly not the secret. */
 export const OFFLINE_AUTH_KEY = "<secret: single-use Tailscale auth key, not written offline>";
+
+/**
+ * The auth key's hole in the user data: a Tailscale key (`tskey-auth-...`), which a YAML block
+ * holds as it is (every marker and key renders as the same `|` block, checked by a test).
+ */
+export const AUTH_KEY_HOLE: Hole = { hole: "authKey", pattern: "^tskey-[A-Za-z0-9-]+$" };
 
 export interface CloudInitArgs {
   readonly spec: MeshSpec;
@@ -39,6 +46,11 @@ export function renderFirstBootScript(args: Omit<CloudInitArgs, "authKey">): str
   if ("cloudflared" in node.services) steps.push(installCloudflared());
   steps.push(installBun(), installOptimalos(node.optimalos.package, optimalosEnvExports(args.spec, args.node)));
   return renderScript(`First boot of ${args.node}: join the tailnet, install cloudflared, Bun and OptimalOS.`, steps);
+}
+
+/** The cloud-config with the auth key's place a hole, filled when the key is minted. */
+export function renderCloudInitTemplate(args: Omit<CloudInitArgs, "authKey">): Template {
+  return { parts: templateParts(renderCloudInit({ ...args, authKey: holeMarker(AUTH_KEY_HOLE) }), [AUTH_KEY_HOLE]) };
 }
 
 export function renderCloudInit(args: CloudInitArgs): string {

@@ -1,5 +1,9 @@
 // The node inventory OptimalOS uses as its list of target hosts (`target_host`, `hostHint`).
 import type { MeshSpec } from "../../stacks/schema";
+import { holeMarker, templateParts, type Hole, type Template } from "../../text/template";
+
+/** A device's tailnet IPv4 as the tailnet lists it, where the topology records none. */
+export const LISTED_ADDRESS_HOLE: Hole = { hole: "address", pattern: "^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}$" };
 
 export interface InventoryEntry {
   /** Tailscale machine name; also the MagicDNS name and the `target_host` value. */
@@ -29,6 +33,12 @@ export function inventoryEntry(spec: MeshSpec, name: string, listed?: string): I
     baseUrl: `http://${name}:${port}`,
     fallbackBaseUrl: address === null ? null : `http://${address}:${port}`,
   };
+}
+
+/** The entry's fallback URL with the listed address a hole (for a node whose address the topology does not record). */
+export function fallbackBaseUrlTemplate(spec: MeshSpec, name: string): Template {
+  const url = inventoryEntry(spec, name, holeMarker(LISTED_ADDRESS_HOLE)).fallbackBaseUrl!;
+  return { parts: templateParts(url, [LISTED_ADDRESS_HOLE]) };
 }
 
 /** One entry per node, sorted by name so the output is stable. */

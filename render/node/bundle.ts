@@ -2,6 +2,7 @@
 // the writer, the bash reader in the deploy script, and the reader the drift check uses.
 //   file UNIT MODE PATH BASE64   one line per file, sorted by path
 //   end                          the last line: a bundle without it is incomplete
+import { holeMarker, templateParts, type Hole, type Template, type TemplatePart } from "../../text/template";
 import type { BundleFile } from "./units";
 
 const FILE = "file";
@@ -20,6 +21,23 @@ export function renderBundle(files: readonly BundleFile[]): string {
     .sort((a, b) => a.path.localeCompare(b.path))
     .map((f) => `${FILE} ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}`);
   return `${[...lines, END].join("\n")}\n`;
+}
+
+/** The bundle with holes: a file whose content holds a hole's marker travels as a base64 part, filled first. */
+export function renderBundleTemplate(files: readonly BundleFile[], holes: readonly Hole[]): Template {
+  const markers = holes.map(holeMarker);
+  const parts: TemplatePart[] = [];
+  let text = "";
+  for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+    if (!markers.some((m) => f.content.includes(m))) {
+      text += `${FILE} ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}\n`;
+      continue;
+    }
+    parts.push(`${text}${FILE} ${f.unit} ${f.mode} ${f.path} `, { base64: templateParts(f.content, holes) });
+    text = "\n";
+  }
+  parts.push(`${text}${END}\n`);
+  return { parts };
 }
 
 export function parseBundle(bundle: string): BundleEntry[] {

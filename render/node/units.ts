@@ -4,6 +4,7 @@ import { SERVICE_CATALOG } from "../../stacks/catalog";
 import type { MeshSpec } from "../../stacks/schema";
 import { BUN_INSTALL, OPTIMALOS_ENV_FILE } from "../shell/steps";
 import { unitCommand, unitValue } from "../../text/escape";
+import type { Hole } from "../../text/template";
 import { renderDockerEnvFile, renderEnvFile, renderOptimalosEnv } from "./env";
 
 export interface UnitSpec {
@@ -103,6 +104,12 @@ export interface NodeSecrets {
   /** Connector token of the tunnel the node runs. */
   readonly tunnelToken: string;
 }
+
+/**
+ * The tunnel token's hole in a node's files: the characters an env file holds bare (a connector
+ * token is base64 JSON), so the value reads the same in TUNNEL_TOKEN= as it was given.
+ */
+export const TUNNEL_TOKEN_HOLE: Hole = { hole: "tunnelToken", pattern: "^[A-Za-z0-9_+=./-]+$" };
 
 /** What secret files say offline: visibly not the secret. */
 export const OFFLINE_SECRETS: NodeSecrets = { tunnelToken: "<secret: tunnel connector token, not written offline>" };
