@@ -1,14 +1,15 @@
 // The mesh: registers the estate a MeshPlan describes: the tailnet, the Hetzner cockpit, the
 // tunnels, a node host per node and the SSH trust between nodes; exports the node inventory.
 import * as pulumi from "@pulumi/pulumi";
-import type { MeshPlan } from "../../plan";
+import { fillTemplate } from "../../text/template";
+import type { MeshPlan, Named } from "../../plan";
 import type { Settings } from "../../stacks/load";
 import { Tunnel } from "../cloudflare";
 import { HetznerCockpit } from "../hetzner";
 import { aliasOf } from "../names";
 import { NodeHost } from "../node";
 import { SshTrust } from "../node/trust";
-import { Tailnet } from "../tailnet";
+import { deviceSettings, Tailnet } from "../tailnet";
 import type { InventoryEntry } from "../../render/mesh/inventory";
 
 export interface MeshArgs {
@@ -16,6 +17,14 @@ export interface MeshArgs {
   readonly plan: MeshPlan;
   /** Operator settings (keys, account ids). */
   readonly settings: Settings;
+}
+
+/** A protected component with no resource of its own: see the Mesh's constructor for why it exists. */
+class DestroyGuard extends pulumi.ComponentResource {
+  constructor(plan: Named, opts: pulumi.ComponentResourceOptions) {
+    super("optimal-mesh:index:DestroyGuard", plan.name, {}, { ...opts, aliases: aliasOf(plan), protect: true });
+    this.registerOutputs({});
+  }
 }
 
 export class Mesh extends pulumi.ComponentResource {
@@ -43,7 +52,7 @@ export class Mesh extends pulumi.ComponentResource {
     for (const n of plan.nodes) {
       const authKey = n.bootstrap !== undefined ? this.tailnet.authKeys[n.node] : undefined;
       const tunnel = n.tunnel !== undefined ? this.tunnels[n.tunnel] : undefined;
-      const reachable = this.tailnet.tagged[n.node];
+      const reachable = this.tailnet.devices[n.node]?.tags;
       this.hosts[n.node] = new NodeHost(
         {
           plan: n,
@@ -57,7 +66,8 @@ export class Mesh extends pulumi.ComponentResource {
       );
     }
     // The server's device is found once its node host has reached it over the tailnet.
-    this.tailnet.complete(c !== undefined ? this.hosts[c.node]!.deploy : undefined);
+    const serverDevices = c !== undefined ? deviceSettings(this.tailnet, this.tailnet.serverDevices, [this.hosts[c.node]!.deploy]) : {};
+    const devices = { ...this.tailnet.devices, ...serverDevices };
     const trusts = plan.trusts.map(
       (t) => new SshTrust({ plan: t, privateKey: settings.sshPrivateKey, after: [this.hosts[t.from]!.deploy, this.hosts[t.to]!.deploy] }, { parent: this }),
     );
@@ -69,30 +79,21 @@ export class Mesh extends pulumi.ComponentResource {
     // anything else is. Its edges are dependsOn only: no property of it can change, so no
     // replacement ever cascades into it (step_generator.go:3058-3075), and a component is never
     // replaced (:3037-3040). Retiring the whole mesh: `pulumi state unprotect` the guard first.
-    new pulumi.ComponentResource(
-      "optimal-mesh:index:DestroyGuard",
-      plan.destroyGuard.name,
-      {},
-      {
-        parent: this,
-        aliases: aliasOf(plan.destroyGuard),
-        protect: true,
-        dependsOn: [
-          this.tailnet,
-          ...(this.cockpit !== undefined ? [this.cockpit] : []),
-          ...Object.values(this.tunnels),
-          ...Object.values(this.hosts),
-          ...trusts,
-        ],
-      },
-    );
+    new DestroyGuard(plan.destroyGuard, {
+      parent: this,
+      dependsOn: [this.tailnet, ...(this.cockpit !== undefined ? [this.cockpit] : []), ...Object.values(this.tunnels), ...Object.values(this.hosts), ...trusts],
+    });
     // Addresses the topology does not record come from the devices the tailnet lists, field by
     // field: a preview knows every entry, all but the rebuilt server's address.
-    this.inventory = plan.inventory.map(({ entry, withListed }) => {
-      const listed = this.tailnet.tailnetAddresses[entry.name];
-      if (withListed === undefined || listed === undefined) return entry;
-      const withAddress = listed.apply(withListed);
-      return { ...entry, tailnetAddress: withAddress.tailnetAddress, fallbackBaseUrl: withAddress.fallbackBaseUrl };
+    this.inventory = plan.inventory.map((i) => {
+      const address = devices[i.entry.name]?.address;
+      if (i.listed === undefined || address === undefined) return i.entry;
+      const { fallbackBaseUrl } = i.listed;
+      return {
+        ...i.entry,
+        tailnetAddress: address.apply((a) => a ?? null),
+        fallbackBaseUrl: address.apply((a) => (a === undefined ? null : fillTemplate(fallbackBaseUrl, { address: a }))),
+      };
     });
     this.registerOutputs({ inventory: this.inventory });
   }

@@ -2,6 +2,7 @@
 // install Bun and OptimalOS, deploy its units with a health gate, and register its heartbeat.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { fillTemplate } from "../../text/template";
 import type { NodePlan } from "../../plan";
 import { aliasOf } from "../names";
 import { asRoot } from "../../render/node/remote";
@@ -62,9 +63,9 @@ export class NodeHost extends pulumi.ComponentResource {
     let bundle: pulumi.Output<string>;
     if ("text" in d.bundle) bundle = pulumi.secret(d.bundle.text);
     else {
-      const { withSecrets } = d.bundle;
+      const { template } = d.bundle;
       if (args.tunnelToken === undefined) throw new pulumi.ResourceError(`${plan.node} runs cloudflared but was given no tunnel token`, this);
-      bundle = pulumi.secret(args.tunnelToken.apply((tunnelToken) => withSecrets({ tunnelToken })));
+      bundle = pulumi.secret(args.tunnelToken.apply((tunnelToken) => fillTemplate(template, { tunnelToken })));
     }
     this.deploy = new command.remote.Command(
       d.name,
@@ -85,6 +86,6 @@ export class NodeHost extends pulumi.ComponentResource {
       { ...COMMAND_DEFAULTS, connection, create: asRoot(user, plan.heartbeat.script), ...(triggers ? { triggers } : {}) },
       { parent: this, dependsOn: [this.deploy] },
     );
-    this.registerOutputs({});
+    this.registerOutputs({ deploy: this.deploy, heartbeat: this.heartbeat });
   }
 }

@@ -11,24 +11,61 @@ import { deviceFinder, type TailnetDevice } from "./devices";
 /** How long a bootstrap auth key stays valid, in seconds: long enough for one `pulumi up`. */
 export const AUTH_KEY_TTL_SECONDS = 3600;
 
+/** A joined node's device settings: its tags (what makes it reachable over SSH) and its tailnet IPv4 as listed. */
+export interface DeviceSettings {
+  readonly tags: tailscale.DeviceTags;
+  /** Undefined where the tailnet lists no IPv4 for the device. */
+  readonly address: pulumi.Output<string | undefined>;
+}
+
+/**
+ * Tags and key expiry of joined nodes' devices, found in one listing of the tailnet taken after
+ * `after`, registered as children of the tailnet (`parent`) after its policy (`acl`).
+ */
+export function deviceSettings(parent: Tailnet, nodes: readonly TailnetNodePlan[], after: readonly pulumi.Resource[] = []): Record<string, DeviceSettings> {
+  const settings: Record<string, DeviceSettings> = {};
+  if (nodes.length === 0) return settings;
+  const listing = tailscale.getDevicesOutput({}, { parent, dependsOn: [...after] });
+  let find: ((node: string) => TailnetDevice) | undefined;
+  for (const node of nodes) {
+    const device = listing.apply((r) => (find ??= deviceFinder(r.devices ?? []))(node.node));
+    const deviceId = device.apply((d) => d.id);
+    // A device that is gone (a machine rebuilt, a node removed) cannot have its settings undone:
+    // the provider's delete fails on a missing device, so these are only dropped from the state.
+    const tags = new tailscale.DeviceTags(
+      node.device!.tags.name,
+      { deviceId, tags: [...node.tags] },
+      { parent, dependsOn: [parent.acl], retainOnDelete: true },
+    );
+    new tailscale.DeviceKey(node.device!.key.name, { deviceId, keyExpiryDisabled: node.device!.keyExpiryDisabled }, { parent, retainOnDelete: true });
+    settings[node.node] = { tags, address: device.apply((d) => d.addresses?.find((a) => isIPv4(a))) };
+  }
+  return settings;
+}
+
+/**
+ * The tailnet's policy, MagicDNS, the bootstrap auth keys and the device settings of the joined
+ * nodes that run already. A server this program (re)builds is a new device the tailnet lists only
+ * once the server is up: its creator registers its settings with deviceSettings, after the
+ * server's node host, as children of this tailnet (`serverDevices` in the plan).
+ */
 export class Tailnet extends pulumi.ComponentResource {
   /** The rendered policy file (HuJSON). */
   public readonly policy: pulumi.Output<string>;
   /** Single-use auth keys for nodes to bootstrap, by node name; secret. */
   public readonly authKeys: Record<string, pulumi.Output<string>>;
   /**
-   * Joined nodes whose tags this program sets, by node name: the policy lets SSH reach tagged
-   * devices only, so nothing may reach such a node over SSH before its tags are set.
+   * Joined nodes' device settings by node name: the policy lets SSH reach tagged devices only, so
+   * nothing may reach such a node over SSH before its tags are set.
    */
-  public readonly tagged: Record<string, tailscale.DeviceTags> = {};
-  /** The tailnet IPv4 of each joined node's device, as the tailnet lists it (undefined where it lists none). */
-  public readonly tailnetAddresses: Record<string, pulumi.Output<string | undefined>> = {};
-  private readonly acl: tailscale.Acl;
-  private readonly plan: TailnetPlan;
+  public readonly devices: Record<string, DeviceSettings>;
+  /** The joined nodes whose devices exist only once the server is back (their settings wait for it). */
+  public readonly serverDevices: readonly TailnetNodePlan[];
+  /** The policy: device tags are set after it, so the tags have owners. */
+  public readonly acl: tailscale.Acl;
 
   constructor(plan: TailnetPlan, opts?: pulumi.ComponentResourceOptions) {
     super("optimal-mesh:tailnet:Tailnet", plan.name, {}, { ...opts, aliases: aliasOf(plan) });
-    this.plan = plan;
     if (plan.policyFailures.length > 0)
       throw new pulumi.ResourceError(`the rendered tailnet policy fails its own checks:\n  ${plan.policyFailures.join("\n  ")}`, this);
 
@@ -65,44 +102,13 @@ export class Tailnet extends pulumi.ComponentResource {
       );
       this.authKeys[node.node] = pulumi.secret(key.key);
     }
-    // A machine this program rebuilds is looked up once it is back (complete).
-    this.deviceSettings(plan.nodes.filter((n) => n.device !== undefined && !n.device.afterServer));
-
+    this.devices = deviceSettings(
+      this,
+      plan.nodes.filter((n) => n.device !== undefined && !n.device.afterServer),
+    );
+    this.serverDevices = plan.nodes.filter((n) => n.device?.afterServer === true);
     this.policy = pulumi.output(plan.policy.text);
-    // registerOutputs comes in complete(): the server's device settings are registered there first.
-  }
-
-  /**
-   * Completes the tailnet; its creator calls it once, after the Hetzner server's node host exists.
-   * Tags and key expiry of the Hetzner server, when it is a joined node, are registered here: its
-   * device is looked up after \`serverReady\`, a command that reached it over the tailnet, because a
-   * rebuilt server is a new device, which does not exist while the program starts.
-   */
-  public complete(serverReady?: pulumi.Resource): void {
-    const server = this.plan.nodes.filter((n) => n.device?.afterServer === true);
-    if (serverReady !== undefined) this.deviceSettings(server, [serverReady]);
-    const nodeTags = Object.fromEntries(this.plan.nodes.map((n) => [n.node, [...n.tags]]));
+    const nodeTags = Object.fromEntries(plan.nodes.map((n) => [n.node, [...n.tags]]));
     this.registerOutputs({ policy: this.policy, nodeTags, authKeys: this.authKeys });
-  }
-
-  /** Tags and key expiry of joined nodes' devices, found in one listing of the tailnet taken after \`after\`. */
-  private deviceSettings(nodes: readonly TailnetNodePlan[], after: pulumi.Resource[] = []): void {
-    if (nodes.length === 0) return;
-    const listing = tailscale.getDevicesOutput({}, { parent: this, dependsOn: after });
-    let find: ((node: string) => TailnetDevice) | undefined;
-    for (const node of nodes) {
-      const device = listing.apply((r) => (find ??= deviceFinder(r.devices ?? []))(node.node));
-      const deviceId = device.apply((d) => d.id);
-      this.tailnetAddresses[node.node] = device.apply((d) => d.addresses?.find((a) => isIPv4(a)));
-      // A device that is gone (a machine rebuilt, a node removed) cannot have its settings undone:
-      // the provider's delete fails on a missing device, so these are only dropped from the state.
-      const tags = new tailscale.DeviceTags(
-        node.device!.tags.name,
-        { deviceId, tags: [...node.tags] },
-        { parent: this, dependsOn: [this.acl], retainOnDelete: true },
-      );
-      new tailscale.DeviceKey(node.device!.key.name, { deviceId, keyExpiryDisabled: node.device!.keyExpiryDisabled }, { parent: this, retainOnDelete: true });
-      this.tagged[node.node] = tags;
-    }
   }
 }
