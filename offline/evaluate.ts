@@ -66,10 +66,18 @@ export function evaluateOffline(config: StackConfig, options: OfflineOptions = {
 /**
  * Runs the Pulumi program module `program` (a path) under the SDK's mocks, as the language host
  * runs a program (inside the stack resource), and records each registration as the engine would
- * receive it. Only the SDK's public API: `setMocks` answers the registrations and calls, a stack
- * transformation sees each resource's options and inputs as the program gave them, and
- * `serializeResourceProperties` gives the inputs in the engine's form with the resources each
- * comes from, as the SDK computes them for the engine.
+ * receive it. The documented testing API (`setMocks`) answers the registrations and calls; where it
+ * does not reach, exported runtime functions do, each for a reason the mocks cannot meet:
+ * - `setAllConfig`: the program reads the stack's config, secrets marked, from the runtime's store;
+ *   the route the language host uses (PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS) is read from the
+ *   environment once, when the store is made (@pulumi/pulumi 3.248 runtime/state.js), so a process
+ *   that plans more than one config (the tests, the bench) could not change it;
+ * - `runInPulumiStack`: the program runs inside the stack resource, as the language host runs it,
+ *   so its exports become the stack's outputs and its resources the stack's children (URNs);
+ * - a stack transformation (not a transform: see below) sees each resource's options and inputs as
+ *   the program gave them, which `MockResourceArgs` does not carry (no parent, protect, aliases);
+ * - `serializeResourceProperties` gives the inputs in the engine's form with the resources each
+ *   comes from, as the SDK computes them for the engine; the mocks see the values only.
  */
 export async function evaluateProgram(program: string, config: StackConfig, options: OfflineOptions = {}): Promise<Evaluation> {
   const values: Record<string, string> = { ...config.values };
@@ -221,6 +229,12 @@ export async function evaluateProgram(program: string, config: StackConfig, opti
   try {
     try {
       await pulumi.runtime.runInPulumiStack(async () => {
+        // A stack transformation, not a transform (registerResourceTransform), though Pulumi
+        // deprecates the first for the second: a transform runs only when the engine calls it back
+        // through the SDK's callback server, and the mock runtime (@pulumi/pulumi 3.248
+        // runtime/mocks.js, MockMonitor) has no registerStackTransform and never calls back, so
+        // under mocks a transform would fail to register and never run. A transformation runs in
+        // the SDK itself, before the registration reaches the (mock) monitor.
         pulumi.runtime.registerStackTransformation(record);
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program may run only once the mocks are set
         exported = require(program) as Record<string, unknown>;
