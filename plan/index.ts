@@ -2,7 +2,7 @@
 // without any engine. Components take their slice and only register resources; the offline plan
 // writes out/ from it; drift, dr-rebuild and the lab read resource names from it.
 import type { MeshSpec } from "../stacks/schema";
-import { trustEnds, tunnelHostnames } from "../stacks/schema";
+import { namedNode, trustEnds, tunnelHostnames, type NamedNode } from "../stacks/schema";
 import { OFFLINE_AUTH_KEY, renderCloudInit, renderCloudInitTemplate } from "../render/hetzner/cloud-init";
 import { firewallRules, type FirewallRule } from "../render/hetzner/firewall";
 import { hetznerLabels } from "../render/hetzner/labels";
@@ -192,7 +192,7 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
   // The inventory: addresses the topology does not record come from the devices the tailnet lists.
   const inventory = renderInventory(spec).map((entry) => ({
     entry,
-    ...(entry.tailnetAddress === null ? { listed: { fallbackBaseUrl: fallbackBaseUrlTemplate(spec, entry.name) } } : {}),
+    ...(entry.tailnetAddress === null ? { listed: { fallbackBaseUrl: fallbackBaseUrlTemplate(namedNode(spec, entry.name)) } } : {}),
   }));
   ctx.artifact("inventory.json", renderInventoryJson(spec));
   ctx.artifact("mesh.mmd", renderMermaid(spec, stack));
@@ -264,7 +264,8 @@ function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan |
   // Adoption ids are import options only until the estate is adopted: Pulumi refuses to replace
   // a resource that still carries one (a rebuild), and re-imports one whose stored id differs.
   const adopt = spec.adopted ? {} : h.adopt;
-  artifact("hetzner/cloud-init.yaml", renderCloudInit({ spec, node: h.node, tags: tags.get(h.node)!, authKey: OFFLINE_AUTH_KEY }));
+  const server = namedNode(spec, h.node);
+  artifact("hetzner/cloud-init.yaml", renderCloudInit({ node: server, tags: tags.get(h.node)!, authKey: OFFLINE_AUTH_KEY }));
   return {
     ...n.cockpit(),
     node: h.node,
@@ -296,7 +297,7 @@ function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan |
       backups: h.backups,
       ...(adopt.serverId !== undefined ? { importId: adopt.serverId } : {}),
     },
-    userData: renderCloudInitTemplate({ spec, node: h.node, tags: tags.get(h.node)! }),
+    userData: renderCloudInitTemplate({ node: server, tags: tags.get(h.node)! }),
   };
 }
 
@@ -335,14 +336,15 @@ function planTunnels({ spec, names: n, artifact }: Context): TunnelPlan[] {
 }
 
 /** How a node is reached by its tailnet name. */
-function endpointOf(spec: MeshSpec, node: string, patience: DialPatience = DIAL_RUNNING): SshEndpoint {
-  const s = spec.nodes[node]!.ssh;
-  return { host: node, port: s.port, user: s.user, ...(s.hostKey !== undefined ? { hostKey: s.hostKey } : {}), patience };
+function endpointOf(node: NamedNode, patience: DialPatience = DIAL_RUNNING): SshEndpoint {
+  const s = node.spec.ssh;
+  return { host: node.name, port: s.port, user: s.user, ...(s.hostKey !== undefined ? { hostKey: s.hostKey } : {}), patience };
 }
 
 /** A node host: how it is reached and the commands that bootstrap, install, deploy and register it. */
 function planNode({ spec, names: n, tags, hetznerNode, artifact }: Context, node: string, tunnel: string | undefined): NodePlan {
-  const m = spec.nodes[node]!;
+  const slice = namedNode(spec, node);
+  const m = slice.spec;
   const own = (rel: string, text: string) => artifact(`nodes/${node}/${rel}`, text);
   const rebuildable = hetznerNode === node;
   // The Hetzner server joins the tailnet from its cloud-init; the node host bootstraps the others.
@@ -357,26 +359,26 @@ function planNode({ spec, names: n, tags, hetznerNode, artifact }: Context, node
       endpoint: { host: m.tailnet.firstAddress!, port: m.ssh.port, user: m.ssh.user, patience: DIAL_RUNNING },
     };
   }
-  const install = renderInstallScript(spec, node);
+  const install = renderInstallScript(slice);
   own("scripts/install.sh", install);
   // Reviewed offline with secret files as placeholders; deployed with the real secrets.
-  const planned = nodeUnits(spec, node, OFFLINE_SECRETS);
+  const planned = nodeUnits(slice, OFFLINE_SECRETS);
   const files = bundleFiles(planned);
   for (const f of files) own(f.path === unitPath(f.unit) ? `units/${f.unit}.service` : `files${f.path}`, f.content);
   const secretFiles = files.filter((f) => f.secret).map((f) => f.path);
   // Validation refuses this (mesh.nodes.<node>.services.cloudflared): reaching it is a bug.
   if (secretFiles.length > 0 && tunnel === undefined) throw new Error(`${node} runs cloudflared but hosts no tunnel`);
   const unitNames = planned.map((p) => p.unit.name);
-  const deploy = renderDeployScript(spec, node, unitNames);
+  const deploy = renderDeployScript(slice, unitNames);
   const remove = renderRemoveScript(node, unitNames, files.map((f) => f.path).sort());
   own("scripts/deploy.sh", deploy);
   own("scripts/remove.sh", remove);
-  const heartbeat = renderHeartbeatScript(spec, node);
+  const heartbeat = renderHeartbeatScript(spec.heartbeat, slice);
   own("scripts/heartbeat.sh", heartbeat);
   return {
     ...n.node(node),
     node,
-    endpoint: endpointOf(spec, node, rebuildable ? DIAL_FIRST_BOOT : DIAL_RUNNING),
+    endpoint: endpointOf(slice, rebuildable ? DIAL_FIRST_BOOT : DIAL_RUNNING),
     rebuildable,
     ...(bootstrap !== undefined ? { bootstrap } : {}),
     install: { ...n.nodeChild(node, "install"), script: install },
@@ -389,7 +391,7 @@ function planNode({ spec, names: n, tags, hetznerNode, artifact }: Context, node
       bundle:
         secretFiles.length === 0
           ? { text: renderBundle(files) }
-          : { template: renderBundleTemplate(bundleFiles(nodeUnits(spec, node, { tunnelToken: holeMarker(TUNNEL_TOKEN_HOLE) })), [TUNNEL_TOKEN_HOLE]) },
+          : { template: renderBundleTemplate(bundleFiles(nodeUnits(slice, { tunnelToken: holeMarker(TUNNEL_TOKEN_HOLE) })), [TUNNEL_TOKEN_HOLE]) },
       secretFiles,
     },
     heartbeat: { ...n.nodeChild(node, "heartbeat"), script: heartbeat },
@@ -423,8 +425,8 @@ function planTrust({ spec, names: n, artifact }: Context, key: string): TrustPla
     key,
     from: t.from,
     to: t.to,
-    keygen: { ...n.trustChild(key, "keygen"), script: keygen, endpoint: endpointOf(spec, t.from) },
-    authorize: { ...n.trustChild(key, "authorize"), script: authorize, revokeScript: revoke, endpoint: endpointOf(spec, t.to) },
-    client: { ...n.trustChild(key, "client"), script: client, endpoint: endpointOf(spec, t.from) },
+    keygen: { ...n.trustChild(key, "keygen"), script: keygen, endpoint: endpointOf(namedNode(spec, t.from)) },
+    authorize: { ...n.trustChild(key, "authorize"), script: authorize, revokeScript: revoke, endpoint: endpointOf(namedNode(spec, t.to)) },
+    client: { ...n.trustChild(key, "client"), script: client, endpoint: endpointOf(namedNode(spec, t.from)) },
   };
 }

@@ -284,6 +284,19 @@ export function meshSchema(strict: boolean) {
 export type MeshSpec = z.output<ReturnType<typeof meshSchema>>;
 export type NodeSpec = MeshSpec["nodes"][string];
 export type TunnelSpec = MeshSpec["tunnels"][string];
+
+/** One node of the topology with its name: the slice a node's renderers are given. */
+export interface NamedNode {
+  readonly name: string;
+  readonly spec: NodeSpec;
+}
+
+/** The node `name` of a validated topology, as a slice. */
+export function namedNode(mesh: MeshSpec, name: string): NamedNode {
+  const spec = mesh.nodes[name];
+  if (spec === undefined) throw new Error(`the topology has no node ${name}`);
+  return { name, spec };
+}
 export type TrustSpec = MeshSpec["sshTrust"][string];
 
 /** An SSH trust's trusting user and the name it uses for the target, defaults filled in. */

@@ -12,6 +12,7 @@ import { grantEntries } from "../render/tailnet/policy";
 import type { MeshSpec } from "../stacks/schema";
 import { tmpDir } from "./helpers";
 import { fillTemplate } from "../text/template";
+import { namedNode } from "../stacks/schema";
 
 /** Everything rendered for `spec`, by kind; names are stable so two topologies can be compared file by file. */
 export interface Rendered {
@@ -33,7 +34,7 @@ export function renderAll(spec: MeshSpec): Rendered {
   const files: Record<string, string> = {};
   for (const n of plan.nodes) {
     // Units as specs too: systemd-analyze verifies them with stub binaries.
-    const planned = nodeUnits(spec, n.node, { tunnelToken: "<test token>" });
+    const planned = nodeUnits(namedNode(spec, n.node), { tunnelToken: "<test token>" });
     for (const p of planned) units.push({ node: n.node, unit: p.unit, text: renderUnit(p.unit) });
     for (const f of bundleFiles(planned)) if (!f.path.endsWith(".service")) files[`${n.node}:${f.path}`] = f.content;
     scripts[`${n.node}/deploy.sh`] = n.deploy.script;

@@ -18,6 +18,7 @@ import { bundleFiles, nodeUnits, TUNNEL_TOKEN_HOLE } from "../render/node/units"
 import { TAILSCALE_AUTH_KEY_FILE } from "../render/shell/steps";
 import { envFileValue } from "../text/escape";
 import { fillTemplate, HoleError } from "../text/template";
+import { namedNode } from "../stacks/schema";
 
 /** Every Named in a plan: objects with a name and the name it had before. */
 function namesIn(value: unknown, out: Named[] = []): Named[] {
@@ -110,7 +111,10 @@ describe("planMesh", () => {
     const cockpit = byNode["hetzner-cockpit"]!.bundle;
     assert.ok("template" in cockpit);
     const token = Buffer.from(JSON.stringify({ a: "acct", t: "tunnel", s: "c2VjcmV0" })).toString("base64");
-    assert.equal(fillTemplate(cockpit.template, { tunnelToken: token }), renderBundle(bundleFiles(nodeUnits(spec, "hetzner-cockpit", { tunnelToken: token }))));
+    assert.equal(
+      fillTemplate(cockpit.template, { tunnelToken: token }),
+      renderBundle(bundleFiles(nodeUnits(namedNode(spec, "hetzner-cockpit"), { tunnelToken: token }))),
+    );
     for (const bad of ["a\nTUNNEL_TOKEN=x", 'a"b', "a b", "$(id)", ""]) {
       assert.throws(
         () => fillTemplate(cockpit.template, { tunnelToken: bad }),
@@ -126,7 +130,7 @@ describe("planMesh", () => {
     fc.assert(
       fc.property(fc.stringMatching(/^tskey-[A-Za-z0-9-]{1,60}$/), (key) => {
         const filled = fillTemplate(cockpit.userData, { authKey: key });
-        assert.equal(filled, renderCloudInit({ spec, node: "hetzner-cockpit", tags, authKey: key }));
+        assert.equal(filled, renderCloudInit({ node: namedNode(spec, "hetzner-cockpit"), tags, authKey: key }));
         const doc = yaml.load(filled) as { write_files: { path: string; content: string }[] };
         assert.equal(doc.write_files.find((f) => f.path === TAILSCALE_AUTH_KEY_FILE)!.content, `${key}\n`);
       }),

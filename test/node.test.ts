@@ -14,18 +14,19 @@ import type { MeshSpec } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
 import { verificationRoot, verifyUnits } from "./artifacts";
 import { checkWith, missingTool, newWorker, only, planRegistrations, prodMesh } from "./helpers";
+import { namedNode } from "../stacks/schema";
 
 const spec = validateMesh(prodMesh());
 const COMMAND = "command:remote:Command";
 
 function allUnits(s: MeshSpec): { node: string; unit: UnitSpec }[] {
-  return Object.keys(s.nodes).flatMap((node) => nodeUnits(s, node, OFFLINE_SECRETS).map((p) => ({ node, unit: p.unit })));
+  return Object.keys(s.nodes).flatMap((node) => nodeUnits(namedNode(s, node), OFFLINE_SECRETS).map((p) => ({ node, unit: p.unit })));
 }
 
 describe("units", () => {
   for (const node of Object.keys(spec.nodes).sort()) {
     test(`every unit of ${node} passes systemd-analyze verify, silently`, { skip: missingTool("systemd-analyze") }, () => {
-      const units = nodeUnits(spec, node, OFFLINE_SECRETS).map((p) => p.unit);
+      const units = nodeUnits(namedNode(spec, node), OFFLINE_SECRETS).map((p) => p.unit);
       const r = verifyUnits(units);
       assert.equal(r.code, 0, r.output);
       assert.equal(r.output, "", "no warnings either");
@@ -33,7 +34,7 @@ describe("units", () => {
   }
 
   test("the check catches a broken unit (it can fail)", { skip: missingTool("systemd-analyze") }, () => {
-    const bad = { ...nodeUnits(spec, "oracle", OFFLINE_SECRETS)[0]!.unit, hardening: { ProtectSytem: "full" } };
+    const bad = { ...nodeUnits(namedNode(spec, "oracle"), OFFLINE_SECRETS)[0]!.unit, hardening: { ProtectSytem: "full" } };
     assert.match(verifyUnits([bad]).output, /Unknown key 'ProtectSytem'/);
     const missingBinary = verificationRoot([]);
     const r = spawnSync("systemd-analyze", ["verify", `--root=${missingBinary}`, path.join(missingBinary, "x.service")], { encoding: "utf8" });
@@ -41,14 +42,14 @@ describe("units", () => {
   });
 
   test("the seed's services are units on the right nodes", () => {
-    const names = (node: string) => nodeUnits(spec, node, OFFLINE_SECRETS).map((p) => p.unit.name);
+    const names = (node: string) => nodeUnits(namedNode(spec, node), OFFLINE_SECRETS).map((p) => p.unit.name);
     assert.deepEqual(names("oracle"), ["optimalos", "cloudflared", "docs", "n8n", "phoenix", "strapi"]);
     assert.deepEqual(names("pop-os"), ["optimalos", "ollama"]);
     assert.deepEqual(names("hetzner-cockpit"), ["optimalos", "cloudflared"]);
   });
 
   test("OptimalOS binds where its peers reach it, per node", () => {
-    const env = (node: string) => nodeUnits(spec, node, OFFLINE_SECRETS)[0]!.files[0]!.content!;
+    const env = (node: string) => nodeUnits(namedNode(spec, node), OFFLINE_SECRETS)[0]!.files[0]!.content!;
     assert.match(env("oracle"), /^OPTIMALOS_HOST=0\.0\.0\.0$/m);
     assert.match(env("pop-os"), /^OPTIMALOS_HOST=@TAILNET_IPV4@$/m);
     assert.match(env("hetzner-cockpit"), /^OPTIMALOS_HOST=127\.0\.0\.1$/m);
@@ -61,7 +62,7 @@ describe("units", () => {
       for (const [k, v] of Object.entries(HARDENING_DEFAULTS)) assert.ok(text.includes(`\n${k}=${v}\n`), `${node}/${unit.name}: ${k}`);
       assert.doesNotMatch(text, /TOKEN|KEY=/, `${node}/${unit.name} holds no secret inline`);
     }
-    const cloudflared = nodeUnits(spec, "hetzner-cockpit", OFFLINE_SECRETS).find((p) => p.unit.name === "cloudflared")!;
+    const cloudflared = nodeUnits(namedNode(spec, "hetzner-cockpit"), OFFLINE_SECRETS).find((p) => p.unit.name === "cloudflared")!;
     assert.deepEqual(
       cloudflared.files.map((f) => [f.path, f.mode, f.secret]),
       [["/etc/cloudflared/tunnel.env", "0600", true]],
@@ -71,7 +72,7 @@ describe("units", () => {
   });
 
   test("Docker services run their pinned image, published on loopback only", () => {
-    const phoenix = nodeUnits(spec, "oracle", OFFLINE_SECRETS).find((p) => p.unit.name === "phoenix")!.unit;
+    const phoenix = nodeUnits(namedNode(spec, "oracle"), OFFLINE_SECRETS).find((p) => p.unit.name === "phoenix")!.unit;
     assert.equal(phoenix.execStart, "/usr/bin/docker run --rm --name phoenix -p 127.0.0.1:6006:6006 arizephoenix/phoenix:latest");
     assert.deepEqual(phoenix.requires, ["docker.service"]);
   });
@@ -96,11 +97,11 @@ describe("scripts", () => {
     }),
   };
   for (const node of Object.keys(spec.nodes)) {
-    const units = nodeUnits(spec, node, OFFLINE_SECRETS).map((p) => p.unit.name);
-    scripts[`${node}-deploy.sh`] = renderDeployScript(spec, node, units);
+    const units = nodeUnits(namedNode(spec, node), OFFLINE_SECRETS).map((p) => p.unit.name);
+    scripts[`${node}-deploy.sh`] = renderDeployScript(namedNode(spec, node), units);
     scripts[`${node}-remove.sh`] = renderRemoveScript(node, units, ["/etc/systemd/system/optimalos.service"]);
-    scripts[`${node}-install.sh`] = renderInstallScript(spec, node);
-    scripts[`${node}-heartbeat.sh`] = renderHeartbeatScript(spec, node);
+    scripts[`${node}-install.sh`] = renderInstallScript(namedNode(spec, node));
+    scripts[`${node}-heartbeat.sh`] = renderHeartbeatScript(spec.heartbeat, namedNode(spec, node));
   }
 
   for (const [name, text] of Object.entries(scripts)) {
@@ -119,11 +120,14 @@ describe("scripts", () => {
     assert.match(scripts["pop-os-heartbeat.sh"]!, /^optimal infra heartbeat --name pop-os$/m);
     const custom = prodMesh();
     custom.heartbeat = { command: "optimal infra heartbeat --name {node} --tags gpu" };
-    assert.match(renderHeartbeatScript(validateMesh(custom), "pop-os"), /^optimal infra heartbeat --name pop-os --tags gpu$/m);
+    assert.match(
+      renderHeartbeatScript(validateMesh(custom).heartbeat, namedNode(validateMesh(custom), "pop-os")),
+      /^optimal infra heartbeat --name pop-os --tags gpu$/m,
+    );
   });
 
   test("the cockpit's first boot uses the same install steps", () => {
-    const cloudInit = renderCloudInit({ spec, node: "hetzner-cockpit", tags: nodeTags(spec, "hetzner-cockpit"), authKey: "k" });
+    const cloudInit = renderCloudInit({ node: namedNode(spec, "hetzner-cockpit"), tags: nodeTags(spec, "hetzner-cockpit"), authKey: "k" });
     assert.ok(cloudInit.includes("bun add -g optimalos"));
     assert.ok(scripts["hetzner-cockpit-install.sh"]!.includes("bun add -g optimalos"));
   });

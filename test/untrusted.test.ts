@@ -22,6 +22,7 @@ import { formatProblems, MeshConfigError, validateMesh } from "../stacks/validat
 import type { MeshSpec } from "../stacks/schema";
 import { renderAll, verifyUnits, type Rendered } from "./artifacts";
 import { adoptedProdMesh, assertProblem, checkWith, missingTool, problemsOf, prodMesh, runPlan, tmpDir, writeStackFile, type Raw } from "./helpers";
+import { namedNode } from "../stacks/schema";
 
 /** A folder whose file `hit` appears only if an injected command ran. */
 function markerDir(): { hit: string; ran: () => boolean } {
@@ -331,7 +332,7 @@ describe("regressions: the examples that once broke out", () => {
     const { hit, ran } = markerDir();
     const spec = validateMesh(prodMesh());
     spec.nodes.oracle.optimalos.healthPath = `/health$(touch ${hit})`;
-    const r = spawnSync("bash", ["-c", `addr=x; printf '%s' ${localHealthUrl(spec, "oracle")}`], { encoding: "utf8" });
+    const r = spawnSync("bash", ["-c", `addr=x; printf '%s' ${localHealthUrl(namedNode(spec, "oracle"))}`], { encoding: "utf8" });
     assert.equal(r.stdout, `http://127.0.0.1:3000/health$(touch ${hit})`);
     assert.equal(ran(), false);
   });
@@ -342,7 +343,7 @@ describe("regressions: the examples that once broke out", () => {
     assertProblem(raw, "mesh.nodes.oracle.optimalos.package", /npm package name/);
     const spec = validateMesh(prodMesh());
     spec.nodes.oracle.optimalos.package = "optimalos\ntouch /tmp/om-x";
-    const script = renderInstallScript(spec, "oracle");
+    const script = renderInstallScript(namedNode(spec, "oracle"));
     // Where the value appears: escaped in a comment, or inside one single-quoted word.
     const rest = script
       .replaceAll("optimalos\\u000atouch /tmp/om-x", "")
@@ -383,7 +384,7 @@ describe("regressions: the examples that once broke out", () => {
     for (const [name, text] of Object.entries({ ...r.scripts, "cloud-init": r.cloudInit! })) {
       assert.ok(!/^\s*(?:\.|source)\s/m.test(text.replace(/^\s*\. \/etc\/os-release$/gm, "")), `${name} sources nothing but /etc/os-release`);
     }
-    assert.match(renderHeartbeatScript(spec, "oracle"), /^export PATH=\/opt\/bun\/bin:\/usr\/local\/sbin:/m);
+    assert.match(renderHeartbeatScript(spec.heartbeat, namedNode(spec, "oracle")), /^export PATH=\/opt\/bun\/bin:\/usr\/local\/sbin:/m);
   });
 
   test("__proto__ and other Object.prototype names as node, flow, tunnel and trust keys are reported by name", () => {

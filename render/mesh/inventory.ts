@@ -1,5 +1,5 @@
 // The node inventory OptimalOS uses as its list of target hosts (`target_host`, `hostHint`).
-import type { MeshSpec } from "../../stacks/schema";
+import { namedNode, type MeshSpec, type NamedNode } from "../../stacks/schema";
 import { holeMarker, templateParts, type Hole, type Template } from "../../text/template";
 
 /** A device's tailnet IPv4 as the tailnet lists it, where the topology records none. */
@@ -20,8 +20,7 @@ export interface InventoryEntry {
 }
 
 /** A node's entry; `listed` is its device's address where the topology records none. */
-export function inventoryEntry(spec: MeshSpec, name: string, listed?: string): InventoryEntry {
-  const node = spec.nodes[name]!;
+export function inventoryEntry({ name, spec: node }: NamedNode, listed?: string): InventoryEntry {
   const port = node.optimalos.port;
   const address = node.tailnet.address ?? listed ?? null;
   return {
@@ -36,8 +35,8 @@ export function inventoryEntry(spec: MeshSpec, name: string, listed?: string): I
 }
 
 /** The entry's fallback URL with the listed address a hole (for a node whose address the topology does not record). */
-export function fallbackBaseUrlTemplate(spec: MeshSpec, name: string): Template {
-  const url = inventoryEntry(spec, name, holeMarker(LISTED_ADDRESS_HOLE)).fallbackBaseUrl!;
+export function fallbackBaseUrlTemplate(node: NamedNode): Template {
+  const url = inventoryEntry(node, holeMarker(LISTED_ADDRESS_HOLE)).fallbackBaseUrl!;
   return { parts: templateParts(url, [LISTED_ADDRESS_HOLE]) };
 }
 
@@ -45,7 +44,7 @@ export function fallbackBaseUrlTemplate(spec: MeshSpec, name: string): Template 
 export function renderInventory(spec: MeshSpec): InventoryEntry[] {
   return Object.keys(spec.nodes)
     .sort()
-    .map((name) => inventoryEntry(spec, name));
+    .map((name) => inventoryEntry(namedNode(spec, name)));
 }
 
 export function renderInventoryJson(spec: MeshSpec): string {

@@ -1,13 +1,13 @@
 // Environment files of a node's services: systemd's EnvironmentFile= format, and Docker's --env-file.
-import type { MeshSpec } from "../../stacks/schema";
+import type { NamedNode } from "../../stacks/schema";
 import { commentText, dockerEnvValue, envFileValue, envName, shq } from "../../text/escape";
 
 /** Stands in for the node's Tailscale IPv4 where the topology does not record it; the deploy step fills it in. */
 export const TAILNET_IPV4_TOKEN = "@TAILNET_IPV4@";
 
 /** OPTIMALOS_HOST for a node's bind choice. */
-export function bindAddress(spec: MeshSpec, node: string): string {
-  const n = spec.nodes[node]!;
+export function bindAddress(node: NamedNode): string {
+  const n = node.spec;
   switch (n.optimalos.bind) {
     case "loopback":
       return "127.0.0.1";
@@ -29,10 +29,10 @@ export function renderDockerEnvFile(title: string, env: ReadonlyArray<readonly [
 }
 
 /** Derived settings first (OPTIMALOS_HOST, PORT), then the topology's env, sorted. */
-export function renderOptimalosEnv(spec: MeshSpec, node: string): string {
-  const n = spec.nodes[node]!;
-  return renderEnvFile(`OptimalOS environment of ${node} (${n.optimalos.mode} mode)`, [
-    ["OPTIMALOS_HOST", bindAddress(spec, node)],
+export function renderOptimalosEnv(node: NamedNode): string {
+  const n = node.spec;
+  return renderEnvFile(`OptimalOS environment of ${node.name} (${n.optimalos.mode} mode)`, [
+    ["OPTIMALOS_HOST", bindAddress(node)],
     ["PORT", String(n.optimalos.port)],
     ...Object.keys(n.optimalos.env)
       .sort()
@@ -45,9 +45,9 @@ export function renderOptimalosEnv(spec: MeshSpec, node: string): string {
  * shell word. Root scripts never source the env file: a value there is data for systemd, and
  * read by a shell it would be code (docs/threat-model.md).
  */
-export function optimalosEnvExports(spec: MeshSpec, node: string): string {
-  const n = spec.nodes[node]!;
-  const host = bindAddress(spec, node);
+export function optimalosEnvExports(node: NamedNode): string {
+  const n = node.spec;
+  const host = bindAddress(node);
   const lines =
     host === TAILNET_IPV4_TOKEN
       ? ["OPTIMALOS_HOST=$(tailscale ip -4 2>/dev/null | head -n 1 || true)", "export OPTIMALOS_HOST"]

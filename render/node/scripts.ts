@@ -1,6 +1,6 @@
 // Pure renderers for the scripts the node host runs over SSH. Each is bash with strict mode,
 // safe to run twice, and takes secrets only on stdin.
-import type { MeshSpec } from "../../stacks/schema";
+import type { MeshSpec, NamedNode } from "../../stacks/schema";
 import { renderScript, shq, type Step } from "../shell/script";
 import { installBun, installOptimalos, installTailscale, joinTailnet, ROOT_PATH, TAILSCALE_AUTH_KEY_FILE, waitForFirstBoot } from "../shell/steps";
 import { optimalosEnvExports, TAILNET_IPV4_TOKEN } from "./env";
@@ -13,16 +13,16 @@ export const STATE_DIR = "/var/lib/optimal-mesh";
 export const HEALTH_TIMEOUT_SECONDS = { active: 30, settle: 3, http: 60 } as const;
 
 /** The OptimalOS health URL as the node itself reaches it, as one shell word ($addr is its tailnet IPv4 in the script). */
-export function localHealthUrl(spec: MeshSpec, node: string): string {
-  const os = spec.nodes[node]!.optimalos;
+export function localHealthUrl(node: NamedNode): string {
+  const os = node.spec.optimalos;
   const host = os.bind === "tailnet" ? "${addr}" : "127.0.0.1";
   return `"http://${host}:${os.port}"${shq(os.healthPath)}`;
 }
 
 /** Reads the bundle, installs what changed atomically, restarts only what changed, gates on health, rolls back on failure. */
-export function renderDeployScript(spec: MeshSpec, node: string, units: readonly string[]): string {
+export function renderDeployScript(node: NamedNode, units: readonly string[]): string {
   const reader = bundleReaderBash();
-  const os = spec.nodes[node]!.optimalos;
+  const os = node.spec.optimalos;
   const steps: Step[] = [
     {
       title: "Settings",
@@ -106,7 +106,7 @@ export function renderDeployScript(spec: MeshSpec, node: string, units: readonly
         "    fi",
         "  done",
         `  for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.http}); do`,
-        `    if curl -fsS -o /dev/null --max-time 2 ${localHealthUrl(spec, node)}; then return 0; fi`,
+        `    if curl -fsS -o /dev/null --max-time 2 ${localHealthUrl(node)}; then return 0; fi`,
         "    sleep 1",
         "  done",
         '  log "OptimalOS does not answer its health URL"',
@@ -133,7 +133,7 @@ export function renderDeployScript(spec: MeshSpec, node: string, units: readonly
       ].join("\n"),
     },
   );
-  return renderScript(`Deploy the units of ${node}: ${units.map(unitFileName).join(", ")}.`, steps);
+  return renderScript(`Deploy the units of ${node.name}: ${units.map(unitFileName).join(", ")}.`, steps);
 }
 
 /** Stops and removes the node's units and their files (the node leaves the topology). */
@@ -163,38 +163,38 @@ export function renderBootstrapScript(node: string, tags: readonly string[]): st
   ]);
 }
 
-export function renderInstallScript(spec: MeshSpec, node: string): string {
-  return renderScript(`Install Bun and OptimalOS on ${node}.`, [
+export function renderInstallScript(node: NamedNode): string {
+  return renderScript(`Install Bun and OptimalOS on ${node.name}.`, [
     waitForFirstBoot(),
     installBun(),
-    installOptimalos(spec.nodes[node]!.optimalos.package, optimalosEnvExports(spec, node)),
+    installOptimalos(node.spec.optimalos.package, optimalosEnvExports(node)),
   ]);
 }
 
 /** The heartbeat command line as shell words: each word of the topology's command quoted, {node} filled in. */
-function heartbeatCommand(spec: MeshSpec, node: string): string {
-  return spec.heartbeat.command
+function heartbeatCommand(heartbeat: MeshSpec["heartbeat"], node: NamedNode): string {
+  return heartbeat.command
     .split(" ")
-    .map((word) => shq(word.replaceAll("{node}", node)))
+    .map((word) => shq(word.replaceAll("{node}", node.name)))
     .join(" ");
 }
 
 /** Waits for OptimalOS, then registers the node (the heartbeat command from the topology). */
-export function renderHeartbeatScript(spec: MeshSpec, node: string): string {
-  return renderScript(`Register ${node} with its heartbeat once OptimalOS is healthy.`, [
+export function renderHeartbeatScript(heartbeat: MeshSpec["heartbeat"], node: NamedNode): string {
+  return renderScript(`Register ${node.name} with its heartbeat once OptimalOS is healthy.`, [
     {
       title: "Wait for OptimalOS",
       body: [
-        ...(spec.nodes[node]!.optimalos.bind === "tailnet" ? ["addr=$(tailscale ip -4 | head -n 1)"] : []),
+        ...(node.spec.optimalos.bind === "tailnet" ? ["addr=$(tailscale ip -4 | head -n 1)"] : []),
         `for _ in $(seq 1 ${HEALTH_TIMEOUT_SECONDS.http}); do`,
-        `  if curl -fsS -o /dev/null --max-time 2 ${localHealthUrl(spec, node)}; then break; fi`,
+        `  if curl -fsS -o /dev/null --max-time 2 ${localHealthUrl(node)}; then break; fi`,
         "  sleep 1",
         "done",
       ].join("\n"),
     },
     {
       title: "Heartbeat",
-      body: [`export PATH=${ROOT_PATH}`, optimalosEnvExports(spec, node), heartbeatCommand(spec, node)].join("\n"),
+      body: [`export PATH=${ROOT_PATH}`, optimalosEnvExports(node), heartbeatCommand(heartbeat, node)].join("\n"),
     },
   ]);
 }

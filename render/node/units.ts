@@ -1,7 +1,7 @@
 // Pure renderers: a typed unit spec becomes a systemd unit file; a node's topology becomes its
 // units and the files they read (env files, secret ones mode 0600).
 import { SERVICE_CATALOG } from "../../stacks/catalog";
-import type { MeshSpec } from "../../stacks/schema";
+import type { NamedNode } from "../../stacks/schema";
 import { BUN_INSTALL, OPTIMALOS_ENV_FILE } from "../shell/steps";
 import { unitCommand, unitValue } from "../../text/escape";
 import type { Hole } from "../../text/template";
@@ -123,8 +123,8 @@ export function renderCloudflaredEnv(token: string): string {
 }
 
 /** Every unit a node runs, OptimalOS first, then its services by name, with its files (secret ones from `secrets`). */
-export function nodeUnits(spec: MeshSpec, node: string, secrets: NodeSecrets): PlannedUnit[] {
-  const n = spec.nodes[node]!;
+export function nodeUnits(node: NamedNode, secrets: NodeSecrets): PlannedUnit[] {
+  const n = node.spec;
   const units: PlannedUnit[] = [
     {
       unit: {
@@ -134,7 +134,7 @@ export function nodeUnits(spec: MeshSpec, node: string, secrets: NodeSecrets): P
         environmentFiles: [OPTIMALOS_ENV_FILE],
         requires: [],
       },
-      files: [{ path: OPTIMALOS_ENV_FILE, mode: "0640", unit: "optimalos", secret: false, content: renderOptimalosEnv(spec, node) }],
+      files: [{ path: OPTIMALOS_ENV_FILE, mode: "0640", unit: "optimalos", secret: false, content: renderOptimalosEnv(node) }],
     },
   ];
   for (const name of Object.keys(n.services).sort()) {
