@@ -2,8 +2,8 @@
 // A function, so one process can run it more than once (an operator command that runs several
 // engine operations inline: each run registers the resources anew).
 import * as pulumi from "@pulumi/pulumi";
-import { Mesh } from "./components/mesh";
-import { planMesh } from "./plan";
+import { Mesh } from "./components/mesh/mesh";
+import { planMesh } from "./plan/mesh-plan";
 import { loadStack } from "./stacks/load";
 
 /** The stack outputs: only those that exist (an output that is undefined makes Pulumi warn). */

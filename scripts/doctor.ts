@@ -8,7 +8,7 @@ import { lookup } from "node:dns/promises";
 import { oneOf, parseCommandLine, pathOption, runCommand, stackName } from "./lib/cli";
 import { deploysFromPlan, deploysFromState, sshExec } from "./lib/deploys";
 import { renderFindings, runDoctor, type Probe } from "./lib/doctor";
-import { planMesh } from "../plan";
+import { planMesh } from "../plan/mesh-plan";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "../stacks/stackfile";
 
 const ROOT = PROJECT_ROOT;

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { POLICY_CONFIG_FILE, renderPolicyPackConfig } from "./lib/policy-config";
-import { planMesh } from "../plan";
+import { planMesh } from "../plan/mesh-plan";
 import { automationOps } from "./lib/rebuild-ops";
 import { rebuildPlan, runRebuild, withoutMeshPaths } from "./lib/rebuild";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "../stacks/stackfile";

@@ -8,7 +8,7 @@ import { deploysFromPlan, deploysFromState, sshExec, type NodeTarget } from "./l
 import { openStack } from "./lib/engine-stack";
 import { nodeDrift, renderNodeDrift, undeployed } from "./lib/node-drift";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "../stacks/stackfile";
-import { planMesh } from "../plan";
+import { planMesh } from "../plan/mesh-plan";
 import { shq } from "../render/shell/script";
 import { commentText } from "../text/escape";
 

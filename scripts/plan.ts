@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { MeshConfigError } from "../stacks/validate";
 import { parseCommandLine, pathOption, ProgramBug, quote, runCommand, stackName, UsageError } from "./lib/cli";
 import { evaluateOffline } from "../offline/evaluate";
-import { planMesh } from "../plan";
+import { planMesh } from "../plan/mesh-plan";
 import { commentText } from "../text/escape";
 import { adoptionProblems } from "../stacks/rules";
 import { renderPlan, type PlanReport } from "./lib/render-plan";

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { planMesh } from "../plan";
+import { planMesh } from "../plan/mesh-plan";
 import { renderBootstrapScript } from "../render/node/scripts";
 import { bundleFiles, nodeUnits, renderUnit, type UnitSpec } from "../render/node/units";
 import { parseHujson, type Json } from "../render/tailnet/hujson";

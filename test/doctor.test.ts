@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import { renderFindings, runDoctor, type Probe } from "../scripts/lib/doctor";
-import { planMesh } from "../plan";
+import { planMesh } from "../plan/mesh-plan";
 import { validateMesh } from "../stacks/validate";
 import { prodMesh } from "./helpers";
 

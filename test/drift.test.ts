@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { bundleReaderBash, parseBundle, renderBundle } from "../render/node/bundle";
 import { compareBundle, nodeDrift, renderNodeDrift, undeployed, type NodeExec } from "../scripts/lib/node-drift";
-import { planMesh } from "../plan";
+import { planMesh } from "../plan/mesh-plan";
 import { deploysInState } from "../scripts/lib/deploys";
 import { validateMesh } from "../stacks/validate";
 import { prodMesh, runScript } from "./helpers";

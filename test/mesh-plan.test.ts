@@ -3,7 +3,7 @@
 // topology always gives the same plan, without touching it.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { planMesh, type Named } from "../plan";
+import { planMesh, type Named } from "../plan/mesh-plan";
 import { validateMesh } from "../stacks/validate";
 import { adoptedProdMesh, newWorker, planRegistrations, prodMesh, ROOT } from "./helpers";
 import { engineUrns } from "../offline/evaluate";

@@ -3,7 +3,7 @@
 // trusting user's ssh config gets the Host entry and the target's pinned host key.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { TrustPlan } from "../../plan";
+import type { TrustPlan } from "../../plan/mesh-plan";
 import { aliasOf } from "../names";
 import { asRoot } from "../../render/node/remote";
 import { COMMAND_DEFAULTS, connectionFor } from "./ssh";

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { renderIngress, tunnelTarget, type IngressRule } from "../../render/cloudflare/ingress";
 import { firewallRules } from "../../render/hetzner/firewall";
 import { hetznerLabels } from "../../render/hetzner/labels";
-import { recordComment } from "../../plan";
+import { recordComment } from "../../plan/mesh-plan";
 import { ID_SHAPES, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 import { openStack } from "./engine-stack";
 import { apiJson, apiRequest, type ApiOrigin } from "./web";
@@ -239,7 +239,7 @@ export function recordDifferences(key: string, host: string, tunnelId: string | 
     have === want || tunnelId === undefined
       ? []
       : [{ path: `mesh.tunnels.${key}.ingress (DNS ${host})`, live: have, declared: want, effect: `the up points ${host} at the tunnel, proxied` }];
-  // The program marks each record it manages (plan/index.ts, the records' comment).
+  // The program marks each record it manages (plan/mesh-plan.ts, the records' comment).
   const comment = recordComment(key);
   if ((live.comment ?? "") !== comment)
     out.push({

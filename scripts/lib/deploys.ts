@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { asRoot } from "../../render/node/remote";
-import { planMesh, type MeshPlan } from "../../plan";
+import { planMesh, type MeshPlan } from "../../plan/mesh-plan";
 import type { NodeDeploy, NodeExec } from "./node-drift";
 import { evaluateOffline } from "../../offline/evaluate";
 import { NeedsPulumiCli } from "./engine-stack";

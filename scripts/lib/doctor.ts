@@ -1,5 +1,5 @@
 // The operators' troubleshooting table as checks: each failure says what to fix.
-import type { MeshPlan } from "../../plan";
+import type { MeshPlan } from "../../plan/mesh-plan";
 import { shq } from "../../text/escape";
 import { trustEnds, tunnelHostnames, type MeshSpec } from "../../stacks/schema";
 

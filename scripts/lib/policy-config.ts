@@ -1,7 +1,7 @@
 // The policy pack's configuration for a stack, derived from its topology, so that every up the
 // project runs or documents passes the pack the same config: `pulumi up --policy-pack policy
 // --policy-pack-config out/<stack>/policy-config.json` (the plan writes it there).
-import type { MeshPlan } from "../../plan";
+import type { MeshPlan } from "../../plan/mesh-plan";
 
 /** Where the offline plan writes it, inside out/<stack>/. */
 export const POLICY_CONFIG_FILE = "policy-config.json";

@@ -1,7 +1,7 @@
 // What a disaster-recovery rebuild of one node does to the config and the state, in order, and the
 // state edit it needs. The machine is lost, so nothing may need it: what ran on it is forgotten
 // (dropped from the state, not deleted over SSH), and the up creates it again on the new machine.
-import { planMesh } from "../../plan";
+import { planMesh } from "../../plan/mesh-plan";
 import type { EngineUrns } from "../../offline/urn";
 import type { MeshSpec } from "../../stacks/schema";
 

@@ -1,7 +1,7 @@
 // Turns an offline evaluation into the plan text people read. Pure and stable: no times, no paths.
 import { createHash } from "node:crypto";
 import { OPERATOR_SETTINGS } from "../../stacks/settings";
-import type { CheckResult, PlannedArtifact } from "../../plan";
+import type { CheckResult, PlannedArtifact } from "../../plan/mesh-plan";
 import type { PlainValue, Registration } from "../../offline/evaluate";
 import { plaintextSecrets, type StackConfig } from "../../stacks/stackfile";
 

@@ -11,7 +11,7 @@ import { Cloud, readJournal } from "../../engine/stand-ins/cloud";
 import { renderIngress } from "../../render/cloudflare/ingress";
 import { sshKeyFingerprint } from "../../scripts/lib/adopt";
 import { renderPolicyPackConfig } from "../../scripts/lib/policy-config";
-import { planMesh } from "../../plan";
+import { planMesh } from "../../plan/mesh-plan";
 import { validateMesh } from "../../stacks/validate";
 import { prodMesh, ROOT, runScriptAsync, tmpDir, type Raw } from "../helpers";
 import { ACCOUNT_ID, explain, labConfig, operatorKeys, seedEstate, ZONE, type OperatorKeys, testEngine } from "./lab-stack";

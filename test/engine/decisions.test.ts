@@ -9,7 +9,7 @@ import { readJournal, type JournalEntry } from "../../engine/stand-ins/cloud";
 import { HOME_NODES, explain, labConfig, labEngine, type OperatorKeys } from "./lab-stack";
 import { newWorker, ROOT, type Raw } from "../helpers";
 import { deploysInState, revealExported, type StateCommand } from "../../scripts/lib/deploys";
-import { planMesh } from "../../plan";
+import { planMesh } from "../../plan/mesh-plan";
 import { parseBundle } from "../../render/node/bundle";
 import { DIAL_FIRST_BOOT } from "../../render/node/remote";
 import { validateMesh } from "../../stacks/validate";

@@ -12,7 +12,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { serveCloudApis, type CloudApis } from "../../engine/stand-ins/api";
-import { planMesh } from "../../plan";
+import { planMesh } from "../../plan/mesh-plan";
 import { openStack } from "../../scripts/lib/engine-stack";
 import { engineUrns, evaluateOffline } from "../../offline/evaluate";
 import { renderPolicyPackConfig } from "../../scripts/lib/policy-config";

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { Engine, type RunResult } from "../../engine/harness";
 import { Cloud, readJournal } from "../../engine/stand-ins/cloud";
-import { planMesh, type MeshPlan } from "../../plan";
+import { planMesh, type MeshPlan } from "../../plan/mesh-plan";
 import { ROOT_PATH } from "../../render/shell/steps";
 import { DIAL_RUNNING } from "../../render/node/remote";
 import { revealExported, type StateCommand } from "../../scripts/lib/deploys";

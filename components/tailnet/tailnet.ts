@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import { isIPv4 } from "node:net";
-import type { TailnetNodePlan, TailnetPlan } from "../../plan";
+import type { TailnetNodePlan, TailnetPlan } from "../../plan/mesh-plan";
 import { aliasOf } from "../names";
 import { deviceFinder, type TailnetDevice } from "./devices";
 

@@ -2,14 +2,14 @@
 // tunnels, a node host per node and the SSH trust between nodes; exports the node inventory.
 import * as pulumi from "@pulumi/pulumi";
 import { fillTemplate } from "../../text/template";
-import type { MeshPlan, Named } from "../../plan";
+import type { MeshPlan, Named } from "../../plan/mesh-plan";
 import type { Settings } from "../../stacks/load";
-import { Tunnel } from "../cloudflare";
-import { HetznerCockpit } from "../hetzner";
+import { Tunnel } from "../cloudflare/tunnel";
+import { HetznerCockpit } from "../hetzner/cockpit";
 import { aliasOf } from "../names";
-import { NodeHost } from "../node";
+import { NodeHost } from "../node/host";
 import { SshTrust } from "../node/trust";
-import { deviceSettings, Tailnet } from "../tailnet";
+import { deviceSettings, Tailnet } from "../tailnet/tailnet";
 import type { InventoryEntry } from "../../render/mesh/inventory";
 
 export interface MeshArgs {

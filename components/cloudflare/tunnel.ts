@@ -2,7 +2,7 @@
 // hostname, and the connector token for the hosting node's cloudflared, kept secret.
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import type { TunnelPlan } from "../../plan";
+import type { TunnelPlan } from "../../plan/mesh-plan";
 import { aliasOf } from "../names";
 import { tunnelTarget } from "../../render/cloudflare/ingress";
 

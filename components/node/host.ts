@@ -3,7 +3,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { fillTemplate } from "../../text/template";
-import type { NodePlan } from "../../plan";
+import type { NodePlan } from "../../plan/mesh-plan";
 import { aliasOf } from "../names";
 import { asRoot } from "../../render/node/remote";
 import { COMMAND_DEFAULTS, connectionFor } from "./ssh";

@@ -3,7 +3,7 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { fillTemplate } from "../../text/template";
-import type { CockpitPlan } from "../../plan";
+import type { CockpitPlan } from "../../plan/mesh-plan";
 import { aliasOf } from "../names";
 
 export interface HetznerCockpitArgs {
