@@ -16,7 +16,7 @@ import { renderCloudInit } from "../render/hetzner/cloud-init";
 import { renderBundle } from "../render/node/bundle";
 import { bundleFiles, nodeUnits, TUNNEL_TOKEN_HOLE } from "../render/node/units";
 import { TAILSCALE_AUTH_KEY_FILE } from "../render/shell/steps";
-import { envFileValue } from "../text/escape";
+import { envFileValue, RenderError } from "../text/escape";
 import { fillTemplate, HoleError } from "../text/template";
 import { namedNode } from "../stacks/schema";
 
@@ -136,6 +136,18 @@ describe("planMesh", () => {
       }),
     );
     assert.throws(() => fillTemplate(cockpit.userData, { authKey: "tskey-auth-x\nruncmd: [id]" }), HoleError);
+  });
+
+  test("a config value that carries a hole's marker is refused: the secret is never written a second time, where the value stood", () => {
+    const forging = (env: Record<string, string>) => {
+      const mesh = prodMesh();
+      mesh.nodes["hetzner-cockpit"].optimalos.env = env;
+      return () => planMesh(validateMesh(mesh), "prod");
+    };
+    assert.throws(forging({ LEAK: "@@hole.authKey@@" }), (err: unknown) => err instanceof RenderError && /authKey 3 times, not once/.test(err.message));
+    assert.throws(forging({ LEAK: "@@hole.tunnelToken@@" }), (err: unknown) => err instanceof RenderError && /tunnelToken 2 times, not once/.test(err.message));
+    // Text like it, but not a marker, is data as before.
+    assert.doesNotThrow(forging({ NOTE: "@@hole.authKey" }));
   });
 
   test("every tunnel token the hole takes is written bare by the env file's escape, so filling needs none", () => {

@@ -27,13 +27,28 @@ export class HoleError extends Error {
   override readonly name = "HoleError";
 }
 
+import { RenderError } from "./escape";
+
 /** What a renderer is given in place of the value: a marker every escape leaves as it is. */
 export function holeMarker(hole: Hole): string {
   return `@@hole.${hole.hole}@@`;
 }
 
-/** Splits rendered text at the markers of `holes` into parts (adjacent text joined). */
+/**
+ * Refuses rendered text that holds a hole's marker other than exactly once: a config value that
+ * carries a marker would otherwise become a second hole, and the secret would be written there.
+ */
+export function assertMarkedOnce(text: string, holes: readonly Hole[]): void {
+  for (const h of holes) {
+    const n = text.split(holeMarker(h)).length - 1;
+    if (n !== 1)
+      throw new RenderError(`the rendered text holds the place of ${h.hole} ${n} times, not once: a config value may not contain "${holeMarker(h)}"`);
+  }
+}
+
+/** Splits rendered text at the markers of `holes` into parts (adjacent text joined); each marker must stand exactly once. */
 export function templateParts(text: string, holes: readonly Hole[]): TemplatePart[] {
+  assertMarkedOnce(text, holes);
   const byMarker = new Map(holes.map((h) => [holeMarker(h), h]));
   const parts: TemplatePart[] = [];
   for (const piece of text.split(/(@@hole\.[A-Za-z0-9]+@@)/)) {

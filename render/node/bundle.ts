@@ -2,7 +2,7 @@
 // the writer, the bash reader in the deploy script, and the reader the drift check uses.
 //   file UNIT MODE PATH BASE64   one line per file, sorted by path
 //   end                          the last line: a bundle without it is incomplete
-import { holeMarker, templateParts, type Hole, type Template, type TemplatePart } from "../../text/template";
+import { assertMarkedOnce, holeMarker, templateParts, type Hole, type Template, type TemplatePart } from "../../text/template";
 import type { BundleFile } from "./units";
 
 const FILE = "file";
@@ -25,6 +25,8 @@ export function renderBundle(files: readonly BundleFile[]): string {
 
 /** The bundle with holes: a file whose content holds a hole's marker travels as a base64 part, filled first. */
 export function renderBundleTemplate(files: readonly BundleFile[], holes: readonly Hole[]): Template {
+  // Each hole once in the whole bundle: a config value in another file may not open a second one.
+  assertMarkedOnce(files.map((f) => f.content).join("\n"), holes);
   const markers = holes.map(holeMarker);
   const parts: TemplatePart[] = [];
   let text = "";
@@ -33,7 +35,12 @@ export function renderBundleTemplate(files: readonly BundleFile[], holes: readon
       text += `${FILE} ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}\n`;
       continue;
     }
-    parts.push(`${text}${FILE} ${f.unit} ${f.mode} ${f.path} `, { base64: templateParts(f.content, holes) });
+    parts.push(`${text}${FILE} ${f.unit} ${f.mode} ${f.path} `, {
+      base64: templateParts(
+        f.content,
+        holes.filter((h) => f.content.includes(holeMarker(h))),
+      ),
+    });
     text = "\n";
   }
   parts.push(`${text}${END}\n`);
