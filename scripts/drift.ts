@@ -6,10 +6,8 @@ import * as fs from "node:fs";
 import { oneOf, parseCommandLine, pathOption, projectOption, runCommand, stackName, UsageError } from "./lib/cli";
 import { deploysFromPlan, deploysFromState, sshExec, type NodeTarget } from "./lib/deploys";
 import { openStack } from "./lib/engine-stack";
-import { nodeDrift, renderNodeDrift, undeployed } from "./lib/node-drift";
+import { nodeDrift, renderNodeDrift, renderRepair, undeployed } from "./lib/node-drift";
 import { PROJECT_ROOT, readStackConfig, stackMesh } from "../stacks/stackfile";
-import { planMesh } from "../plan/mesh-plan";
-import { shq } from "../render/shell/script";
 import { commentText } from "../text/escape";
 
 const USAGE = `usage: npm run drift -- [options]
@@ -99,7 +97,7 @@ async function main(): Promise<number> {
     const targets: NodeTarget[] = source === "state" ? deploysFromState(dir, stack) : await deploysFromPlan(dir, stack);
     const { exec, cleanup } = sshExec(targets, identity);
     try {
-      const declared = planMesh(stackMesh(readStackConfig(dir, stack)), stack).nodes.map((n) => n.node);
+      const declared = Object.keys(stackMesh(readStackConfig(dir, stack)).nodes);
       const reports = [...nodeDrift(targets, exec, progress), ...undeployed(declared, targets)].sort((a, b) => a.node.localeCompare(b.node));
       const nodes = renderNodeDrift(reports);
       replace = nodes.replace;
@@ -110,8 +108,7 @@ async function main(): Promise<number> {
   }
   let text = sections.map((s) => s.text).join("\n");
   // One up repairs both: the refresh takes in the cloud's changes, each drifted node's deploy runs again.
-  if (cloudDrifted || replace.length > 0)
-    text += `\nrepair: pulumi up${cloudDrifted ? " --refresh" : ""}${replace.map((u) => ` --replace ${shq(u)}`).join("")} --stack ${stack}\n`;
+  if (cloudDrifted || replace.length > 0) text += `\n${renderRepair(stack, cloudDrifted, replace)}\n`;
   process.stdout.write(text);
   if (report !== undefined) fs.appendFileSync(report, `### Drift of ${stack}\n\n${text}\n`);
   return sections.every((s) => s.clean) ? 0 : 1;

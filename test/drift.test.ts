@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { test } from "node:test";
 import { bundleReaderBash, parseBundle, renderBundle } from "../render/node/bundle";
-import { compareBundle, nodeDrift, renderNodeDrift, undeployed, type NodeExec } from "../scripts/lib/node-drift";
+import { compareBundle, nodeDrift, renderNodeDrift, renderRepair, undeployed, type NodeExec } from "../scripts/lib/node-drift";
 import { planMesh } from "../plan/mesh-plan";
 import { deploysInState } from "../scripts/lib/deploys";
 import { validateMesh } from "../stacks/validate";
@@ -62,6 +62,15 @@ test("the repair replaces the deploy of each node that drifted, not of one that 
   assert.equal(drifted.clean, false);
   assert.deepEqual(drifted.replace, ["urn:drifted"]);
   assert.deepEqual(renderNodeDrift(nodeDrift(deploys.slice(1, 2), exec(good))).replace, []);
+});
+
+test("the repair line is one up: --refresh for the cloud, each URN one shell word (its $ not expanded)", () => {
+  const urn = "urn:pulumi:prod::optimal-mesh::optimal-mesh:index:Mesh$optimal-mesh:node:NodeHost$command:remote:Command::node-oracle-deploy";
+  const line = renderRepair("prod", true, [urn]);
+  assert.equal(line, `repair: pulumi up --refresh --replace '${urn}' --stack prod`);
+  const words = spawnSync("bash", ["-c", `set -- ${line.slice("repair: ".length)}; printf '%s\\n' "$@"`], { encoding: "utf8" }).stdout.split("\n");
+  assert.equal(words[4], urn);
+  assert.equal(renderRepair("prod", false, []), "repair: pulumi up --stack prod");
 });
 
 test("a node the topology declares but the state holds no deploy for is reported as not checked, and counts as drift", () => {

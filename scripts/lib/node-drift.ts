@@ -97,6 +97,11 @@ export function undeployed(nodes: readonly string[], deploys: readonly NodeDeplo
     .map((node) => ({ node, files: 0, drift: [], units: [], skipped: [], error: "the stack's state holds no deploy for it: the next `pulumi up` deploys it" }));
 }
 
+/** The one up that repairs what drifted: a refresh for the cloud, a replacement of each drifted node's deploy (URNs quoted for the shell). */
+export function renderRepair(stack: string, refresh: boolean, replace: readonly string[]): string {
+  return `repair: pulumi up${refresh ? " --refresh" : ""}${replace.map((u) => ` --replace ${shq(u)}`).join("")} --stack ${stack}`;
+}
+
 const WHAT: Record<Drift["what"], string> = { missing: "missing", content: "content differs from the deploy", mode: "mode differs from the deploy" };
 
 /**

@@ -29,9 +29,8 @@ export const LAB_FIRST_BOOT_ERRORS = ["locale", "package-update-upgrade-install"
 /** The steps of a run other than `same`, as `op name`. */
 export const changes = (r: RunResult) => r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.slice(s.urn.lastIndexOf("::") + 2)}`);
 
-export function explain(r: RunResult): string {
-  return `${r.error ?? ""}\n${r.stdout.slice(-6000)}`;
-}
+/** What a run printed, for an assertion's message (the engine tests' own). */
+export { explain } from "../engine/lab-stack";
 
 /** The rebuild's steps as `npm run dr-rebuild` prints them: `forget URN`, `replace URN`. */
 export const printed = (stderr: string, what: "forget" | "replace") =>
