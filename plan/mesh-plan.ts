@@ -14,7 +14,7 @@ import { DIAL_FIRST_BOOT, DIAL_RUNNING, type DialPatience } from "../render/node
 import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
 import { bundleFiles, nodeUnits, OFFLINE_SECRETS, TUNNEL_TOKEN_HOLE, unitPath } from "../render/node/units";
 import { describeFailures, evaluatePolicy } from "../render/tailnet/evaluate";
-import { nodeTags, policyInventory } from "../render/tailnet/intent";
+import { accessInput, policyInventory, type AccessInput } from "../render/tailnet/intent";
 import { renderPolicy } from "../render/tailnet/policy";
 import { renderIngress, renderIngressJson, type IngressRule } from "../render/cloudflare/ingress";
 import { placeholderFor } from "../stacks/settings";
@@ -162,10 +162,13 @@ export interface MeshPlan extends Named {
 /** A relative path without `..` or empty parts. */
 const ARTIFACT_PATH = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/i;
 
-/** What every section of the plan shares: the topology, the names, the tags, where its files go. */
+/** What every section of the plan shares: the topology, its access slice, the names, the tags, where its files go. */
 interface Context {
   readonly spec: MeshSpec;
   readonly names: ReturnType<typeof names>;
+  /** The policy's view of the topology: each node's tags and ports, and the grants, derived once here. */
+  readonly access: AccessInput;
+  /** Each node's tags (from `access`): its key, its device, its bootstrap and the server's cloud-init carry them. */
   readonly tags: ReadonlyMap<string, readonly string[]>;
   /** The Hetzner server's node, if any. */
   readonly hetznerNode: string | undefined;
@@ -177,10 +180,12 @@ const sorted = (o: object) => Object.keys(o).sort();
 /** A pure function of the topology and the stack's name: the same input, the same plan. */
 export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
   const artifacts: PlannedArtifact[] = [];
+  const access = accessInput(spec);
   const ctx: Context = {
     spec,
     names: names(stack),
-    tags: new Map(sorted(spec.nodes).map((node) => [node, nodeTags(spec, node)])),
+    access,
+    tags: new Map(access.nodes.map((n) => [n.name, n.tags])),
     hetznerNode: spec.hetzner?.node,
     artifact: (path, text) => artifacts.push({ path, text }),
   };
@@ -195,7 +200,7 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
     ...(entry.tailnetAddress === null ? { listed: { fallbackBaseUrl: fallbackBaseUrlTemplate(namedNode(spec, entry.name)) } } : {}),
   }));
   ctx.artifact("inventory.json", renderInventoryJson(spec));
-  ctx.artifact("mesh.mmd", renderMermaid(spec, stack));
+  ctx.artifact("mesh.mmd", renderMermaid(spec, access.grants, stack));
 
   artifacts.sort((a, b) => a.path.localeCompare(b.path));
   for (const [i, a] of artifacts.entries()) {
@@ -217,10 +222,10 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
 }
 
 /** The tailnet: its policy with the result of its own tests, and each node's key or device settings. */
-function planTailnet({ spec, names: n, tags, hetznerNode, artifact }: Context, stack: string): { tailnet: TailnetPlan; checks: CheckResult[] } {
-  const policyText = renderPolicy(spec, { stack });
+function planTailnet({ spec, access, names: n, tags, hetznerNode, artifact }: Context, stack: string): { tailnet: TailnetPlan; checks: CheckResult[] } {
+  const policyText = renderPolicy(access, { stack });
   artifact("tailnet/policy.hujson", policyText);
-  const evaluation = evaluatePolicy(policyText, policyInventory(spec));
+  const evaluation = evaluatePolicy(policyText, policyInventory(access));
   const policyFailures = describeFailures(evaluation);
   const passed = evaluation.cases.filter((c) => c.pass).length;
   const tailnet: TailnetPlan = {

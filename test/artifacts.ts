@@ -7,7 +7,7 @@ import { planMesh } from "../plan/mesh-plan";
 import { renderBootstrapScript } from "../render/node/scripts";
 import { bundleFiles, nodeUnits, renderUnit, type UnitSpec } from "../render/node/units";
 import { parseHujson, type Json } from "../render/tailnet/hujson";
-import { nodeTags, type Grant } from "../render/tailnet/intent";
+import type { AccessInput, Grant } from "../render/tailnet/intent";
 import { grantEntries } from "../render/tailnet/policy";
 import type { MeshSpec } from "../stacks/schema";
 import { tmpDir } from "./helpers";
@@ -41,7 +41,7 @@ export function renderAll(spec: MeshSpec): Rendered {
     scripts[`${n.node}/remove.sh`] = n.deploy.removeScript;
     scripts[`${n.node}/install.sh`] = n.install.script;
     scripts[`${n.node}/heartbeat.sh`] = n.heartbeat.script;
-    scripts[`${n.node}/bootstrap.sh`] = n.bootstrap?.script ?? renderBootstrapScript(n.node, nodeTags(spec, n.node));
+    scripts[`${n.node}/bootstrap.sh`] = n.bootstrap?.script ?? renderBootstrapScript(n.node, plan.tailnet.nodes.find((t) => t.node === n.node)!.tags);
   }
   for (const t of plan.trusts) {
     scripts[`trust/${t.key}/keygen.sh`] = t.keygen.script;
@@ -92,8 +92,8 @@ export function verifyUnits(units: readonly UnitSpec[]): { code: number | null; 
 }
 
 /** The policy text without the rules `g` renders (one per grant, in the intent's order): for tests that drop a rule and expect its tests to fail. */
-export function policyWithoutGrant(policyText: string, s: MeshSpec, g: Grant): string {
-  const drop = new Set(grantEntries(s, g).map((e) => JSON.stringify(e)));
+export function policyWithoutGrant(policyText: string, access: AccessInput, g: Grant): string {
+  const drop = new Set(grantEntries(access, g).map((e) => JSON.stringify(e)));
   const doc = parseHujson(policyText) as { grants: Json[] };
   doc.grants = doc.grants.filter((e) => !drop.has(JSON.stringify(e)));
   return JSON.stringify(doc);

@@ -2,10 +2,14 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { renderMermaid } from "../render/mesh/diagram";
+import { renderMermaid as renderWithGrants } from "../render/mesh/diagram";
+import { accessInput } from "../render/tailnet/intent";
+import type { MeshSpec } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
 import { prodMesh, ROOT } from "./helpers";
 
+/** The diagram of `spec` with its own grants, as the plan draws it. */
+const renderMermaid = (spec: MeshSpec, stack: string) => renderWithGrants(spec, accessInput(spec).grants, stack);
 const spec = validateMesh(prodMesh());
 const diagram = renderMermaid(spec, "prod");
 

@@ -19,6 +19,7 @@ import { TAILSCALE_AUTH_KEY_FILE } from "../render/shell/steps";
 import { envFileValue, RenderError } from "../text/escape";
 import { fillTemplate, HoleError } from "../text/template";
 import { namedNode } from "../stacks/schema";
+import { parseHujson } from "../render/tailnet/hujson";
 
 /** Every Named in a plan: objects with a name and the name it had before. */
 function namesIn(value: unknown, out: Named[] = []): Named[] {
@@ -165,6 +166,27 @@ describe("planMesh", () => {
     assert.equal(entry.entry.fallbackBaseUrl, null);
     assert.equal(fillTemplate(entry.listed!.fallbackBaseUrl, { address: "100.64.0.9" }), "http://100.64.0.9:3000");
     assert.throws(() => fillTemplate(entry.listed!.fallbackBaseUrl, { address: "evil.example/x" }), HoleError);
+  });
+
+  test("a node's tags, computed once, are the same in its key, the policy's owners and tests, and what the node advertises when it joins", () => {
+    const mesh = prodMesh();
+    mesh.nodes.tycho = { ...newWorker(), capabilities: ["gpu"] };
+    const plan = planMesh(validateMesh(mesh), "prod");
+    const policy = parseHujson(plan.tailnet.policy.text) as unknown as { tagOwners: Record<string, string[]>; tests: { src: string }[] };
+    const advertised = (text: string) => /--advertise-tags='?([a-z0-9:,-]+)'?/.exec(text)?.[1]?.split(",");
+    const userData = fillTemplate(plan.cockpit!.userData, { authKey: "tskey-auth-x" });
+    for (const n of plan.tailnet.nodes) {
+      assert.ok(n.tags.includes(`tag:node-${n.node}`), n.node);
+      for (const tag of n.tags) assert.ok(tag in policy.tagOwners, `${n.node}: ${tag} has an owner`);
+      assert.ok(
+        policy.tests.some((t) => t.src === `tag:node-${n.node}`),
+        `${n.node} is tested as a source`,
+      );
+      const joining = plan.nodes.find((p) => p.node === n.node)!.bootstrap?.script ?? (n.node === "hetzner-cockpit" ? userData : undefined);
+      if (joining !== undefined) assert.deepEqual(advertised(joining), n.tags, `${n.node} advertises its tags`);
+    }
+    assert.deepEqual(plan.tailnet.nodes.find((n) => n.node === "tycho")!.tags, ["tag:gpu", "tag:node-tycho", "tag:worker"]);
+    assert.ok(plan.nodes.find((p) => p.node === "tycho")!.bootstrap !== undefined && advertised(userData) !== undefined);
   });
 
   test("a node that runs cloudflared without a tunnel is refused by the plan itself", () => {

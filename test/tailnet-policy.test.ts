@@ -3,15 +3,16 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { describeFailures, evaluatePolicy, UnsupportedPolicyError, type Inventory } from "../render/tailnet/evaluate";
 import { parseHujson, type Json } from "../render/tailnet/hujson";
-import { accessIntent, nodeTags, policyInventory } from "../render/tailnet/intent";
+import { accessInput, nodeTags, policyInventory } from "../render/tailnet/intent";
 import { coverNodes, renderPolicy } from "../render/tailnet/policy";
 import { validateMesh } from "../stacks/validate";
 import { policyWithoutGrant } from "./artifacts";
 import { prodMesh } from "./helpers";
 
 const spec = validateMesh(prodMesh());
-const text = renderPolicy(spec, { stack: "prod" });
-const inventory = policyInventory(spec);
+const access = accessInput(spec);
+const text = renderPolicy(access, { stack: "prod" });
+const inventory = policyInventory(access);
 
 type Rule = { src: string[]; dst: string[]; ip: string[] };
 type Test = { src: string; accept?: string[]; deny?: string[] };
@@ -33,10 +34,10 @@ function testFor(src: string): Test {
 describe("the prod policy", () => {
   test("is generated text with a header saying so, stable across renders", () => {
     assert.match(text, /^\/\/ Tailnet policy of the optimal-mesh stack "prod", generated from its topology\n/);
-    assert.equal(renderPolicy(validateMesh(prodMesh()), { stack: "prod" }), text);
+    assert.equal(renderPolicy(accessInput(validateMesh(prodMesh())), { stack: "prod" }), text);
     const reordered = prodMesh();
     reordered.nodes = Object.fromEntries(Object.entries(reordered.nodes).reverse());
-    assert.equal(renderPolicy(validateMesh(reordered), { stack: "prod" }), text);
+    assert.equal(renderPolicy(accessInput(validateMesh(reordered)), { stack: "prod" }), text);
   });
 
   test("passes its own tests offline, and every tag it uses has an owner", () => {
@@ -85,18 +86,18 @@ describe("the prod policy", () => {
   });
 
   test("uses role and capability tags where they select exactly the nodes of a flow", () => {
-    assert.deepEqual(coverNodes(spec, ["pop-os"]), ["tag:gpu"]);
-    assert.deepEqual(coverNodes(spec, ["oracle", "pop-os", "hetzner-cockpit"]), ["tag:hub", "tag:worker"]);
-    assert.deepEqual(coverNodes(spec, ["hetzner-cockpit"]), ["tag:cockpit"]);
-    assert.deepEqual(coverNodes(spec, ["oracle", "hetzner-cockpit"]), ["tag:cockpit", "tag:hub"]);
+    assert.deepEqual(coverNodes(access, ["pop-os"]), ["tag:gpu"]);
+    assert.deepEqual(coverNodes(access, ["oracle", "pop-os", "hetzner-cockpit"]), ["tag:hub", "tag:worker"]);
+    assert.deepEqual(coverNodes(access, ["hetzner-cockpit"]), ["tag:cockpit"]);
+    assert.deepEqual(coverNodes(access, ["oracle", "hetzner-cockpit"]), ["tag:cockpit", "tag:hub"]);
     assert.deepEqual(nodeTags(spec, "pop-os"), ["tag:gpu", "tag:node-pop-os", "tag:worker"]);
   });
 
   test("dropping any one flow from the rules fails an accept test", () => {
-    const grants = accessIntent(spec);
+    const grants = access.grants;
     // Tests cannot use autogroup:admin as a source, so the admins' rule is checked with an email below.
     for (const dropped of grants.filter((g) => g.id !== "admins")) {
-      const failures = describeFailures(evaluatePolicy(policyWithoutGrant(text, spec, dropped), inventory));
+      const failures = describeFailures(evaluatePolicy(policyWithoutGrant(text, access, dropped), inventory));
       assert.ok(
         failures.some((f) => /should be allowed/.test(f)),
         `dropping ${dropped.id} is caught`,
@@ -129,7 +130,7 @@ describe("the prod policy", () => {
 describe("with an admin email in the topology", () => {
   const raw = prodMesh();
   raw.access.admins = ["ops@example.com", "autogroup:admin"];
-  const withEmail = validateMesh(raw);
+  const withEmail = accessInput(validateMesh(raw));
   const doc = parseHujson(renderPolicy(withEmail, { stack: "prod" })) as unknown as Policy & { groups: Record<string, string[]> };
   const inv = policyInventory(withEmail);
 
@@ -141,7 +142,7 @@ describe("with an admin email in the topology", () => {
   });
 
   test("dropping or widening the admins' rule is caught", () => {
-    const grants = accessIntent(withEmail);
+    const grants = withEmail.grants;
     const dropped = policyWithoutGrant(
       renderPolicy(withEmail, { stack: "prod" }),
       withEmail,

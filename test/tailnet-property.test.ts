@@ -5,7 +5,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { describeFailures, evaluatePolicy } from "../render/tailnet/evaluate";
 import { parseHujson } from "../render/tailnet/hujson";
-import { accessIntent, policyInventory, type Grant, type Principal } from "../render/tailnet/intent";
+import { accessInput, policyInventory, type Grant, type Principal } from "../render/tailnet/intent";
 import { renderPolicy } from "../render/tailnet/policy";
 import type { MeshSpec } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
@@ -36,11 +36,11 @@ test("random topologies: the policy parses, every tag has an owner, its tests pa
   let cases = 0;
   fc.assert(
     fc.property(topology(), (raw) => {
-      const spec = validateMesh(raw);
-      const text = renderPolicy(spec, { stack: "p" });
+      const access = accessInput(validateMesh(raw));
+      const text = renderPolicy(access, { stack: "p" });
       const doc = parseHujson(text) as unknown as Policy;
       assert.ok(Array.isArray(doc.grants) && doc.grants.length >= 2);
-      const evaluation = evaluatePolicy(text, policyInventory(spec));
+      const evaluation = evaluatePolicy(text, policyInventory(access));
       assert.deepEqual(describeFailures(evaluation), []);
       // Every test destination is a tag some grant's dst names.
       const named = new Set(doc.grants.flatMap((g) => g.dst));
@@ -57,15 +57,16 @@ test("random topologies: dropping any flow that allows something no other flow d
   fc.assert(
     fc.property(topology(), (raw) => {
       const spec = validateMesh(raw);
-      const grants = accessIntent(spec);
-      const inventory = policyInventory(spec);
-      const full = renderPolicy(spec, { stack: "p" });
+      const access = accessInput(spec);
+      const grants = access.grants;
+      const inventory = policyInventory(access);
+      const full = renderPolicy(access, { stack: "p" });
       for (const g of grants) {
         const others = new Set(grants.filter((o) => o !== g).flatMap((o) => [...observablePairs(spec, o)]));
         if ([...observablePairs(spec, g)].every((p) => others.has(p))) continue;
         dropped++;
         assert.ok(
-          describeFailures(evaluatePolicy(policyWithoutGrant(full, spec, g), inventory)).some((f) => /should be allowed/.test(f)),
+          describeFailures(evaluatePolicy(policyWithoutGrant(full, access, g), inventory)).some((f) => /should be allowed/.test(f)),
           `dropping ${g.id}`,
         );
       }
@@ -79,9 +80,9 @@ test("random topologies: widening any rule to everything fails a deny test", () 
   let widened = 0;
   fc.assert(
     fc.property(topology(), (raw) => {
-      const spec = validateMesh(raw);
-      const doc = parseHujson(renderPolicy(spec, { stack: "p" })) as unknown as Policy;
-      const inventory = policyInventory(spec);
+      const access = accessInput(validateMesh(raw));
+      const doc = parseHujson(renderPolicy(access, { stack: "p" })) as unknown as Policy;
+      const inventory = policyInventory(access);
       doc.grants.forEach((rule, i) => {
         const adminOnly = rule.src.every((s) => s.startsWith("autogroup:"));
         // Whether a test from one of the rule's sources denies something: widening the rule's

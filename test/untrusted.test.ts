@@ -13,7 +13,7 @@ import { localHealthUrl, renderHeartbeatScript, renderInstallScript } from "../r
 import { renderUnit } from "../render/node/units";
 import { renderScript } from "../render/shell/script";
 import { parseHujson, writeHujson, Commented, type Json } from "../render/tailnet/hujson";
-import { accessIntent } from "../render/tailnet/intent";
+import { accessInput } from "../render/tailnet/intent";
 import { grantEntries, renderPolicy } from "../render/tailnet/policy";
 import { renderDockerEnvFile, renderEnvFile } from "../render/node/env";
 import { renderTrustAuthorizeScript, renderTrustClientScript, renderTrustKeygenScript, renderTrustRevokeScript } from "../render/node/trust-scripts";
@@ -320,8 +320,9 @@ describe("regressions: the examples that once broke out", () => {
     // Past validation (a spec built by hand), the rendered policy still has exactly the intent's rules.
     const spec = validateMesh(prodMesh());
     spec.access.flows[evil] = { from: ["oracle"], to: ["pop-os"], service: "ollama", reply: false };
-    const grants = (parseHujson(renderPolicy(spec, { stack: "t" })) as { grants: { src: string[] }[] }).grants;
-    assert.equal(grants.length, accessIntent(spec).flatMap((g) => grantEntries(spec, g)).length);
+    const access = accessInput(spec);
+    const grants = (parseHujson(renderPolicy(access, { stack: "t" })) as { grants: { src: string[] }[] }).grants;
+    assert.equal(grants.length, access.grants.flatMap((g) => grantEntries(access, g)).length);
     assert.ok(grants.every((a) => !a.src.includes("*")));
   });
 

@@ -1,7 +1,7 @@
 // Pure renderer: a Mermaid diagram of the mesh: nodes with roles, tunnels with hostnames, and the
 // flows the tailnet policy allows.
 import type { MeshSpec } from "../../stacks/schema";
-import { accessIntent, type Principal } from "../tailnet/intent";
+import type { Grant, Principal } from "../tailnet/intent";
 import { commentText, mermaidText as label } from "../../text/escape";
 
 const id = (name: string) => name.replace(/[^A-Za-z0-9]/g, "_");
@@ -14,7 +14,8 @@ function principalId(p: Principal): string {
   return id(p.tag);
 }
 
-export function renderMermaid(spec: MeshSpec, stack: string): string {
+/** `grants`: the access intent of the same topology (`accessInput(spec).grants`), one flow each. */
+export function renderMermaid(spec: MeshSpec, grants: readonly Grant[], stack: string): string {
   const lines = ["flowchart LR", `  %% The optimal-mesh stack "${commentText(stack)}", generated from its topology.`, '  subgraph tailnet["tailnet"]'];
   for (const name of Object.keys(spec.nodes).sort()) {
     const n = spec.nodes[name]!;
@@ -30,7 +31,7 @@ export function renderMermaid(spec: MeshSpec, stack: string): string {
 
   const edges = new Map<string, Set<string>>();
   const flowLines: string[] = [];
-  for (const g of accessIntent(spec)) {
+  for (const g of grants) {
     // Counted before any is drawn: a wide flow has n² pairs.
     const targetsAt = new Map<string, number>();
     for (const t of g.targets) targetsAt.set(t.node, (targetsAt.get(t.node) ?? 0) + 1);

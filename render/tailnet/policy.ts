@@ -1,7 +1,6 @@
-// Pure renderer: topology -> tailnet policy file (HuJSON), with tests derived from the same intent.
-import type { MeshSpec } from "../../stacks/schema";
+// Pure renderer: the topology's access slice -> tailnet policy file (HuJSON), with tests derived from the same intent.
 import { Commented, writeHujson, type Json } from "./hujson";
-import { accessIntent, COCKPIT_TAG, nodeTag, nodeTags, ROLE_TAG, type Grant, type Principal } from "./intent";
+import { nodeTag, ROLE_TAG, type AccessInput, type Grant, type Principal } from "./intent";
 
 export const ADMIN_GROUP = "group:mesh-admins";
 
@@ -10,28 +9,28 @@ export interface PolicyOptions {
   readonly stack: string;
 }
 
-function adminEmails(spec: MeshSpec): string[] {
-  return spec.access.admins.filter((a) => a.includes("@")).sort();
+function adminEmails(input: AccessInput): string[] {
+  return input.admins.filter((a) => a.includes("@")).sort();
 }
 
 /** The admins as policy selectors: the group of their emails and any autogroups. */
-export function adminSelectors(spec: MeshSpec): string[] {
-  const autogroups = spec.access.admins.filter((a) => a.startsWith("autogroup:")).sort();
-  return [...(adminEmails(spec).length > 0 ? [ADMIN_GROUP] : []), ...autogroups];
+export function adminSelectors(input: AccessInput): string[] {
+  const autogroups = input.admins.filter((a) => a.startsWith("autogroup:")).sort();
+  return [...(adminEmails(input).length > 0 ? [ADMIN_GROUP] : []), ...autogroups];
 }
 
-const groupTagsOf = new WeakMap<MeshSpec, Map<string, Set<string>>>();
+const groupTagsOf = new WeakMap<AccessInput, Map<string, Set<string>>>();
 
-/** Tags that select a group of nodes (roles, cockpit, capabilities) and their members (once per spec: every rule asks). */
-function groupTags(spec: MeshSpec): Map<string, Set<string>> {
-  const known = groupTagsOf.get(spec);
+/** Tags that select a group of nodes (roles, cockpit, capabilities) and their members (once per input: every rule asks). */
+function groupTags(input: AccessInput): Map<string, Set<string>> {
+  const known = groupTagsOf.get(input);
   if (known !== undefined) return known;
   const members = new Map<string, Set<string>>();
-  groupTagsOf.set(spec, members);
-  for (const name of Object.keys(spec.nodes)) {
-    for (const tag of nodeTags(spec, name)) {
-      if (tag === nodeTag(name)) continue;
-      members.set(tag, (members.get(tag) ?? new Set()).add(name));
+  groupTagsOf.set(input, members);
+  for (const n of input.nodes) {
+    for (const tag of n.tags) {
+      if (tag === nodeTag(n.name)) continue;
+      members.set(tag, (members.get(tag) ?? new Set()).add(n.name));
     }
   }
   return members;
@@ -41,11 +40,11 @@ function groupTags(spec: MeshSpec): Map<string, Set<string>> {
  * The fewest tags that select exactly `nodes`: group tags whose members all belong to the set,
  * largest first, then each remaining node's own tag.
  */
-export function coverNodes(spec: MeshSpec, nodes: Iterable<string>): string[] {
+export function coverNodes(input: AccessInput, nodes: Iterable<string>): string[] {
   const wanted = new Set(nodes);
   const remaining = new Set(wanted);
   const chosen: string[] = [];
-  const candidates = [...groupTags(spec)].filter(([, m]) => [...m].every((n) => wanted.has(n)));
+  const candidates = [...groupTags(input)].filter(([, m]) => [...m].every((n) => wanted.has(n)));
   for (;;) {
     let best: [string, number] | undefined;
     for (const [tag, m] of candidates) {
@@ -65,11 +64,11 @@ export function coverNodes(spec: MeshSpec, nodes: Iterable<string>): string[] {
  * runs a test from a device carrying only the tag its src names, so a node's tests (src: its own
  * tag) must meet the rules that admit it under that tag. Destinations may use the shared tags.
  */
-function sourceSelectors(spec: MeshSpec, sources: readonly Principal[]): string[] {
+function sourceSelectors(input: AccessInput, sources: readonly Principal[]): string[] {
   const out = sources.flatMap((s) => (s.kind === "node" ? [nodeTag(s.name)] : []));
   for (const s of sources) {
     if (s.kind === "tag") out.push(s.tag);
-    if (s.kind === "admins") out.push(...adminSelectors(spec));
+    if (s.kind === "admins") out.push(...adminSelectors(input));
   }
   return [...new Set(out)].sort();
 }
@@ -78,17 +77,17 @@ function sourceSelectors(spec: MeshSpec, sources: readonly Principal[]): string[
  * The policy's network grants for one grant of the intent: its destinations, each selected by the
  * fewest tags, grouped by the ports they are reached on (a grant's `ip` applies to all its `dst`).
  */
-export function grantEntries(spec: MeshSpec, grant: Grant): { src: string[]; dst: string[]; ip: string[] }[] {
+export function grantEntries(input: AccessInput, grant: Grant): { src: string[]; dst: string[]; ip: string[] }[] {
   const byPort = new Map<number, string[]>();
   for (const t of grant.targets) byPort.set(t.port, [...(byPort.get(t.port) ?? []), t.node]);
   const portsByTag = new Map<string, Set<number>>();
-  for (const [port, nodes] of byPort) for (const tag of coverNodes(spec, nodes)) portsByTag.set(tag, (portsByTag.get(tag) ?? new Set()).add(port));
+  for (const [port, nodes] of byPort) for (const tag of coverNodes(input, nodes)) portsByTag.set(tag, (portsByTag.get(tag) ?? new Set()).add(port));
   const tagsByPorts = new Map<string, string[]>();
   for (const [tag, ports] of portsByTag) {
     const key = [...ports].sort((a, b) => a - b).join(",");
     tagsByPorts.set(key, [...(tagsByPorts.get(key) ?? []), tag]);
   }
-  const src = sourceSelectors(spec, grant.sources);
+  const src = sourceSelectors(input, grant.sources);
   return [...tagsByPorts].sort(([a], [b]) => a.localeCompare(b)).map(([ports, tags]) => ({ src, dst: tags.sort(), ip: ports.split(",") }));
 }
 
@@ -114,15 +113,10 @@ interface TestCase {
  * a denied one under every tag the grants name the node by. A node no grant names is reached by
  * nothing (deny by default) and has no case.
  */
-export function policyTests(spec: MeshSpec): TestCase[] {
-  const grants = accessIntent(spec);
-  const names = Object.keys(spec.nodes).sort();
-  const probesOf = (node: string) => {
-    const n = spec.nodes[node]!;
-    return [...new Set([n.ssh.port, n.optimalos.port, ...Object.values(n.services).flatMap((s) => (s.port === undefined ? [] : [s.port]))])].sort(
-      (a, b) => a - b,
-    );
-  };
+export function policyTests(input: AccessInput): TestCase[] {
+  const grants = input.grants;
+  const names = input.nodes.map((n) => n.name);
+  const probesOf = (node: string) => input.node.get(node)!.probePorts;
   // Each node's part in every grant, gathered in one pass over the grants.
   const asSource = new Map<string, Set<string>>(names.map((n) => [n, new Set()]));
   const asTarget = new Map<string, string[]>(names.map((n) => [n, []]));
@@ -131,10 +125,10 @@ export function policyTests(spec: MeshSpec): TestCase[] {
     for (const t of g.targets) asTarget.get(t.node)!.push(`${g.id}@${t.port}`);
   }
   // The rendered grants with the intent they came from, and the tags by which the grants name each node.
-  const entries = grants.flatMap((g) => grantEntries(spec, g).map((e) => ({ grant: g, dst: e.dst, ports: e.ip.map(Number) })));
+  const entries = grants.flatMap((g) => grantEntries(input, g).map((e) => ({ grant: g, dst: e.dst, ports: e.ip.map(Number) })));
   const namedBy = new Map<string, string[]>(
     names.map((node) => {
-      const carried = new Set(nodeTags(spec, node));
+      const carried = new Set(input.node.get(node)!.tags);
       return [node, [...new Set(entries.flatMap((e) => e.dst.filter((tag) => carried.has(tag))))].sort()];
     }),
   );
@@ -150,9 +144,9 @@ export function policyTests(spec: MeshSpec): TestCase[] {
 
   const principals: { src: string; self?: string; matches: (p: Principal) => boolean }[] = [
     ...representatives.map((name) => ({ src: nodeTag(name), self: name, matches: (p: Principal) => p.kind === "node" && p.name === name })),
-    { src: spec.access.ciTag, matches: (p: Principal) => p.kind === "tag" && p.tag === spec.access.ciTag },
-    { src: spec.access.pairedDeviceTag, matches: (p: Principal) => p.kind === "tag" && p.tag === spec.access.pairedDeviceTag },
-    ...adminEmails(spec).map((email) => ({ src: email, matches: (p: Principal) => p.kind === "admins" })),
+    { src: input.ciTag, matches: (p: Principal) => p.kind === "tag" && p.tag === input.ciTag },
+    { src: input.pairedDeviceTag, matches: (p: Principal) => p.kind === "tag" && p.tag === input.pairedDeviceTag },
+    ...adminEmails(input).map((email) => ({ src: email, matches: (p: Principal) => p.kind === "admins" })),
   ];
   const cases: TestCase[] = [];
   for (const principal of principals) {
@@ -177,23 +171,20 @@ export function policyTests(spec: MeshSpec): TestCase[] {
   return cases;
 }
 
-export function renderPolicy(spec: MeshSpec, options: PolicyOptions): string {
-  const owners = adminSelectors(spec);
-  const tags = new Set<string>([spec.access.ciTag, spec.access.pairedDeviceTag, ROLE_TAG.hub, ROLE_TAG.worker]);
-  for (const name of Object.keys(spec.nodes)) for (const tag of nodeTags(spec, name)) tags.add(tag);
-  if (Object.keys(spec.nodes).some((n) => nodeTags(spec, n).includes(COCKPIT_TAG))) tags.add(COCKPIT_TAG);
+export function renderPolicy(input: AccessInput, options: PolicyOptions): string {
+  const owners = adminSelectors(input);
+  const tags = new Set<string>([input.ciTag, input.pairedDeviceTag, ROLE_TAG.hub, ROLE_TAG.worker]);
+  for (const n of input.nodes) for (const tag of n.tags) tags.add(tag);
 
   const doc: { [k: string]: Json | (Json | Commented)[] } = {};
-  const emails = adminEmails(spec);
+  const emails = adminEmails(input);
   if (emails.length > 0) doc.groups = { [ADMIN_GROUP]: emails };
   doc.tagOwners = Object.fromEntries([...tags].sort().map((t) => [t, owners]));
-  const hosts = Object.keys(spec.nodes)
-    .sort()
-    .flatMap((n) => (spec.nodes[n]!.tailnet.address === undefined ? [] : [[n, spec.nodes[n]!.tailnet.address!] as const]));
+  const hosts = input.nodes.flatMap((n) => (n.address === undefined ? [] : [[n.name, n.address] as const]));
   if (hosts.length > 0) doc.hosts = Object.fromEntries(hosts);
   // The grants of each flow of the intent, in the intent's order, the first with the flow's comment.
-  doc.grants = accessIntent(spec).flatMap((g) => grantEntries(spec, g).map((e, i) => (i === 0 ? new Commented(g.description, e) : e)));
-  doc.tests = policyTests(spec).map((t) => {
+  doc.grants = input.grants.flatMap((g) => grantEntries(input, g).map((e, i) => (i === 0 ? new Commented(g.description, e) : e)));
+  doc.tests = policyTests(input).map((t) => {
     const c: { [k: string]: Json } = { src: t.src };
     if (t.accept.length > 0) c.accept = t.accept;
     if (t.deny.length > 0) c.deny = t.deny;
