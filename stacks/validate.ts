@@ -2,6 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { commentText } from "../text/escape";
+import { HOLE_MARKER } from "../text/template";
+import { SERVICE_CATALOG } from "./catalog";
 import { checkRules, type Problem } from "./rules";
 import { meshSchema, type MeshSpec } from "./schema";
 
@@ -131,6 +133,27 @@ function reservedKeyProblems(raw: unknown, path: PropertyKey[] = []): Problem[] 
   ]);
 }
 
+/**
+ * Every key or string value that holds a hole's marker. The plan renders files with a marker where
+ * a secret goes (a node's auth key, a tunnel's token) and fills it in when the program runs; a
+ * marker in the topology would be a second place the secret is written. The renderer refuses such
+ * text too (a marker must stand once); this names the field.
+ */
+function markerProblems(raw: unknown, path: PropertyKey[] = []): Problem[] {
+  const problem = (at: PropertyKey[], text: string): Problem => ({
+    path: dotted(at),
+    message: `holds "${HOLE_MARKER.exec(text)![0]}", the mark where the plan later writes a secret (an auth key, a tunnel token)`,
+    fix: "remove that text: the topology may not contain @@hole.NAME@@",
+  });
+  if (typeof raw === "string") return HOLE_MARKER.test(raw) ? [problem(path, raw)] : [];
+  if (raw === null || typeof raw !== "object") return [];
+  if (Array.isArray(raw)) return raw.flatMap((v, i) => markerProblems(v, [...path, i]));
+  return Object.keys(raw).flatMap((key) => [
+    ...(HOLE_MARKER.test(key) ? [problem([...path, key], key)] : []),
+    ...markerProblems((raw as Record<string, unknown>)[key], [...path, key]),
+  ]);
+}
+
 function issueProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
   const out: Problem[] = [];
   for (const issue of issues) {
@@ -184,12 +207,26 @@ export function validateMesh(raw: unknown, stack?: string): MeshSpec {
   const reserved = reservedKeyProblems(raw);
   if (reserved.length > 0) throw new MeshConfigError(reserved.map(underMesh), stack);
   const strict = strictSchema.safeParse(raw, { reportInput: true });
-  const problems = strict.success ? [] : issueProblems(strict.error.issues);
+  const problems = [...markerProblems(raw), ...(strict.success ? [] : issueProblems(strict.error.issues))];
   // Unknown keys alone must not hide the cross-field problems: check those on the stripped spec too.
   const spec = strict.success ? strict.data : lenientSchema.safeParse(raw).data;
   if (spec !== undefined) problems.push(...checkRules(spec));
   if (problems.length > 0) {
     throw new MeshConfigError(problems.map(underMesh), stack);
   }
-  return spec!;
+  return withCatalogExec(spec!);
+}
+
+/**
+ * A well-known native service without an exec of its own gets the catalog's, here, once: what
+ * reads the validated topology (the unit renderer, anyone reading the spec) finds the command the
+ * node will run on the service itself. The rules have checked that every native service has one.
+ */
+function withCatalogExec(spec: MeshSpec): MeshSpec {
+  for (const node of Object.values(spec.nodes)) {
+    for (const [name, svc] of Object.entries(node.services)) {
+      if (!svc.docker && svc.exec === undefined) svc.exec = SERVICE_CATALOG[name]!.exec!;
+    }
+  }
+  return spec;
 }

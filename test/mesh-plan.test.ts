@@ -139,11 +139,11 @@ describe("planMesh", () => {
     assert.throws(() => fillTemplate(cockpit.userData, { authKey: "tskey-auth-x\nruncmd: [id]" }), HoleError);
   });
 
-  test("a config value that carries a hole's marker is refused: the secret is never written a second time, where the value stood", () => {
+  test("past validation (which refuses it by field), a value that carries a hole's marker is refused by the renderer: the secret is never written a second time", () => {
     const forging = (env: Record<string, string>) => {
-      const mesh = prodMesh();
-      mesh.nodes["hetzner-cockpit"].optimalos.env = env;
-      return () => planMesh(validateMesh(mesh), "prod");
+      const spec = validateMesh(prodMesh());
+      spec.nodes["hetzner-cockpit"]!.optimalos.env = env;
+      return () => planMesh(spec, "prod");
     };
     assert.throws(forging({ LEAK: "@@hole.authKey@@" }), (err: unknown) => err instanceof RenderError && /authKey 3 times, not once/.test(err.message));
     assert.throws(forging({ LEAK: "@@hole.tunnelToken@@" }), (err: unknown) => err instanceof RenderError && /tunnelToken 2 times, not once/.test(err.message));

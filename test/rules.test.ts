@@ -2,6 +2,8 @@
 // problem at the right config path.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { SERVICE_CATALOG } from "../stacks/catalog";
+import { GRAMMAR } from "../stacks/grammar";
 import { validateMesh } from "../stacks/validate";
 import { assertProblem, assertValid, problemsOf, prodMesh } from "./helpers";
 
@@ -314,10 +316,17 @@ describe("services", () => {
     stray.nodes.oracle.services.docs.image = "nginx:1.27";
     assertProblem(stray, "mesh.nodes.oracle.services.docs.docker", /does not run in Docker/);
   });
-  test("well-known services have a default command", () => {
+  test("well-known services have a default command, which the validated topology carries on the service, held to the exec grammar", () => {
     const raw = prodMesh();
     assert.equal(raw.nodes["pop-os"].services.ollama.exec, undefined);
-    assertValid(raw);
+    const spec = validateMesh(raw);
+    assert.equal(spec.nodes["pop-os"].services.ollama!.exec, SERVICE_CATALOG.ollama!.exec);
+    // A command of the topology's own is kept; a Docker service has none.
+    assert.equal(spec.nodes.oracle.services.docs!.exec, raw.nodes.oracle.services.docs.exec);
+    assert.equal(spec.nodes.oracle.services.phoenix!.exec, undefined);
+    for (const [name, entry] of Object.entries(SERVICE_CATALOG)) {
+      if (entry.exec !== undefined) assert.match(entry.exec, GRAMMAR.exec.pattern, `the catalog's ${name} exec`);
+    }
   });
   test("a node runs one tunnel connector", () => {
     const raw = prodMesh();

@@ -196,6 +196,28 @@ describe("every string field and key, attacked", () => {
     assert.equal(ran(), false, "no injected command ran");
   });
 
+  test("a hole's marker in any key or value is refused at exactly that field: the plan would write a secret where it stands", () => {
+    const markers = ["@@hole.authKey@@", "@@hole.tunnelToken@@", "@@hole.address@@", "@@hole.future9@@"];
+    let refused = 0;
+    for (const [i, site] of sites.entries()) {
+      const marker = markers[i % markers.length]!;
+      const inserted = (old: string) => `${old.slice(0, 1)}${marker}${old.slice(1)}`;
+      const outcome = parseOrProblems(mutate(BASE, site, inserted));
+      const what = `${site.key ? "key" : "value"} at ${site.path.join(".")}`;
+      assert.ok("problems" in outcome, `${what} with ${marker} is refused`);
+      const at = [...site.path.slice(0, -1), site.key ? inserted(String(site.path.at(-1))) : site.path.at(-1)!];
+      const expected = `mesh${at.map((s) => (typeof s === "number" ? `[${s}]` : `.${s}`)).join("")}`;
+      const hit = outcome.problems.problems.find((p) => p.path === expected && p.message.includes(`holds "${marker}"`));
+      assert.ok(hit, `${what}: a problem at ${expected} names the marker; got ${outcome.problems.problems.map((p) => p.path).join(", ")}`);
+      assert.match(hit.fix, /remove that text/);
+      refused++;
+    }
+    assert.equal(refused, sites.length);
+    // Text like a marker but not one is data, as before: a value may say "@@hole.authKey" or "@@ hole.x @@".
+    const near = mutate(BASE, { path: ["nodes", "hetzner-cockpit", "optimalos", "env", "FABRIC_NAME"], key: false }, () => "@@hole.authKey and @@ hole.x @@");
+    assert.deepEqual(problemsOf(near), []);
+  });
+
   test(
     "accepted hostile topologies pass systemd-analyze verify, shellcheck and cloud-init schema",
     { skip: missingTool("systemd-analyze") ?? missingTool("shellcheck") ?? missingTool("cloud-init") },

@@ -29,6 +29,9 @@ export class HoleError extends Error {
 
 import { RenderError } from "./escape";
 
+/** Any hole's marker, as it stands in rendered text; the topology may hold none (validation refuses it by field). */
+export const HOLE_MARKER = /@@hole\.[A-Za-z0-9]+@@/;
+
 /** What a renderer is given in place of the value: a marker every escape leaves as it is. */
 export function holeMarker(hole: Hole): string {
   return `@@hole.${hole.hole}@@`;
@@ -51,7 +54,7 @@ export function templateParts(text: string, holes: readonly Hole[]): TemplatePar
   assertMarkedOnce(text, holes);
   const byMarker = new Map(holes.map((h) => [holeMarker(h), h]));
   const parts: TemplatePart[] = [];
-  for (const piece of text.split(/(@@hole\.[A-Za-z0-9]+@@)/)) {
+  for (const piece of text.split(new RegExp(`(${HOLE_MARKER.source})`))) {
     const hole = byMarker.get(piece);
     if (hole !== undefined) parts.push(hole);
     else if (piece === "") continue;

@@ -1,6 +1,5 @@
 // Pure renderers: a typed unit spec becomes a systemd unit file; a node's topology becomes its
 // units and the files they read (env files, secret ones mode 0600).
-import { SERVICE_CATALOG } from "../../stacks/catalog";
 import type { NamedNode } from "../../stacks/schema";
 import { BUN_INSTALL, OPTIMALOS_ENV_FILE } from "../shell/steps";
 import { unitCommand, unitValue } from "../../text/escape";
@@ -179,7 +178,9 @@ export function nodeUnits(node: NamedNode, secrets: NodeSecrets): PlannedUnit[] 
         files,
       });
     } else {
-      units.push({ unit: { ...common, execStart: svc.exec ?? SERVICE_CATALOG[name]!.exec!, requires: [] }, files });
+      // Validation gives every native service its command, a well-known one the catalog's.
+      if (svc.exec === undefined) throw new Error(`${node.name}: service ${name} has no exec (validation fills it in)`);
+      units.push({ unit: { ...common, execStart: svc.exec, requires: [] }, files });
     }
   }
   return units;
