@@ -83,7 +83,7 @@ describe("scripts", () => {
   withNewNode.nodes.tycho = newWorker();
   const s2 = validateMesh(withNewNode);
   const scripts: Record<string, string> = {
-    "bootstrap.sh": renderBootstrapScript("tycho", nodeTags(s2, "tycho")),
+    "bootstrap.sh": renderBootstrapScript("tycho", nodeTags(namedNode(s2, "tycho"), s2.hetzner?.node)),
     "keygen.sh": renderTrustKeygenScript("popos-deploy", "carlos"),
     "authorize.sh": renderTrustAuthorizeScript("popos-deploy", "carlos"),
     "revoke.sh": renderTrustRevokeScript("popos-deploy", "carlos"),
@@ -127,7 +127,11 @@ describe("scripts", () => {
   });
 
   test("the cockpit's first boot uses the same install steps", () => {
-    const cloudInit = renderCloudInit({ node: namedNode(spec, "hetzner-cockpit"), tags: nodeTags(spec, "hetzner-cockpit"), authKey: "k" });
+    const cloudInit = renderCloudInit({
+      node: namedNode(spec, "hetzner-cockpit"),
+      tags: nodeTags(namedNode(spec, "hetzner-cockpit"), spec.hetzner?.node),
+      authKey: "k",
+    });
     assert.ok(cloudInit.includes("bun add -g optimalos"));
     assert.ok(scripts["hetzner-cockpit-install.sh"]!.includes("bun add -g optimalos"));
   });

@@ -5,6 +5,7 @@ import { describeFailures, evaluatePolicy, UnsupportedPolicyError, type Inventor
 import { parseHujson, type Json } from "../render/tailnet/hujson";
 import { accessInput, nodeTags, policyInventory } from "../render/tailnet/intent";
 import { coverNodes, renderPolicy } from "../render/tailnet/policy";
+import { namedNode } from "../stacks/schema";
 import { validateMesh } from "../stacks/validate";
 import { policyWithoutGrant } from "./artifacts";
 import { prodMesh } from "./helpers";
@@ -90,7 +91,8 @@ describe("the prod policy", () => {
     assert.deepEqual(coverNodes(access, ["oracle", "pop-os", "hetzner-cockpit"]), ["tag:hub", "tag:worker"]);
     assert.deepEqual(coverNodes(access, ["hetzner-cockpit"]), ["tag:cockpit"]);
     assert.deepEqual(coverNodes(access, ["oracle", "hetzner-cockpit"]), ["tag:cockpit", "tag:hub"]);
-    assert.deepEqual(nodeTags(spec, "pop-os"), ["tag:gpu", "tag:node-pop-os", "tag:worker"]);
+    assert.deepEqual(nodeTags(namedNode(spec, "pop-os"), spec.hetzner?.node), ["tag:gpu", "tag:node-pop-os", "tag:worker"]);
+    assert.deepEqual(nodeTags(namedNode(spec, "hetzner-cockpit"), spec.hetzner?.node), ["tag:cockpit", "tag:node-hetzner-cockpit", "tag:worker"]);
   });
 
   test("dropping any one flow from the rules fails an accept test", () => {

@@ -1,7 +1,7 @@
 // The tailnet's access intent, derived from the topology: who may open which port on which node.
 // The policy's rules and its tests are both rendered from this, independently of each other.
 import { PAIRED_DEVICES } from "../../stacks/catalog";
-import type { MeshSpec } from "../../stacks/schema";
+import { namedNode, type MeshSpec, type NamedNode } from "../../stacks/schema";
 
 /** A source of traffic: a mesh node, a tagged device class (CI runner, paired devices) or the admins. */
 export type Principal = { readonly kind: "node"; readonly name: string } | { readonly kind: "tag"; readonly tag: string } | { readonly kind: "admins" };
@@ -29,16 +29,15 @@ export function nodeTag(name: string): string {
   return `tag:node-${name}`;
 }
 
-/** The node the Hetzner server is, or a node running OptimalOS in Fabric mode, carries tag:cockpit. */
-export function isCockpit(spec: MeshSpec, name: string): boolean {
-  return spec.hetzner?.node === name || spec.nodes[name]!.optimalos.mode === "fabric";
+/** The node the Hetzner server is (`hetznerNode`), or a node running OptimalOS in Fabric mode, carries tag:cockpit. */
+export function isCockpit(node: NamedNode, hetznerNode: string | undefined): boolean {
+  return hetznerNode === node.name || node.spec.optimalos.mode === "fabric";
 }
 
 /** Every tag a node carries, sorted: its own, its role, cockpit where it applies, its capabilities. */
-export function nodeTags(spec: MeshSpec, name: string): string[] {
-  const node = spec.nodes[name]!;
-  const tags = [nodeTag(name), ROLE_TAG[node.role], ...node.capabilities.map((c) => `tag:${c}`)];
-  if (isCockpit(spec, name)) tags.push(COCKPIT_TAG);
+export function nodeTags(node: NamedNode, hetznerNode: string | undefined): string[] {
+  const tags = [nodeTag(node.name), ROLE_TAG[node.spec.role], ...node.spec.capabilities.map((c) => `tag:${c}`)];
+  if (isCockpit(node, hetznerNode)) tags.push(COCKPIT_TAG);
   return [...new Set(tags)].sort();
 }
 
@@ -85,7 +84,8 @@ export function accessInput(spec: MeshSpec): AccessInput {
   const nodes = Object.keys(spec.nodes)
     .sort()
     .map((name): AccessNode => {
-      const n = spec.nodes[name]!;
+      const named = namedNode(spec, name);
+      const n = named.spec;
       const servicePorts = Object.fromEntries(
         Object.keys(n.services)
           .sort()
@@ -93,7 +93,7 @@ export function accessInput(spec: MeshSpec): AccessInput {
       );
       return {
         name,
-        tags: nodeTags(spec, name),
+        tags: nodeTags(named, spec.hetzner?.node),
         address: n.tailnet.address,
         sshPort: n.ssh.port,
         optimalosPort: n.optimalos.port,
