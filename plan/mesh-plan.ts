@@ -234,13 +234,13 @@ function planTailnet({ spec, access, names: n, tags, hetznerNode, artifact }: Co
     dns: n.tailnetChild("dns"),
     policyFailures,
     nodes: sorted(spec.nodes).map((node) => {
-      const joined = spec.nodes[node]!.tailnet.state === "joined";
+      const m = namedNode(spec, node).spec;
+      const joined = m.tailnet.state === "joined";
       // The Hetzner server joins from cloud-init when it is created (first, or by a rebuild), so it
       // has a key ready, unless it is the adopted running server: that one never reads its user
       // data again, and a rebuild removes its adoption id (and so mints the key) first.
       const rebuildable = hetznerNode === node;
       const createdHere = rebuildable && spec.hetzner?.adopt.serverId === undefined;
-      const m = spec.nodes[node]!;
       return {
         node,
         tags: tags.get(node)!,
@@ -290,7 +290,7 @@ function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan |
     firewall: {
       ...n.cockpitChild("firewall"),
       firewallName: `${h.node}-inbound`,
-      rules: firewallRules(h.sshSources, spec.nodes[h.node]!.ssh.port),
+      rules: firewallRules(h.sshSources, server.spec.ssh.port),
       ...(adopt.firewallId !== undefined ? { importId: adopt.firewallId } : {}),
     },
     server: {
@@ -408,6 +408,8 @@ function planNode({ spec, names: n, tags, hetznerNode, artifact }: Context, node
 function planTrust({ spec, names: n, artifact }: Context, key: string): TrustPlan {
   const t = spec.sshTrust[key]!;
   const { fromUser, alias } = trustEnds(spec, t);
+  const from = namedNode(spec, t.from);
+  const to = namedNode(spec, t.to);
   const own = (rel: string, text: string) => artifact(`trust/${key}/${rel}`, text);
   const keygen = renderTrustKeygenScript(key, fromUser);
   const authorize = renderTrustAuthorizeScript(key, t.toUser);
@@ -419,7 +421,7 @@ function planTrust({ spec, names: n, artifact }: Context, key: string): TrustPla
     host: t.to,
     targetUser: t.toUser,
     // The offline stand-in for a host key the topology does not pin yet.
-    hostKey: spec.nodes[t.to]!.ssh.hostKey ?? placeholderFor(`mesh.nodes.${t.to}.ssh.hostKey`),
+    hostKey: to.spec.ssh.hostKey ?? placeholderFor(`mesh.nodes.${t.to}.ssh.hostKey`),
   });
   own("keygen.sh", keygen);
   own("authorize.sh", authorize);
@@ -430,8 +432,8 @@ function planTrust({ spec, names: n, artifact }: Context, key: string): TrustPla
     key,
     from: t.from,
     to: t.to,
-    keygen: { ...n.trustChild(key, "keygen"), script: keygen, endpoint: endpointOf(namedNode(spec, t.from)) },
-    authorize: { ...n.trustChild(key, "authorize"), script: authorize, revokeScript: revoke, endpoint: endpointOf(namedNode(spec, t.to)) },
-    client: { ...n.trustChild(key, "client"), script: client, endpoint: endpointOf(namedNode(spec, t.from)) },
+    keygen: { ...n.trustChild(key, "keygen"), script: keygen, endpoint: endpointOf(from) },
+    authorize: { ...n.trustChild(key, "authorize"), script: authorize, revokeScript: revoke, endpoint: endpointOf(to) },
+    client: { ...n.trustChild(key, "client"), script: client, endpoint: endpointOf(from) },
   };
 }
