@@ -162,20 +162,23 @@ export interface MeshPlan extends Named {
 /** A relative path without `..` or empty parts. */
 const ARTIFACT_PATH = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/i;
 
-/** What every section of the plan shares: the topology, its access slice, the names, the tags, where its files go. */
+/** What every section of the plan shares: the topology, its access slice, the names, where its files go. */
 interface Context {
   readonly spec: MeshSpec;
   readonly names: ReturnType<typeof names>;
-  /** The policy's view of the topology: each node's tags and ports, and the grants, derived once here. */
+  /**
+   * The policy's view of the topology: each node's tags and ports, and the grants, derived once
+   * here. A node's key, its device, its bootstrap and the server's cloud-init carry these tags.
+   */
   readonly access: AccessInput;
-  /** Each node's tags (from `access`): its key, its device, its bootstrap and the server's cloud-init carry them. */
-  readonly tags: ReadonlyMap<string, readonly string[]>;
   /** The Hetzner server's node, if any. */
   readonly hetznerNode: string | undefined;
   readonly artifact: (path: string, text: string) => void;
 }
 
 const sorted = (o: object) => Object.keys(o).sort();
+/** A node's tags, as the policy has them. */
+const tagsOf = (access: AccessInput, node: string) => access.node.get(node)!.tags;
 
 /** A pure function of the topology and the stack's name: the same input, the same plan. */
 export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
@@ -185,7 +188,6 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
     spec,
     names: names(stack),
     access,
-    tags: new Map(access.nodes.map((n) => [n.name, n.tags])),
     hetznerNode: spec.hetzner?.node,
     artifact: (path, text) => artifacts.push({ path, text }),
   };
@@ -222,7 +224,7 @@ export function planMesh(spec: MeshSpec, stack: string): MeshPlan {
 }
 
 /** The tailnet: its policy with the result of its own tests, and each node's key or device settings. */
-function planTailnet({ spec, access, names: n, tags, hetznerNode, artifact }: Context, stack: string): { tailnet: TailnetPlan; checks: CheckResult[] } {
+function planTailnet({ spec, access, names: n, hetznerNode, artifact }: Context, stack: string): { tailnet: TailnetPlan; checks: CheckResult[] } {
   const policyText = renderPolicy(access, { stack });
   artifact("tailnet/policy.hujson", policyText);
   const evaluation = evaluatePolicy(policyText, policyInventory(access));
@@ -243,7 +245,7 @@ function planTailnet({ spec, access, names: n, tags, hetznerNode, artifact }: Co
       const createdHere = rebuildable && spec.hetzner?.adopt.serverId === undefined;
       return {
         node,
-        tags: tags.get(node)!,
+        tags: tagsOf(access, node),
         ...(!joined || createdHere ? { authKey: { ...n.tailnetChild(`${node}-authkey`), description: `optimal-mesh bootstrap of ${node}` } } : {}),
         ...(joined
           ? {
@@ -263,14 +265,14 @@ function planTailnet({ spec, access, names: n, tags, hetznerNode, artifact }: Co
 }
 
 /** The Hetzner cockpit, where the topology has one. */
-function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan | undefined {
+function planCockpit({ spec, access, names: n, artifact }: Context): CockpitPlan | undefined {
   const h = spec.hetzner;
   if (h === undefined) return undefined;
   // Adoption ids are import options only until the estate is adopted: Pulumi refuses to replace
   // a resource that still carries one (a rebuild), and re-imports one whose stored id differs.
   const adopt = spec.adopted ? {} : h.adopt;
   const server = namedNode(spec, h.node);
-  artifact("hetzner/cloud-init.yaml", renderCloudInit({ node: server, tags: tags.get(h.node)!, authKey: OFFLINE_AUTH_KEY }));
+  artifact("hetzner/cloud-init.yaml", renderCloudInit({ node: server, tags: tagsOf(access, h.node), authKey: OFFLINE_AUTH_KEY }));
   return {
     ...n.cockpit(),
     node: h.node,
@@ -302,7 +304,7 @@ function planCockpit({ spec, names: n, tags, artifact }: Context): CockpitPlan |
       backups: h.backups,
       ...(adopt.serverId !== undefined ? { importId: adopt.serverId } : {}),
     },
-    userData: renderCloudInitTemplate({ node: server, tags: tags.get(h.node)! }),
+    userData: renderCloudInitTemplate({ node: server, tags: tagsOf(access, h.node) }),
   };
 }
 
@@ -347,7 +349,7 @@ function endpointOf(node: NamedNode, patience: DialPatience = DIAL_RUNNING): Ssh
 }
 
 /** A node host: how it is reached and the commands that bootstrap, install, deploy and register it. */
-function planNode({ spec, names: n, tags, hetznerNode, artifact }: Context, node: string, tunnel: string | undefined): NodePlan {
+function planNode({ spec, access, names: n, hetznerNode, artifact }: Context, node: string, tunnel: string | undefined): NodePlan {
   const slice = namedNode(spec, node);
   const m = slice.spec;
   const own = (rel: string, text: string) => artifact(`nodes/${node}/${rel}`, text);
@@ -355,7 +357,7 @@ function planNode({ spec, names: n, tags, hetznerNode, artifact }: Context, node
   // The Hetzner server joins the tailnet from its cloud-init; the node host bootstraps the others.
   let bootstrap: NodePlan["bootstrap"];
   if (m.tailnet.state === "bootstrap" && !rebuildable) {
-    const script = renderBootstrapScript(node, tags.get(node)!);
+    const script = renderBootstrapScript(node, tagsOf(access, node));
     own("scripts/bootstrap.sh", script);
     // Before it joins, the node is reached at its first address; its host key is learned on this first contact.
     bootstrap = {

@@ -4,6 +4,7 @@
 // only if it matches its hole's grammar, chosen so the value reads the same in every language the
 // text holds it in (a YAML block, an env file, a URL): filling needs no escape, and a value that
 // would need one is refused by name, never pasted.
+import { RenderError } from "./escape";
 
 /** Where a value goes, and the grammar (a regular expression's source, anchored) it must match. */
 export interface Hole {
@@ -26,8 +27,6 @@ export interface Template {
 export class HoleError extends Error {
   override readonly name = "HoleError";
 }
-
-import { RenderError } from "./escape";
 
 /** Any hole's marker, as it stands in rendered text; the topology may hold none (validation refuses it by field). */
 export const HOLE_MARKER = /@@hole\.[A-Za-z0-9]+@@/;

@@ -2,7 +2,7 @@
 // the writer, the bash reader in the deploy script, and the reader the drift check uses.
 //   file UNIT MODE PATH BASE64   one line per file, sorted by path
 //   end                          the last line: a bundle without it is incomplete
-import { assertMarkedOnce, holeMarker, templateParts, type Hole, type Template, type TemplatePart } from "../../text/template";
+import { assertMarkedOnce, fillTemplate, holeMarker, templateParts, type Hole, type Template, type TemplatePart } from "../../text/template";
 import type { BundleFile } from "./units";
 
 const FILE = "file";
@@ -16,11 +16,9 @@ export interface BundleEntry {
   readonly content: string;
 }
 
+/** The bundle of files without holes: the template with none, filled with nothing. */
 export function renderBundle(files: readonly BundleFile[]): string {
-  const lines = [...files]
-    .sort((a, b) => a.path.localeCompare(b.path))
-    .map((f) => `${FILE} ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}`);
-  return `${[...lines, END].join("\n")}\n`;
+  return fillTemplate(renderBundleTemplate(files, []), {});
 }
 
 /** The bundle with holes: a file whose content holds a hole's marker travels as a base64 part, filled first. */
@@ -31,11 +29,12 @@ export function renderBundleTemplate(files: readonly BundleFile[], holes: readon
   const parts: TemplatePart[] = [];
   let text = "";
   for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+    const head = `${FILE} ${f.unit} ${f.mode} ${f.path} `;
     if (!markers.some((m) => f.content.includes(m))) {
-      text += `${FILE} ${f.unit} ${f.mode} ${f.path} ${Buffer.from(f.content).toString("base64")}\n`;
+      text += `${head}${Buffer.from(f.content).toString("base64")}\n`;
       continue;
     }
-    parts.push(`${text}${FILE} ${f.unit} ${f.mode} ${f.path} `, {
+    parts.push(`${text}${head}`, {
       base64: templateParts(
         f.content,
         holes.filter((h) => f.content.includes(holeMarker(h))),

@@ -99,7 +99,7 @@ export function undeployed(nodes: readonly string[], deploys: readonly NodeDeplo
 
 /** The one up that repairs what drifted: a refresh for the cloud, a replacement of each drifted node's deploy (URNs quoted for the shell). */
 export function renderRepair(stack: string, refresh: boolean, replace: readonly string[]): string {
-  return `repair: pulumi up${refresh ? " --refresh" : ""}${replace.map((u) => ` --replace ${shq(u)}`).join("")} --stack ${stack}`;
+  return `repair: pulumi up${refresh ? " --refresh" : ""}${replace.map((u) => ` --replace ${shq(u)}`).join("")} --stack ${shq(stack)}`;
 }
 
 const WHAT: Record<Drift["what"], string> = { missing: "missing", content: "content differs from the deploy", mode: "mode differs from the deploy" };
