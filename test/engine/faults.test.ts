@@ -108,40 +108,40 @@ describe("engine: API faults during an up", { timeout: 900_000 }, () => {
     await assertCloudMatchesState();
   });
 
-  it("fault: Tailscale answers 429 to the policy's update: its client does not retry, the up fails naming the policy and the 429; a rerun converges", async (t) => {
-    if (skip) return t.skip(skip);
+  /**
+   * Ups a change of the flows with `kind` injected into the policy's update: the up fails, the
+   * policy and `cause` in its output; a rerun converges, updating the policy. The failed up's seconds.
+   */
+  async function policyUpdateFailsThenConverges(from: string[], kind: "429" | "hang", cause: RegExp, retryAfter?: number): Promise<number> {
     const changed = structuredClone(mesh);
-    changed.access.flows.llm.from = ["oracle", "hetzner-cockpit"];
-    injectFaults(engine.cloud, [fault({ provider: "tailscale", op: "update", type: "tailscale:index/acl:Acl", kind: "429", retryAfter: 2 })]);
-    engine.setConfig(labConfig(changed, keys));
-    const failed = await engine.up();
-    assert.equal(failed.ok, false);
-    assert.match(failed.stdout, /tailscale:index:Acl tailnet-policy .*error: .*tailscale API: 429 Too Many Requests \(Retry-After: 2\)/);
-    const rerun = await engine.up();
-    assert.ok(rerun.ok, explain(rerun));
-    assert.ok(rerun.steps.some((s) => s.op === "update" && s.urn.endsWith("::tailnet-policy")));
-    mesh = changed;
-  });
-
-  it("hang: Tailscale's API never answers the policy's update: its client's one-minute timeout fails the call, the up fails naming the policy and the deadline; a rerun converges", async (t) => {
-    if (skip) return t.skip(skip);
-    const changed = structuredClone(mesh);
-    changed.access.flows.llm.from = ["oracle"];
-    injectFaults(engine.cloud, [fault({ provider: "tailscale", op: "update", type: "tailscale:index/acl:Acl", kind: "hang" })]);
+    changed.access.flows.llm.from = from;
+    injectFaults(engine.cloud, [fault({ provider: "tailscale", op: "update", type: "tailscale:index/acl:Acl", kind, ...(retryAfter ? { retryAfter } : {}) })]);
     engine.setConfig(labConfig(changed, keys));
     const t0 = Date.now();
     const failed = await engine.up();
     const seconds = (Date.now() - t0) / 1000;
     assert.equal(failed.ok, false);
-    assert.match(
-      failed.stdout,
-      /tailscale:index:Acl tailnet-policy .*error: .*update of tailnet-policy: context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)/,
-    );
-    assert.ok(seconds >= 60, `the call was given its minute (${seconds.toFixed(1)} s)`);
+    assert.match(failed.stdout, new RegExp(`tailscale:index:Acl tailnet-policy .*error: .*${cause.source}`));
     const rerun = await engine.up();
     assert.ok(rerun.ok, explain(rerun));
     assert.ok(rerun.steps.some((s) => s.op === "update" && s.urn.endsWith("::tailnet-policy")));
     mesh = changed;
+    return seconds;
+  }
+
+  it("fault: Tailscale answers 429 to the policy's update: its client does not retry, the up fails naming the policy and the 429; a rerun converges", async (t) => {
+    if (skip) return t.skip(skip);
+    await policyUpdateFailsThenConverges(["oracle", "hetzner-cockpit"], "429", /tailscale API: 429 Too Many Requests \(Retry-After: 2\)/, 2);
+  });
+
+  it("hang: Tailscale's API never answers the policy's update: its client's one-minute timeout fails the call, the up fails naming the policy and the deadline; a rerun converges", async (t) => {
+    if (skip) return t.skip(skip);
+    const seconds = await policyUpdateFailsThenConverges(
+      ["oracle"],
+      "hang",
+      /update of tailnet-policy: context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)/,
+    );
+    assert.ok(seconds >= 60, `the call was given its minute (${seconds.toFixed(1)} s)`);
   });
 
   it("hang: Cloudflare's API never answers a new record's create and nothing bounds it; the killed up (a job's timeout) leaves the stack locked with a pending create: cancel, refresh --clear-pending-creates, and an up creates it once", async (t) => {
