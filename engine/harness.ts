@@ -34,6 +34,37 @@ export interface OpOptions {
   readonly clearPendingCreates?: boolean;
 }
 
+/** The processes descended from `pid` (read from /proc: Linux), `pid` first. */
+function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // ended while the listing was read
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
+/** Kills `pid` and every process under it at once, read before any dies (an orphan's parent changes). */
+function killTree(pid: number): void {
+  for (const p of processTree(pid)) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
 /** How a test stops a run from outside: aborting kills the engine's processes at once, as a runner's job timeout does. */
 export interface RunControl {
   readonly signal?: AbortSignal;
@@ -109,6 +140,18 @@ export class Engine {
   refresh(opts: OpOptions = {}): Promise<RunResult> {
     return this.run("refresh", opts);
   }
+  /** The processes still running for this engine (its CLI, program and plugins carry its cloud folder in their environment). */
+  processes(): number[] {
+    const mine = `OPTIMAL_MESH_CLOUD=${this.cloud}`;
+    return fs.readdirSync("/proc").flatMap((entry) => {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) return [];
+      try {
+        return fs.readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(mine) ? [Number(entry)] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
   /** `pulumi cancel`: removes the lock an interrupted operation left on the stack. */
   cancel(): Promise<RunResult> {
     return this.run("cancel", {});
@@ -157,12 +200,12 @@ export class Engine {
       cwd: ROOT,
       env: this.env,
       stdio: ["ignore", "inherit", "pipe"],
-      // Its own process group: an interruption kills the CLI and the plugins with it.
-      detached: control.signal !== undefined,
     });
     let stderr = "";
     child.stderr.on("data", (b: Buffer) => void (stderr += b.toString()));
-    const interrupt = () => process.kill(-child.pid!, "SIGKILL");
+    // The whole tree, as a runner's job timeout kills a job's processes: the CLI starts each plugin
+    // in a process group of its own, so killing the CLI's group would leave the plugins running.
+    const interrupt = () => killTree(child.pid!);
     control.signal?.addEventListener("abort", interrupt, { once: true });
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     control.signal?.removeEventListener("abort", interrupt);

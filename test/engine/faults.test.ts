@@ -175,6 +175,9 @@ describe("engine: API faults during an up", { timeout: 900_000 }, () => {
     abort.abort();
     const killed = await pending;
     assert.equal(killed.ok, false);
+    // Killed as a job's timeout kills it: the CLI, the program and every plugin (each in a process group of its own).
+    for (let i = 0; i < 50 && engine.processes().length > 0; i++) await new Promise((done) => setTimeout(done, 100));
+    assert.deepEqual(engine.processes(), [], "no process of the killed up is left running");
     const pendingOps = async () =>
       ((await engine.exportStack()) as { deployment: { pending_operations?: { type: string; resource: { urn: string } }[] } }).deployment.pending_operations ??
       [];
