@@ -204,7 +204,8 @@ export class Engine {
     let stderr = "";
     child.stderr.on("data", (b: Buffer) => void (stderr += b.toString()));
     // The whole tree, as a runner's job timeout kills a job's processes: the CLI starts each plugin
-    // in a process group of its own, so killing the CLI's group would leave the plugins running.
+    // in a process group of its own (pulumi v3.248.0 sdk/go/common/resource/plugin/plugin.go:598,
+    // util/cmdutil/child_unix.go:51-52), so killing the CLI's group would leave the plugins running.
     const interrupt = () => killTree(child.pid!);
     control.signal?.addEventListener("abort", interrupt, { once: true });
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
